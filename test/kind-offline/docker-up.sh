@@ -21,7 +21,7 @@ die() { printf '[docker-up] ERROR: %s\n' "$*" >&2; exit 1; }
 
 # 1. Packages.
 need=()
-[ -x /usr/bin/dockerd ] || need+=(docker.io)
+command -v dockerd >/dev/null || need+=(docker.io)
 [ -x /usr/bin/jq ] || need+=(jq)
 command -v iptables >/dev/null || need+=(iptables)
 if [ ${#need[@]} -gt 0 ]; then
