@@ -1,0 +1,3 @@
+export { StageTimeoutError, withBudget } from './budget.js';
+export type { PipelineEvent } from './events.js';
+export { gradeRepository, gradeSource, type GradeOptions, type GradeRepoInput, type PipelineDeps } from './pipeline.js';

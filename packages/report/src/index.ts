@@ -1,0 +1,30 @@
+import type { CheckMeta, Report } from '@labgrader/core';
+import { formatMarkdown, type MarkdownOptions } from './markdown.js';
+import { formatSarif } from './sarif.js';
+import { formatText } from './text.js';
+
+export { formatMarkdown, type MarkdownOptions } from './markdown.js';
+export { formatSarif, type SarifOptions } from './sarif.js';
+export { formatText, type TextOptions } from './text.js';
+
+export const FORMATS = ['text', 'markdown', 'json', 'sarif'] as const;
+export type Format = (typeof FORMATS)[number];
+
+export interface RenderOptions extends MarkdownOptions {
+  color?: boolean;
+  rules?: readonly CheckMeta[];
+}
+
+/** Renders a report in one of the supported formats, as the text to print or write. */
+export function renderReport(report: Report, format: Format, options: RenderOptions = {}): string {
+  switch (format) {
+    case 'text':
+      return formatText(report, { color: options.color ?? false });
+    case 'markdown':
+      return formatMarkdown(report, options);
+    case 'json':
+      return JSON.stringify(report, null, 2) + '\n';
+    case 'sarif':
+      return JSON.stringify(formatSarif(report, options.rules ? { rules: options.rules } : {}), null, 2) + '\n';
+  }
+}

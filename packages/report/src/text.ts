@@ -1,0 +1,126 @@
+/**
+ * The terminal report a student reads: score, criteria with points, findings
+ * grouped by file with `file:line:col`, then how to fix each kind of problem.
+ * Colour only when asked (the CLI enables it for TTYs, honouring NO_COLOR).
+ */
+import { createColors } from 'picocolors';
+import { formatLocation, type CriterionResult, type Report, type ReportFinding, type Severity } from '@labgrader/core';
+
+export interface TextOptions {
+  color?: boolean;
+}
+
+type Colors = ReturnType<typeof createColors>;
+
+const STATUS_MARK: Record<CriterionResult['status'], string> = {
+  passed: '✔',
+  partial: '◐',
+  failed: '✘',
+  skipped: '–',
+  'not-gradable': '?',
+};
+
+function pts(n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toFixed(2).replace(/0$/, '');
+}
+
+function severityLabel(c: Colors, s: Severity): string {
+  if (s === 'error') return c.red('error  ');
+  if (s === 'warning') return c.yellow('warning');
+  return c.blue('info   ');
+}
+
+function statusColor(c: Colors, status: CriterionResult['status']): (s: string) => string {
+  switch (status) {
+    case 'passed':
+      return c.green;
+    case 'partial':
+      return c.yellow;
+    case 'failed':
+      return c.red;
+    default:
+      return c.dim;
+  }
+}
+
+function indent(text: string, prefix: string): string {
+  return text
+    .split('\n')
+    .map((l) => (l ? prefix + l : l))
+    .join('\n');
+}
+
+export function formatText(report: Report, options: TextOptions = {}): string {
+  const c = createColors(options.color ?? false);
+  const out: string[] = [];
+  const sub = report.submission;
+  const commit = sub.commit ? ` @ ${sub.commit.slice(0, 12)}${sub.dirty ? ' (uncommitted changes)' : ''}` : '';
+  out.push(`${c.bold('labgrader')} · ${report.rubric.title}`);
+  out.push(c.dim(`${sub.repository}${commit}${sub.ref ? ` · ${sub.ref}` : ''}`));
+  out.push('');
+
+  if (report.status === 'not-gradable' && report.notGradable) {
+    out.push(`${c.bold(c.magenta('NOT GRADABLE'))}  ${report.notGradable.message}`);
+    if (report.notGradable.hint) out.push(`  ${c.dim('→')} ${report.notGradable.hint}`);
+    out.push(c.dim('  This is not a grade: nothing was scored for the parts that could not be checked.'));
+    out.push('');
+  } else {
+    const { points, maxPoints, percent, rubricMaxPoints } = report.score;
+    const colour = percent >= 80 ? c.green : percent >= 50 ? c.yellow : c.red;
+    out.push(`${c.bold('Score')}  ${colour(c.bold(`${pts(points)} / ${pts(maxPoints)}`))}  (${percent}%)`);
+    if (maxPoints < rubricMaxPoints) out.push(c.dim(`  ${pts(rubricMaxPoints - maxPoints)} of the rubric's ${pts(rubricMaxPoints)} points were not graded (see below)`));
+    out.push('');
+  }
+
+  const titleWidth = Math.min(48, Math.max(...report.criteria.map((x) => x.title.length), 10));
+  for (const crit of report.criteria) {
+    const color = statusColor(c, crit.status);
+    const score =
+      crit.status === 'skipped' || crit.status === 'not-gradable'
+        ? c.dim(`— / ${pts(crit.maxPoints)}`)
+        : color(`${pts(crit.points)} / ${pts(crit.maxPoints)}`);
+    out.push(`  ${color(STATUS_MARK[crit.status])} ${crit.title.padEnd(titleWidth)}  ${score}`);
+    if (crit.status !== 'passed') out.push(c.dim(`      ${crit.summary}`));
+  }
+  out.push('');
+
+  const findings = report.findings;
+  if (findings.length === 0) {
+    out.push(c.green('No findings.'));
+  } else {
+    const counts = (['error', 'warning', 'info'] as const)
+      .map((s) => [s, findings.filter((f) => f.severity === s).length] as const)
+      .filter(([, n]) => n > 0)
+      .map(([s, n]) => `${n} ${s}${n === 1 ? '' : 's'}`)
+      .join(', ');
+    out.push(c.bold(`Findings (${counts})`));
+    const byFile = new Map<string, ReportFinding[]>();
+    for (const f of findings) {
+      const key = f.location?.file ?? '(repository)';
+      byFile.set(key, [...(byFile.get(key) ?? []), f]);
+    }
+    for (const [file, list] of byFile) {
+      out.push('');
+      out.push(`  ${c.underline(file)}`);
+      for (const f of list) {
+        const where = f.location ? formatLocation(f.location) : file;
+        out.push(`    ${c.cyan(where)}  ${severityLabel(c, f.severity)}  ${f.message}  ${c.dim(`[${f.checkId}]`)}`);
+      }
+    }
+    const hints = new Map<string, ReportFinding>();
+    for (const f of findings) if (f.fixHint && !hints.has(f.checkId)) hints.set(f.checkId, f);
+    if (hints.size > 0) {
+      out.push('');
+      out.push(c.bold('How to fix'));
+      for (const [id, f] of hints) {
+        out.push('');
+        out.push(`  ${c.bold(id)}${f.docsUrl ? c.dim(`  ${f.docsUrl}`) : ''}`);
+        out.push(indent(f.fixHint!, '    '));
+      }
+    }
+  }
+  out.push('');
+  const stages = report.stages.map((s) => `${s.name} ${s.status === 'ok' ? '' : `${s.status} `}${Math.round(s.durationMs)}ms`).join(' · ');
+  out.push(c.dim(`stages: ${stages} · total ${Math.round(report.durationMs)}ms · rubric ${report.rubric.id}`));
+  return out.join('\n') + '\n';
+}
