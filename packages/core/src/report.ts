@@ -129,3 +129,15 @@ export const reportSchema = z.object({
   durationMs: z.number().min(0),
 });
 export type Report = z.infer<typeof reportSchema>;
+
+/** The published JSON Schema (draft 2020-12) of the JSON report, generated from the zod schema. */
+export function reportJsonSchema(): Record<string, unknown> {
+  const generated = z.toJSONSchema(reportSchema, { target: 'draft-2020-12', io: 'input' }) as Record<string, unknown>;
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: REPORT_SCHEMA_ID,
+    title: 'labgrader report',
+    description: `A graded report produced by labgrader (schemaVersion ${REPORT_SCHEMA_VERSION}). Compatible changes add optional fields; incompatible changes bump schemaVersion and the $id.`,
+    ...Object.fromEntries(Object.entries(generated).filter(([k]) => k !== '$schema')),
+  };
+}

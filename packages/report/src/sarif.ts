@@ -13,6 +13,11 @@ export interface SarifOptions {
 
 const LEVEL: Record<Severity, Result.level> = { error: 'error', warning: 'warning', info: 'note' };
 
+/** SARIF artifact URIs are URI references: each path segment percent-encoded (spaces, #, %, non-ASCII). */
+function toUri(file: string): string {
+  return file.split('/').map(encodeURIComponent).join('/');
+}
+
 function ruleName(id: string): string {
   return id
     .split(/[/-]/)
@@ -56,7 +61,7 @@ export function formatSarif(report: Report, options: SarifOptions = {}): Log {
       };
       if (f.location.endLine !== undefined) region.endLine = f.location.endLine;
       if (f.location.endColumn !== undefined) region.endColumn = f.location.endColumn;
-      result.locations = [{ physicalLocation: { artifactLocation: { uri: f.location.file, uriBaseId: 'SRCROOT' }, region } }];
+      result.locations = [{ physicalLocation: { artifactLocation: { uri: toUri(f.location.file), uriBaseId: 'SRCROOT' }, region } }];
     }
     return result;
   });
