@@ -17,8 +17,25 @@ export interface KubeObjectRef {
   rendered?: boolean;
 }
 
+/**
+ * An object that a manifest refers to by name without defining it, e.g. a
+ * Secret in a `secretKeyRef` that is created out of band (`kubectl create
+ * secret`), or a ServiceAccount used by a workload.
+ */
+export interface KubeReference {
+  kind: string;
+  name: string;
+  namespace?: string;
+  /** Where the reference is (the `name:` value). */
+  location: SourceLocation;
+  /** True when the manifests also define it. */
+  defined: boolean;
+}
+
 export interface ManifestInventory {
   objects: readonly KubeObjectRef[];
+  /** Objects referenced by name from workloads (Secrets, ConfigMaps, ServiceAccounts, PVCs…). */
+  references?: readonly KubeReference[];
   /** Files that contained at least one Kubernetes object. */
   files: readonly string[];
 }
