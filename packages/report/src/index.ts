@@ -12,6 +12,8 @@ export type Format = (typeof FORMATS)[number];
 
 export interface RenderOptions extends MarkdownOptions {
   color?: boolean;
+  /** Text only: findings without score and criteria (linter-style). */
+  findingsOnly?: boolean;
   rules?: readonly CheckMeta[];
 }
 
@@ -19,7 +21,7 @@ export interface RenderOptions extends MarkdownOptions {
 export function renderReport(report: Report, format: Format, options: RenderOptions = {}): string {
   switch (format) {
     case 'text':
-      return formatText(report, { color: options.color ?? false });
+      return formatText(report, { color: options.color ?? false, findingsOnly: options.findingsOnly ?? false });
     case 'markdown':
       return formatMarkdown(report, options);
     case 'json':

@@ -8,6 +8,8 @@ import { formatLocation, type CriterionResult, type Report, type ReportFinding, 
 
 export interface TextOptions {
   color?: boolean;
+  /** Linter-style output (`labgrader lint`): findings and hints only, no score or criteria. */
+  findingsOnly?: boolean;
 }
 
 type Colors = ReturnType<typeof createColors>;
@@ -55,7 +57,7 @@ export function formatText(report: Report, options: TextOptions = {}): string {
   const out: string[] = [];
   const sub = report.submission;
   const commit = sub.commit ? ` @ ${sub.commit.slice(0, 12)}${sub.dirty ? ' (uncommitted changes)' : ''}` : '';
-  out.push(`${c.bold('labgrader')} · ${report.rubric.title}`);
+  out.push(`${c.bold('labgrader')} · ${options.findingsOnly ? report.stages.filter((st) => st.status === 'ok' && st.name !== 'fetch' && st.name !== 'score').map((st) => st.name).join(', ') || 'checks' : report.rubric.title}`);
   out.push(c.dim(`${sub.repository}${commit}${sub.ref ? ` · ${sub.ref}` : ''}`));
   out.push('');
 
@@ -64,7 +66,7 @@ export function formatText(report: Report, options: TextOptions = {}): string {
     if (report.notGradable.hint) out.push(`  ${c.dim('→')} ${report.notGradable.hint}`);
     out.push(c.dim('  This is not a grade: nothing was scored for the parts that could not be checked.'));
     out.push('');
-  } else {
+  } else if (!options.findingsOnly) {
     const { points, maxPoints, percent, rubricMaxPoints } = report.score;
     const colour = percent >= 80 ? c.green : percent >= 50 ? c.yellow : c.red;
     out.push(`${c.bold('Score')}  ${colour(c.bold(`${pts(points)} / ${pts(maxPoints)}`))}  (${percent}%)`);
@@ -72,6 +74,17 @@ export function formatText(report: Report, options: TextOptions = {}): string {
     out.push('');
   }
 
+  if (!options.findingsOnly) out.push(...criteriaLines(report, c));
+
+  out.push(...findingLines(report, c));
+  out.push('');
+  const stages = report.stages.map((s) => `${s.name} ${s.status === 'ok' ? '' : `${s.status} `}${Math.round(s.durationMs)}ms`).join(' · ');
+  out.push(c.dim(`stages: ${stages} · total ${Math.round(report.durationMs)}ms · rubric ${report.rubric.id}`));
+  return out.join('\n') + '\n';
+}
+
+function criteriaLines(report: Report, c: Colors): string[] {
+  const out: string[] = [];
   const titleWidth = Math.min(48, Math.max(...report.criteria.map((x) => x.title.length), 10));
   for (const crit of report.criteria) {
     const color = statusColor(c, crit.status);
@@ -83,7 +96,11 @@ export function formatText(report: Report, options: TextOptions = {}): string {
     if (crit.status !== 'passed') out.push(c.dim(`      ${crit.summary}`));
   }
   out.push('');
+  return out;
+}
 
+function findingLines(report: Report, c: Colors): string[] {
+  const out: string[] = [];
   const findings = report.findings;
   if (findings.length === 0) {
     out.push(c.green('No findings.'));
@@ -119,8 +136,5 @@ export function formatText(report: Report, options: TextOptions = {}): string {
       }
     }
   }
-  out.push('');
-  const stages = report.stages.map((s) => `${s.name} ${s.status === 'ok' ? '' : `${s.status} `}${Math.round(s.durationMs)}ms`).join(' · ');
-  out.push(c.dim(`stages: ${stages} · total ${Math.round(report.durationMs)}ms · rubric ${report.rubric.id}`));
-  return out.join('\n') + '\n';
+  return out;
 }

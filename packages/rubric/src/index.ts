@@ -3,6 +3,7 @@ export {
   loadRubricFile,
   parseRubric,
   rubricMaxPoints,
+  rubricForAllChecks,
   type Criterion,
   type Rubric,
   type RubricCheck,

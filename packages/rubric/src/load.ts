@@ -273,22 +273,60 @@ export function parseRubric(text: string, source: string, env: RubricEnvironment
   };
 }
 
-export async function loadRubricFile(path: string, env: RubricEnvironment): Promise<Rubric> {
+/** Reads and parses a rubric; `displayName` is what messages call the file (default: `path`). */
+export async function loadRubricFile(path: string, env: RubricEnvironment, displayName = path): Promise<Rubric> {
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(`cannot read rubric ${path}: ${code === 'ENOENT' ? 'no such file' : String(code ?? err)}`, {
+    throw new ConfigError(`cannot read rubric ${displayName}: ${code === 'ENOENT' ? 'no such file' : String(code ?? err)}`, {
       hint: 'Pass an existing rubric file with --rubric, e.g. rubrics/lab-85.yaml.',
     });
   }
   const text = decodeUtf8(bytes);
-  if (text === undefined) throw new ConfigError(`rubric ${path} is not valid UTF-8 text`);
-  return parseRubric(text, path, env);
+  if (text === undefined) throw new ConfigError(`rubric ${displayName} is not valid UTF-8 text`);
+  return parseRubric(text, displayName, env);
 }
 
 /** Max points of the whole rubric. */
 export function rubricMaxPoints(rubric: Rubric): number {
   return rubric.criteria.reduce((sum, c) => sum + c.points, 0);
+}
+
+/**
+ * A rubric that runs every check of one stage with its default options, one
+ * criterion per check: what `labgrader lint` / `labgrader docs` use when no
+ * rubric is given, so they behave like plain linters.
+ */
+export function rubricForAllChecks(
+  stage: CheckStage,
+  checks: readonly { id: string; title: string; stage: CheckStage; options: z.ZodType<unknown> }[],
+  settingsSchema: z.ZodType<unknown>,
+  settings: unknown = {},
+): Rubric {
+  const stages = {} as Record<CheckStage, StageConfig>;
+  for (const name of STAGE_ORDER) {
+    stages[name] = {
+      enabled: name === stage,
+      timeoutMs: DEFAULT_TIMEOUT_SECONDS[name] * 1000,
+      settings: name === stage ? settingsSchema.parse(settings) : {},
+    };
+  }
+  const own = checks.filter((c) => c.stage === stage);
+  return {
+    id: `all-${stage}-checks`,
+    title: `All ${stage} checks`,
+    source: '(built in)',
+    digest: `builtin:all-${stage}-checks`,
+    stages,
+    criteria: own.map((c) => ({
+      id: c.id.slice(stage.length + 1),
+      title: c.title,
+      stage,
+      points: 1,
+      scoring: 'ratio' as const,
+      checks: [{ id: c.id, options: c.options.parse({}), weight: 1 }],
+    })),
+  };
 }
