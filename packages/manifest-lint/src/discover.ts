@@ -1,0 +1,396 @@
+/**
+ * Discovery: which files hold Kubernetes objects, and the objects
+ * themselves. Plain manifests are parsed directly; kustomizations are
+ * rendered with `kubectl kustomize` (their resource files are linted through
+ * the rendering, mapped back to their lines); Helm charts are rendered with
+ * `helm template` when helm is available. Everything that goes wrong is a
+ * problem for lint/yaml-valid or lint/render, never an exception.
+ */
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import picomatch from 'picomatch';
+import {
+  throwIfAborted,
+  type CommandRunner,
+  type RepoEntry,
+  type RepoFiles,
+  type SourceLocation,
+} from '@labgrader/core';
+import type { DiscoveryProblem } from './context.js';
+import { FileLoader, type LoadedFile } from './files.js';
+import { isRecord, type KubeObject, type ObjectOrigin } from './model/object.js';
+import { objectsOfDocument, objectsOfFile } from './objects.js';
+import { sourceComment, templateLocator, templatePath } from './render/helm.js';
+import {
+  KUSTOMIZATION_NAMES,
+  addToPool,
+  baseName,
+  dirOf,
+  reachable,
+  readKustomization,
+  sourcesFor,
+  type Kustomization,
+  type SourcePool,
+} from './render/kustomize.js';
+import { runRenderer } from './render/run.js';
+import type { LintSettings } from './settings.js';
+import { parseYamlFile } from './yaml/parse.js';
+import { DocumentSource, SourceText } from './yaml/source.js';
+
+export interface DiscoverOptions {
+  repo: RepoFiles;
+  settings: LintSettings;
+  runner?: CommandRunner;
+  signal?: AbortSignal;
+  progress?: (message: string) => void;
+  /** Syntax trees kept in memory for positions (LRU); more are rebuilt on demand. */
+  astCacheSize?: number;
+}
+
+export interface Discovery {
+  objects: KubeObject[];
+  problems: DiscoveryProblem[];
+  /** Files read as manifests (directly or through a renderer). */
+  examinedFiles: string[];
+  /** Kustomization directories and chart directories found. */
+  renderTargets: string[];
+}
+
+const MANIFEST_EXT = /\.(ya?ml|json)$/i;
+
+function start(file: string): SourceLocation {
+  return { file, line: 1, column: 1 };
+}
+
+export async function discoverObjects(options: DiscoverOptions): Promise<Discovery> {
+  const { repo, settings, runner, signal } = options;
+  const progress = options.progress ?? (() => {});
+  const problems: DiscoveryProblem[] = [];
+  const loader = new FileLoader(repo, settings, problems, options.astCacheSize);
+  const isIncluded = picomatch(settings.include, { dot: true });
+  const isExcluded = picomatch([...settings.exclude, ...settings.extraExclude], { dot: true });
+
+  const entries = await repo.list();
+  const kinds = new Map<string, RepoEntry['kind'] | 'dir'>();
+  for (const entry of entries) {
+    kinds.set(entry.path, entry.kind);
+    for (let dir = dirOf(entry.path); dir && !kinds.has(dir); dir = dirOf(dir)) kinds.set(dir, 'dir');
+  }
+  kinds.set('', 'dir');
+  const exists = (p: string): 'file' | 'dir' | undefined => {
+    const kind = kinds.get(p);
+    return kind === 'dir' ? 'dir' : kind === 'file' || kind === 'symlink' ? 'file' : undefined;
+  };
+  const considered = entries.filter((e) => !isExcluded(e.path));
+
+  // Helm charts: every file below a Chart.yaml belongs to the chart (templates are not YAML).
+  const chartDirs = considered
+    .filter((e) => baseName(e.path) === 'Chart.yaml')
+    .map((e) => dirOf(e.path))
+    .sort((a, b) => a.length - b.length);
+  const inChart = (p: string) => chartDirs.some((dir) => dir === '' || p === dir || p.startsWith(`${dir}/`));
+  const topCharts = chartDirs.filter(
+    (dir) => !chartDirs.some((other) => other !== dir && (other === '' || dir.startsWith(`${other}/`))),
+  );
+
+  // Kustomizations.
+  const kustomizationFiles = considered.filter(
+    (e) => KUSTOMIZATION_NAMES.includes(baseName(e.path)) && !inChart(e.path),
+  );
+  const kustomizations: Kustomization[] = [];
+  for (const entry of kustomizationFiles) {
+    const loaded = await loader.load(entry.path, { requireKubernetes: false });
+    if (loaded) kustomizations.push(readKustomization(loaded, exists));
+  }
+  const byDir = new Map(kustomizations.map((k) => [k.dir, k]));
+  const referenced = new Set(kustomizations.flatMap((k) => k.childDirs));
+  const roots =
+    settings.render.kustomizations.length > 0
+      ? kustomizations.filter((k) => settings.render.kustomizations.some((d) => d.replace(/\/+$/, '') === k.dir))
+      : kustomizations.filter((k) => !referenced.has(k.dir));
+
+  const objects: KubeObject[] = [];
+  const examined = new Set<string>();
+  /** Files whose objects come through a successful rendering. */
+  const consumed = new Set<string>(kustomizationFiles.map((e) => e.path));
+  /** Patch files and generator inputs: never objects on their own. */
+  const neverDirect = new Set<string>();
+  for (const k of kustomizations) {
+    for (const f of [...k.patchFiles, ...k.generatorFiles]) neverDirect.add(f);
+    for (const ref of k.broken) {
+      problems.push({
+        checkId: 'lint/render',
+        severity: 'error',
+        message: `${k.file} lists ${ref.field} entry "${ref.entry}", which does not exist in the repository (or is outside it)`,
+        location: ref.location,
+        subject: `kustomization ${k.dir || '.'}`,
+      });
+    }
+  }
+
+  for (const root of roots) {
+    throwIfAborted(signal);
+    const tree = reachable(root, byDir);
+    const subject = `kustomization ${root.dir || '.'}`;
+    const remote = tree.flatMap((k) => k.remote);
+    const outsideLinks = entries.filter(
+      (e) => e.kind === 'symlink-outside' && tree.some((k) => k.dir === '' || e.path.startsWith(`${k.dir}/`)),
+    );
+    let refusal: string | undefined;
+    let refusalLocation = start(root.file);
+    if (remote.length > 0) {
+      refusal = `${root.file} uses the remote resource "${remote[0]!.entry}"; labgrader renders only what is committed, so vendor it into the repository`;
+      refusalLocation = remote[0]!.location;
+    } else if (outsideLinks.length > 0) {
+      refusal = `${root.file} was not rendered: ${outsideLinks[0]!.path} is a symlink pointing outside the repository`;
+    } else if (!settings.render.kustomize) {
+      refusal = undefined;
+    }
+    let rendered = false;
+    if (refusal) {
+      problems.push({
+        checkId: 'lint/render',
+        severity: 'error',
+        message: refusal,
+        location: refusalLocation,
+        subject,
+      });
+    } else if (settings.render.kustomize && runner) {
+      progress(`rendering kustomization ${root.dir || '.'}`);
+      const outcome = await runRenderer(runner, 'kubectl', ['kustomize', path.join(repo.root, root.dir)], {
+        root: repo.root,
+        timeoutMs: settings.render.timeoutSeconds * 1000,
+        ...(signal ? { signal } : {}),
+      });
+      if (outcome.ok) {
+        rendered = true;
+        objects.push(...(await mapKustomizeOutput(outcome.stdout, root, tree, loader, settings, problems)));
+        for (const k of tree) {
+          examined.add(k.file);
+          for (const f of k.resourceFiles) {
+            consumed.add(f);
+            examined.add(f);
+          }
+        }
+      } else {
+        problems.push({
+          checkId: 'lint/render',
+          severity: outcome.reason === 'missing-tool' ? 'warning' : 'error',
+          message:
+            outcome.reason === 'missing-tool'
+              ? `kustomization ${root.dir || '.'} was not rendered (kubectl is not installed here); its resource files were linted as written`
+              : `kubectl kustomize ${root.dir || '.'} failed: ${outcome.message}`,
+          location: start(root.file),
+          subject,
+        });
+      }
+    } else if (settings.render.kustomize && !runner) {
+      problems.push({
+        checkId: 'lint/render',
+        severity: 'warning',
+        message: `kustomization ${root.dir || '.'} was not rendered (no command runner); its resource files were linted as written`,
+        location: start(root.file),
+        subject,
+      });
+    }
+    if (!rendered) {
+      // Lint the resources as written so the student still gets feedback.
+      for (const k of tree) for (const f of k.resourceFiles) consumed.delete(f);
+    }
+  }
+  // Resources of kustomizations that are not reachable from a rendered root stay plain files.
+
+  // Helm charts.
+  for (const chartDir of topCharts) {
+    throwIfAborted(signal);
+    const subject = `chart ${chartDir || '.'}`;
+    const chartFile = chartDir ? `${chartDir}/Chart.yaml` : 'Chart.yaml';
+    if (!settings.render.helm) continue;
+    if (!runner) {
+      problems.push({
+        checkId: 'lint/render',
+        severity: 'warning',
+        message: `Helm chart ${chartDir || '.'} was not rendered (no command runner)`,
+        location: start(chartFile),
+        subject,
+      });
+      continue;
+    }
+    if (entries.some((e) => e.kind === 'symlink-outside' && (chartDir === '' || e.path.startsWith(`${chartDir}/`)))) {
+      problems.push({
+        checkId: 'lint/render',
+        severity: 'error',
+        message: `Helm chart ${chartDir || '.'} was not rendered: it contains a symlink pointing outside the repository`,
+        location: start(chartFile),
+        subject,
+      });
+      continue;
+    }
+    progress(`rendering Helm chart ${chartDir || '.'}`);
+    const outcome = await runRenderer(
+      runner,
+      'helm',
+      ['template', settings.render.helmReleaseName, path.join(repo.root, chartDir)],
+      {
+        root: repo.root,
+        timeoutMs: settings.render.timeoutSeconds * 1000,
+        ...(signal ? { signal } : {}),
+        env: {
+          HELM_CACHE_HOME: path.join(tmpdir(), 'labgrader-helm', 'cache'),
+          HELM_CONFIG_HOME: path.join(tmpdir(), 'labgrader-helm', 'config'),
+          HELM_DATA_HOME: path.join(tmpdir(), 'labgrader-helm', 'data'),
+        },
+      },
+    );
+    if (!outcome.ok) {
+      problems.push({
+        checkId: 'lint/render',
+        severity: outcome.reason === 'missing-tool' ? 'warning' : 'error',
+        message:
+          outcome.reason === 'missing-tool'
+            ? `Helm chart ${chartDir || '.'} was not rendered: helm is not installed here, so its templates were not linted`
+            : `helm template ${chartDir || '.'} failed: ${outcome.message}`,
+        location: start(chartFile),
+        subject,
+      });
+      continue;
+    }
+    examined.add(chartFile);
+    objects.push(...(await mapHelmOutput(outcome.stdout, chartDir, repo, loader, settings, problems, examined)));
+  }
+
+  // Plain manifest files.
+  let count = 0;
+  for (const entry of considered) {
+    if (!isIncluded(entry.path) || !MANIFEST_EXT.test(entry.path)) continue;
+    if (consumed.has(entry.path) || neverDirect.has(entry.path) || inChart(entry.path)) continue;
+    if (++count > settings.maxFiles) {
+      problems.push({
+        checkId: 'lint/yaml-valid',
+        severity: 'warning',
+        message: `more than ${settings.maxFiles} manifest files; the rest were not read`,
+        location: start(entry.path),
+        subject: 'repository',
+      });
+      break;
+    }
+    if (count % 64 === 0) throwIfAborted(signal);
+    const loaded = await loader.load(entry.path, { requireKubernetes: true });
+    if (!loaded) continue;
+    const found = objectsOfFile(loaded, settings.ignoreApiGroups);
+    if (found.length > 0 || loaded.parsed.documents.some((d) => d.problems.length > 0)) examined.add(entry.path);
+    objects.push(...found);
+  }
+
+  return {
+    objects,
+    problems,
+    examinedFiles: [...examined].sort(),
+    renderTargets: [...roots.map((k) => `kustomization ${k.dir || '.'}`), ...topCharts.map((d) => `chart ${d || '.'}`)],
+  };
+}
+
+async function mapKustomizeOutput(
+  stdout: string,
+  root: Kustomization,
+  tree: Kustomization[],
+  loader: FileLoader,
+  settings: LintSettings,
+  problems: DiscoveryProblem[],
+): Promise<KubeObject[]> {
+  const pool: SourcePool = { objects: new Map(), patches: new Map() };
+  for (const k of tree) {
+    for (const f of k.resourceFiles) {
+      const loaded = await loader.load(f, { requireKubernetes: false });
+      if (loaded) addToPool(pool.objects, loaded, 'object');
+    }
+    for (const f of k.patchFiles) {
+      const loaded = await loader.load(f, { requireKubernetes: false });
+      if (loaded) addToPool(pool.patches, loaded, 'patch');
+    }
+  }
+  const transformerFields = new Map<string, SourceLocation>();
+  for (const k of tree)
+    for (const [field, location] of k.transformerFields)
+      if (!transformerFields.has(field)) transformerFields.set(field, location);
+  const virtual = new SourceText(`${root.dir ? `${root.dir}/` : ''}(kustomize output)`, stdout);
+  const parsed = parseYamlFile(stdout);
+  const out: KubeObject[] = [];
+  for (const doc of parsed.documents) {
+    if (!isRecord(doc.value)) continue;
+    const ds = new DocumentSource(virtual, doc.start, doc.end, loader.cache, doc.ast);
+    (doc as { ast?: unknown }).ast = undefined;
+    const value = doc.value;
+    const metadata = isRecord(value.metadata) ? value.metadata : {};
+    const name = typeof metadata.name === 'string' ? metadata.name : '';
+    const kind = typeof value.kind === 'string' ? value.kind : '';
+    const sources = sourcesFor(pool, kind, name);
+    const origin = (): ObjectOrigin => ({
+      sources,
+      fallback: sources.length > 0 ? sources[sources.length - 1]!.doc.startLocation() : start(root.file),
+      transformerFields,
+      renderedBy: 'kustomize',
+      renderedFrom: root.dir || '.',
+    });
+    out.push(...objectsOfDocument(ds, value, settings.ignoreApiGroups, origin));
+  }
+  if (parsed.problems.length > 0) {
+    problems.push({
+      checkId: 'lint/render',
+      severity: 'error',
+      message: `kubectl kustomize ${root.dir || '.'} produced output that is not valid YAML`,
+      location: start(root.file),
+      subject: `kustomization ${root.dir || '.'}`,
+    });
+  }
+  return out;
+}
+
+async function mapHelmOutput(
+  stdout: string,
+  chartDir: string,
+  repo: RepoFiles,
+  loader: FileLoader,
+  settings: LintSettings,
+  problems: DiscoveryProblem[],
+  examined: Set<string>,
+): Promise<KubeObject[]> {
+  const virtual = new SourceText(`${chartDir ? `${chartDir}/` : ''}(helm output)`, stdout);
+  const parsed = parseYamlFile(stdout);
+  const texts = new Map<string, string | undefined>();
+  const out: KubeObject[] = [];
+  for (const doc of parsed.documents) {
+    if (!isRecord(doc.value)) continue;
+    const ds = new DocumentSource(virtual, doc.start, doc.end, loader.cache, doc.ast);
+    (doc as { ast?: unknown }).ast = undefined;
+    const comment = sourceComment(stdout.slice(doc.start, doc.end));
+    const file = comment ? templatePath(chartDir, comment) : chartDir ? `${chartDir}/Chart.yaml` : 'Chart.yaml';
+    if (!texts.has(file)) {
+      const read = await repo.readText(file, { maxBytes: settings.maxFileBytes });
+      texts.set(file, read.ok ? read.value : undefined);
+      examined.add(file);
+    }
+    const kind = typeof doc.value.kind === 'string' ? doc.value.kind : '';
+    const locator = templateLocator(file, texts.get(file), kind);
+    const origin = (): ObjectOrigin => ({
+      sources: [],
+      fallback: locator([]),
+      locator,
+      renderedBy: 'helm',
+      renderedFrom: chartDir || '.',
+    });
+    out.push(...objectsOfDocument(ds, doc.value, settings.ignoreApiGroups, origin));
+  }
+  if (parsed.problems.length > 0) {
+    problems.push({
+      checkId: 'lint/render',
+      severity: 'error',
+      message: `helm template ${chartDir || '.'} produced output that is not valid YAML`,
+      location: start(chartDir ? `${chartDir}/Chart.yaml` : 'Chart.yaml'),
+      subject: `chart ${chartDir || '.'}`,
+    });
+  }
+  return out;
+}
+
+export type { LoadedFile };

@@ -1,0 +1,17 @@
+export type { DiscoveryProblem, LintContext } from './context.js';
+export { discoverObjects, type Discovery, type DiscoverOptions } from './discover.js';
+export {
+  configureChecks,
+  lintRepository,
+  lintRuleMetadata,
+  type LintRepositoryOptions,
+  type LintResult,
+  type LintRuleMetadata,
+} from './lint.js';
+export { ObjectIndex } from './model/index.js';
+export { KubeObject } from './model/object.js';
+export { parseQuantity } from './model/quantity.js';
+export { LINT_RULES } from './rules/index.js';
+export { loadKubeSchema, SUPPORTED_KUBERNETES_VERSIONS, DEFAULT_KUBERNETES_VERSION } from './schema/kubernetes.js';
+export { defaultLintSettings, lintSettingsSchema, type LintSettings } from './settings.js';
+export { inventoryOf, lintRegistry, lintStage, prepareLint } from './stage.js';

@@ -1,0 +1,72 @@
+/** Label selectors as Kubernetes evaluates them. */
+import { asArray, asRecord, asString, isRecord } from './object.js';
+
+export interface LabelSelector {
+  matchLabels: Record<string, string>;
+  matchExpressions: Array<{ key: string; operator: string; values: string[] }>;
+}
+
+/** A `{matchLabels, matchExpressions}` selector; undefined when the value is not one. */
+export function toLabelSelector(value: unknown): LabelSelector | undefined {
+  if (!isRecord(value)) return undefined;
+  const matchLabels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(asRecord(value.matchLabels))) matchLabels[k] = String(v);
+  const matchExpressions = asArray(value.matchExpressions)
+    .filter(isRecord)
+    .map((e) => ({
+      key: asString(e.key) ?? '',
+      operator: asString(e.operator) ?? '',
+      values: asArray(e.values).map(String),
+    }));
+  return { matchLabels, matchExpressions };
+}
+
+/** A Service-style plain `key: value` selector. */
+export function mapSelector(value: unknown): LabelSelector {
+  const matchLabels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(asRecord(value))) matchLabels[k] = String(v);
+  return { matchLabels, matchExpressions: [] };
+}
+
+export function isEmptySelector(selector: LabelSelector): boolean {
+  return Object.keys(selector.matchLabels).length === 0 && selector.matchExpressions.length === 0;
+}
+
+export function selectorMatches(selector: LabelSelector, labels: Record<string, string>): boolean {
+  for (const [k, v] of Object.entries(selector.matchLabels)) if (labels[k] !== v) return false;
+  for (const { key, operator, values } of selector.matchExpressions) {
+    const has = Object.prototype.hasOwnProperty.call(labels, key);
+    switch (operator) {
+      case 'In':
+        if (!has || !values.includes(labels[key]!)) return false;
+        break;
+      case 'NotIn':
+        if (has && values.includes(labels[key]!)) return false;
+        break;
+      case 'Exists':
+        if (!has) return false;
+        break;
+      case 'DoesNotExist':
+        if (has) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+export function formatSelector(selector: LabelSelector): string {
+  const parts = Object.entries(selector.matchLabels).map(([k, v]) => `${k}=${v}`);
+  for (const e of selector.matchExpressions)
+    parts.push(`${e.key} ${e.operator}${e.values.length ? ` (${e.values.join(',')})` : ''}`);
+  return parts.join(', ') || '(everything)';
+}
+
+/**
+ * Manifests often leave the namespace to `kubectl -n`; two objects are in
+ * the same namespace unless both name different ones.
+ */
+export function sameNamespace(a: string | undefined, b: string | undefined): boolean {
+  return a === undefined || b === undefined || a === b;
+}

@@ -1,0 +1,217 @@
+/**
+ * Kustomize: reading kustomization files to learn which files they consume,
+ * choosing the top-level kustomizations (overlays), rendering them with
+ * `kubectl kustomize`, and mapping each rendered object back to the
+ * resource file (and patches) it came from, so findings point at lines the
+ * student wrote rather than at generated output.
+ */
+import type { SourceLocation } from '@labgrader/core';
+import { normalizeRepoPath } from '@labgrader/core';
+import type { LoadedFile } from '../files.js';
+import { asArray, asString, isRecord, type Json, type ObjectSource } from '../model/object.js';
+import { looksLikeObject } from '../objects.js';
+
+export const KUSTOMIZATION_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+
+export function dirOf(file: string): string {
+  const slash = file.lastIndexOf('/');
+  return slash < 0 ? '' : file.slice(0, slash);
+}
+
+export function baseName(file: string): string {
+  return file.slice(file.lastIndexOf('/') + 1);
+}
+
+export interface KustomizationRef {
+  /** Key it appears under (resources, patches...). */
+  field: string;
+  /** Entry as written. */
+  entry: string;
+  /** Where the entry is written. */
+  location: SourceLocation;
+}
+
+export interface Kustomization {
+  file: string;
+  dir: string;
+  loaded: LoadedFile;
+  value: Json;
+  /** Files listed as resources (consumed: linted through rendering). */
+  resourceFiles: string[];
+  /** Directories listed as resources/bases/components (other kustomizations). */
+  childDirs: string[];
+  /** Strategic-merge patch files. */
+  patchFiles: string[];
+  /** Files read by generators (not Kubernetes objects). */
+  generatorFiles: string[];
+  /** Entries that are remote URLs (never fetched). */
+  remote: KustomizationRef[];
+  /** Entries pointing outside the repository or at nothing. */
+  broken: KustomizationRef[];
+  /** Locations of transformer fields, keyed by the object field they change. */
+  transformerFields: Map<string, SourceLocation>;
+}
+
+const REMOTE = /^(?:[a-z][a-z0-9+.-]*:\/\/|git@|github\.com\/|gitlab\.com\/|bitbucket\.org\/)|\?ref=|\/\/.*\.git/i;
+
+/** Reads a parsed kustomization file; `exists` answers whether a repo path is a file or a directory. */
+export function readKustomization(
+  loaded: LoadedFile,
+  exists: (path: string) => 'file' | 'dir' | undefined,
+): Kustomization {
+  const value = isRecord(loaded.parsed.documents[0]?.value) ? (loaded.parsed.documents[0]!.value as Json) : {};
+  const doc = loaded.documents[0];
+  const dir = dirOf(loaded.path);
+  const k: Kustomization = {
+    file: loaded.path,
+    dir,
+    loaded,
+    value,
+    resourceFiles: [],
+    childDirs: [],
+    patchFiles: [],
+    generatorFiles: [],
+    remote: [],
+    broken: [],
+    transformerFields: new Map(),
+  };
+  const locate = (path: (string | number)[]): SourceLocation => {
+    const hit = doc?.walk(path);
+    return hit && doc ? doc.locationOf(hit, 'value') : { file: loaded.path, line: 1, column: 1 };
+  };
+  const consider = (
+    field: string,
+    entry: string,
+    path: (string | number)[],
+    kind: 'resource' | 'patch' | 'generator',
+  ) => {
+    const location = locate(path);
+    if (REMOTE.test(entry)) {
+      k.remote.push({ field, entry, location });
+      return;
+    }
+    const target = normalizeRepoPath(entry, dir);
+    if (target === undefined) {
+      k.broken.push({ field, entry, location });
+      return;
+    }
+    const type = exists(target);
+    if (type === 'dir' && kind === 'resource') k.childDirs.push(target);
+    else if (type === 'file')
+      (kind === 'resource' ? k.resourceFiles : kind === 'patch' ? k.patchFiles : k.generatorFiles).push(target);
+    else if (kind !== 'generator') k.broken.push({ field, entry, location });
+  };
+  for (const field of ['resources', 'bases', 'components', 'crds']) {
+    asArray(value[field]).forEach((entry, i) => {
+      if (typeof entry === 'string') consider(field, entry, [field, i], 'resource');
+    });
+  }
+  asArray(value.patchesStrategicMerge).forEach((entry, i) => {
+    // Entries are file paths or inline YAML.
+    if (typeof entry === 'string' && !entry.includes('\n'))
+      consider('patchesStrategicMerge', entry, ['patchesStrategicMerge', i], 'patch');
+  });
+  for (const field of ['patches', 'patchesJson6902']) {
+    asArray(value[field]).forEach((entry, i) => {
+      if (isRecord(entry) && typeof entry.path === 'string') consider(field, entry.path, [field, i, 'path'], 'patch');
+    });
+  }
+  for (const field of ['configMapGenerator', 'secretGenerator']) {
+    asArray(value[field]).forEach((gen, i) => {
+      if (!isRecord(gen)) return;
+      for (const list of ['files', 'envs']) {
+        asArray(gen[list]).forEach((f, j) => {
+          if (typeof f !== 'string') return;
+          const file = f.includes('=') ? f.slice(f.indexOf('=') + 1) : f;
+          consider(field, file, [field, i, list, j], 'generator');
+        });
+      }
+      if (typeof gen.env === 'string') consider(field, gen.env, [field, i, 'env'], 'generator');
+    });
+  }
+  const transformer = (key: string, fields: string[]) => {
+    if (value[key] === undefined || !doc) return;
+    const hit = doc.walk([key]);
+    if (!hit) return;
+    const location = doc.locationOf(hit, 'key');
+    for (const f of fields) if (!k.transformerFields.has(f)) k.transformerFields.set(f, location);
+  };
+  transformer('images', ['image']);
+  transformer('replicas', ['replicas']);
+  transformer('namespace', ['namespace']);
+  transformer('namePrefix', ['name']);
+  transformer('nameSuffix', ['name']);
+  transformer('commonLabels', ['labels', 'matchLabels', 'selector']);
+  transformer('labels', ['labels']);
+  transformer('commonAnnotations', ['annotations']);
+  return k;
+}
+
+/** Kustomizations reachable from a root (itself included), depth-first, cycles ignored. */
+export function reachable(root: Kustomization, byDir: ReadonlyMap<string, Kustomization>): Kustomization[] {
+  const out: Kustomization[] = [];
+  const seen = new Set<string>();
+  const visit = (k: Kustomization) => {
+    if (seen.has(k.dir)) return;
+    seen.add(k.dir);
+    out.push(k);
+    for (const child of k.childDirs) {
+      const next = byDir.get(child);
+      if (next) visit(next);
+    }
+  };
+  visit(root);
+  return out;
+}
+
+export interface SourcePool {
+  objects: Map<string, ObjectSource[]>;
+  patches: Map<string, ObjectSource[]>;
+}
+
+function poolKey(kind: string, name: string): string {
+  return `${kind}\u0000${name}`;
+}
+
+export function addToPool(pool: Map<string, ObjectSource[]>, file: LoadedFile, role: 'object' | 'patch'): void {
+  file.parsed.documents.forEach((parsed, i) => {
+    const value = parsed.value;
+    const add = (item: unknown, basePath: (string | number)[]) => {
+      if (!looksLikeObject(item)) return;
+      const name = asString(isRecord(item.metadata) ? item.metadata.name : undefined);
+      if (!name) return;
+      const key = poolKey(item.kind, name);
+      const list = pool.get(key) ?? [];
+      list.push({ doc: file.documents[i]!, basePath, value: item, role });
+      pool.set(key, list);
+    };
+    if (looksLikeObject(value) && value.kind.endsWith('List') && Array.isArray(value.items)) {
+      value.items.forEach((item, j) => add(item, ['items', j]));
+    } else add(value, []);
+  });
+}
+
+/**
+ * Sources of a rendered object: its patches (most specific first) and the
+ * resource it came from. Names may carry a kustomize prefix/suffix, so the
+ * longest source name contained in the rendered name wins.
+ */
+export function sourcesFor(pool: SourcePool, kind: string, renderedName: string): ObjectSource[] {
+  const pick = (map: Map<string, ObjectSource[]>): ObjectSource[] => {
+    const exact = map.get(poolKey(kind, renderedName));
+    if (exact) return exact;
+    let best: ObjectSource[] = [];
+    let bestLength = 0;
+    for (const [key, sources] of map) {
+      const [k, name] = key.split('\u0000') as [string, string];
+      if (k === kind && name.length > bestLength && renderedName.includes(name)) {
+        best = sources;
+        bestLength = name.length;
+      }
+    }
+    return best;
+  };
+  const patches = [...pick(pool.patches)].reverse();
+  const objects = pick(pool.objects);
+  return [...patches, ...objects];
+}

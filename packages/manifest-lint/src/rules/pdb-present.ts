@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { selectorMatches, sameNamespace, toLabelSelector } from '../model/selectors.js';
+import { REPLICATED_KINDS } from '../model/workloads.js';
+import { defineRule, hint } from './support/rule.js';
+
+export const pdbPresent = defineRule({
+  id: 'lint/pdb-present',
+  title: 'Replicated workloads have a PodDisruptionBudget',
+  rationale:
+    'Without a PodDisruptionBudget a node drain (cluster upgrade, autoscaler scale-down) may evict all replicas at the same time, even though you run several of them.',
+  severity: 'warning',
+  fixHint: hint(
+    'Add a PodDisruptionBudget selecting the pods, allowing one disruption at a time.',
+    `
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: web
+spec:
+  maxUnavailable: 1
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: web`,
+  ),
+  docsUrl: 'https://kubernetes.io/docs/tasks/run-application/configure-pdb/',
+  options: z
+    .object({
+      /** Workloads with at least this many replicas need a PDB. */
+      minReplicas: z.number().int().min(1).default(2),
+    })
+    .strict(),
+  run(context, options, reporter) {
+    const pdbs = context.index.ofKind('PodDisruptionBudget');
+    for (const workload of context.index.workloads) {
+      if (!REPLICATED_KINDS.has(workload.kind)) continue;
+      const count = context.index.minimumReplicas(workload) ?? 1;
+      if (count < options.minReplicas) continue;
+      reporter.examine(workload.subject);
+      const covered = pdbs.some((pdb) => {
+        const selector = toLabelSelector(pdb.get(['spec', 'selector']));
+        return (
+          selector !== undefined &&
+          sameNamespace(pdb.namespace, workload.object.namespace) &&
+          selectorMatches(selector, workload.labels)
+        );
+      });
+      if (covered) continue;
+      reporter.report({
+        subject: workload.subject,
+        message: `${workload.subject} runs ${count} replicas but no PodDisruptionBudget selects its pods; a node drain may evict them all at once`,
+        location: workload.object.locate(['metadata', 'name']),
+      });
+    }
+  },
+});

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { isRecord } from '../model/object.js';
+import { formatSelector, mapSelector, sameNamespace } from '../model/selectors.js';
+import { defineRule, hint } from './support/rule.js';
+
+export const serviceSelector = defineRule({
+  id: 'lint/service-selector',
+  title: "Service selectors match a workload's pod labels",
+  rationale:
+    'A Service routes to pods whose labels match its selector. One typo in a label and the Service has no endpoints: every request fails although every pod is healthy.',
+  severity: 'error',
+  fixHint: hint(
+    "Copy the selector from the workload's pod template labels (`spec.template.metadata.labels`).",
+    `
+# Service
+spec:
+  selector:
+    app.kubernetes.io/name: web
+---
+# Deployment
+spec:
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: web`,
+  ),
+  docsUrl: 'https://kubernetes.io/docs/concepts/services-networking/service/#defining-a-service',
+  options: z.object({}).strict(),
+  run(context, _options, reporter) {
+    for (const service of context.index.ofKind('Service')) {
+      const spec = service.get(['spec']);
+      if (
+        !isRecord(spec) ||
+        spec.type === 'ExternalName' ||
+        !isRecord(spec.selector) ||
+        Object.keys(spec.selector).length === 0
+      )
+        continue;
+      reporter.examine(service.ref);
+      const selector = mapSelector(spec.selector);
+      if (context.index.podsSelectedBy(selector, service.namespace).length > 0) continue;
+      // Help: which workloads in the namespace share at least one label key?
+      const near = context.index.workloads
+        .filter((w) => sameNamespace(w.object.namespace, service.namespace))
+        .filter((w) => Object.keys(selector.matchLabels).some((k) => k in w.labels))
+        .slice(0, 2)
+        .map(
+          (w) =>
+            `${w.subject} has ${Object.entries(w.labels)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(', ')}`,
+        );
+      reporter.report({
+        subject: service.ref,
+        message: `${service.ref} selects ${formatSelector(selector)} but no pod template in the repository has these labels${near.length ? ` (${near.join('; ')})` : ''}; the Service would have no endpoints`,
+        location: service.locate(['spec', 'selector'], 'key'),
+      });
+    }
+  },
+});
