@@ -236,6 +236,12 @@ const outDir = path.join(here, '..', 'schemas');
 mkdirSync(outDir, { recursive: true });
 const outFile = path.join(outDir, `kubernetes-${minor}.json`);
 writeFileSync(outFile, `${JSON.stringify(output)}\n`);
+// Format like the rest of the repository so regenerating gives no spurious diff.
+try {
+  execFileSync('npx', ['prettier', '--write', outFile], { stdio: 'ignore' });
+} catch {
+  console.warn('prettier not available: the file is valid JSON but not formatted like the committed one');
+}
 console.log(
   `wrote ${path.relative(process.cwd(), outFile)}: ${Object.values(kinds).reduce((n, k) => n + Object.keys(k).length, 0)} kinds, ${Object.keys(types).length} types`,
 );

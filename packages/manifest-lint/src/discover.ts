@@ -136,6 +136,7 @@ export async function discoverObjects(options: DiscoverOptions): Promise<Discove
     const outsideLinks = entries.filter(
       (e) => e.kind === 'symlink-outside' && tree.some((k) => k.dir === '' || e.path.startsWith(`${k.dir}/`)),
     );
+    const broken = tree.some((k) => k.broken.length > 0);
     let refusal: string | undefined;
     let refusalLocation = start(root.file);
     if (remote.length > 0) {
@@ -155,6 +156,8 @@ export async function discoverObjects(options: DiscoverOptions): Promise<Discove
         location: refusalLocation,
         subject,
       });
+    } else if (broken) {
+      // Each missing entry is already reported at its line; kustomize would stop at the first.
     } else if (settings.render.kustomize && runner) {
       progress(`rendering kustomization ${root.dir || '.'}`);
       const outcome = await runRenderer(runner, 'kubectl', ['kustomize', path.join(repo.root, root.dir)], {

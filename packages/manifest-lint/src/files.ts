@@ -27,6 +27,15 @@ export function mentionsKubernetes(text: string): boolean {
   return text.includes('apiVersion') && text.includes('kind');
 }
 
+/** Errors found at the end of input ("unclosed [") point at the last line with content instead. */
+function clampToContent(text: string, start: number, end: number): [number, number] {
+  const trimmed = text.replace(/\s+$/, '').length;
+  if (start < trimmed) return [start, end];
+  const lineStart = text.lastIndexOf('\n', trimmed - 1) + 1;
+  const indent = /^[ \t]*/.exec(text.slice(lineStart))![0].length;
+  return [lineStart + indent, trimmed];
+}
+
 export class FileLoader {
   private readonly loaded = new Map<string, LoadedFile | undefined>();
   readonly cache: AstCache;
@@ -130,7 +139,7 @@ export class FileLoader {
       checkId: 'lint/yaml-valid',
       severity: p.code === 'DUPLICATE_KEY' ? 'error' : p.level,
       message: `${source.file}: ${p.message.replace(/\.$/, '')}${hint}`,
-      location: source.location(p.start, p.end),
+      location: source.location(...clampToContent(source.text, p.start, p.end)),
       subject: `file ${source.file}`,
     });
   }

@@ -17,7 +17,13 @@ const MAX_OUTPUT = 32 * 1024 * 1024;
 export function summarizeError(stderr: string, root: string): string {
   const lines = stderr
     .split('\n')
-    .map((l) => l.trim())
+    // klog prefixes ("E1121 10:54:02.090745   28496 run.go:72] ") and quoting add nothing for a student.
+    .map((l) =>
+      l
+        .trim()
+        .replace(/^[EWIF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] /, '')
+        .replace(/\\"/g, '"'),
+    )
     .filter((l) => l && !/^(W|I)\d{4} /.test(l) && !l.startsWith('walk.go'));
   const text = lines
     .slice(0, 3)

@@ -117,4 +117,4 @@ export class SecretMatcher {
 
 /** `key = value` / `key: value` lines inside an embedded config file. */
 export const ASSIGNMENT =
-  /^\s*(?:export\s+)?["']?([A-Za-z0-9_.-]+)["']?\s*[:=]\s*["']?([^"'\s#][^"'#]*?)["']?\s*,?\s*$/;
+  /^\s*(?:export\s+)?["']?([A-Za-z0-9_.-]+)["']?\s*[:=]\s*["']?([^"'\s#][^"'#]*?)["']?\s*,?\s*(?:#.*)?$/;
