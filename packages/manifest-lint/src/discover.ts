@@ -70,6 +70,7 @@ export async function discoverObjects(options: DiscoverOptions): Promise<Discove
   const isIncluded = picomatch(settings.include, { dot: true });
   const isExcluded = picomatch([...settings.exclude, ...settings.extraExclude], { dot: true });
 
+  throwIfAborted(signal);
   const entries = await repo.list();
   const kinds = new Map<string, RepoEntry['kind'] | 'dir'>();
   for (const entry of entries) {
@@ -277,7 +278,7 @@ export async function discoverObjects(options: DiscoverOptions): Promise<Discove
       });
       break;
     }
-    if (count % 64 === 0) throwIfAborted(signal);
+    if (count % 16 === 0) throwIfAborted(signal);
     const loaded = await loader.load(entry.path, { requireKubernetes: true });
     if (!loaded) continue;
     const found = objectsOfFile(loaded, settings.ignoreApiGroups);

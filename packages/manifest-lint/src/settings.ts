@@ -76,11 +76,12 @@ export const lintSettingsSchema = z
     exclude: z.array(z.string()).default(DEFAULT_EXCLUDE),
     /** Extra patterns appended to `exclude` (keeps the defaults). */
     extraExclude: z.array(z.string()).default([]),
-    /** Larger manifest files are reported and skipped. */
+    /** Larger manifest files are reported and skipped (at most 16 MiB: parsing time and memory grow with it). */
     maxFileBytes: z
       .number()
       .int()
       .positive()
+      .max(16 * 1024 * 1024)
       .default(4 * 1024 * 1024),
     /** At most this many files are read. */
     maxFiles: z.number().int().positive().default(2_000),

@@ -1,0 +1,183 @@
+/**
+ * Kustomize overlays rendered by the real `kubectl kustomize`, with findings
+ * mapped back to the files the student wrote.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createExecaRunner } from '@labgrader/exec';
+import { openRepoFiles } from '@labgrader/repo';
+import { lintRepository, type LintResult } from '../src/index.js';
+import { noTools } from './helpers/fake-runner.js';
+import { tempRepo } from './helpers/temp-repo.js';
+
+const base = {
+  'k8s/base/kustomization.yaml':
+    'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - deployment.yaml\n  - service.yaml\n',
+  'k8s/base/deployment.yaml': [
+    'apiVersion: apps/v1',
+    'kind: Deployment',
+    'metadata:',
+    '  name: web',
+    'spec:',
+    '  replicas: 3',
+    '  selector:',
+    '    matchLabels: { app: web }',
+    '  template:',
+    '    metadata:',
+    '      labels: { app: web }',
+    '    spec:',
+    '      containers:',
+    '        - name: sidecar',
+    '          image: ghcr.io/acme/proxy:1.0.0',
+    '        - name: web',
+    '          image: ghcr.io/acme/web:1.0.0',
+    '          ports:',
+    '            - name: http',
+    '              containerPort: 8080',
+    '',
+  ].join('\n'),
+  'k8s/base/service.yaml':
+    'apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: { app: web }\n  ports:\n    - port: 80\n      targetPort: http\n',
+  'k8s/overlays/prod/kustomization.yaml': [
+    'apiVersion: kustomize.config.k8s.io/v1beta1',
+    'kind: Kustomization',
+    'namespace: shop',
+    'namePrefix: prod-',
+    'resources:',
+    '  - ../../base',
+    'patches:',
+    '  - path: patch.yaml',
+    'images:',
+    '  - name: ghcr.io/acme/web',
+    '    newTag: latest',
+    '',
+  ].join('\n'),
+  'k8s/overlays/prod/patch.yaml': [
+    'apiVersion: apps/v1',
+    'kind: Deployment',
+    'metadata:',
+    '  name: web',
+    'spec:',
+    '  replicas: 1',
+    '  template:',
+    '    spec:',
+    '      containers:',
+    '        - name: web',
+    '          resources:',
+    '            limits: { memory: 128Mi }',
+    '',
+  ].join('\n'),
+};
+
+function at(result: LintResult, checkId: string): string[] {
+  return result.findings
+    .filter((f) => f.checkId === checkId)
+    .map((f) => `${f.location?.file}:${f.location?.line}:${f.location?.column}`);
+}
+
+describe('kustomize overlays (kubectl kustomize)', () => {
+  let repo: ReturnType<typeof tempRepo>;
+  let result: LintResult;
+  beforeAll(async () => {
+    repo = tempRepo(base);
+    result = await lintRepository(await openRepoFiles(repo.dir), {
+      runner: createExecaRunner(),
+      checks: [
+        'lint/render',
+        'lint/replicas',
+        'lint/image-tag',
+        'lint/container-resources',
+        'lint/service-target-port',
+        'lint/yaml-valid',
+        'lint/schema-valid',
+      ],
+    });
+  });
+  afterAll(() => repo.cleanup());
+
+  it('renders the overlay once and lints rendered objects, not the base files a second time', () => {
+    expect(
+      result.inventory.objects
+        .map((o) => `${o.kind} ${o.namespace}/${o.name} ${o.location.file}:${o.location.line} ${o.rendered}`)
+        .sort(),
+    ).toEqual([
+      'Deployment shop/prod-web k8s/base/deployment.yaml:1 true',
+      'Service shop/prod-web k8s/base/service.yaml:1 true',
+    ]);
+    expect(at(result, 'lint/render')).toEqual([]);
+    expect(at(result, 'lint/schema-valid')).toEqual([]);
+  });
+
+  it('points a value changed by a patch at the patch', () => {
+    expect(at(result, 'lint/replicas')).toEqual(['k8s/overlays/prod/patch.yaml:6:13']);
+  });
+
+  it('points a value changed by a transformer at the kustomization field', () => {
+    expect(at(result, 'lint/image-tag')).toEqual(['k8s/overlays/prod/kustomization.yaml:9:1']);
+  });
+
+  it('points fields of the base at the base, matching list items by name', () => {
+    // sidecar has no resources at all (its name line); web got limits from the patch, its requests are still missing.
+    expect(at(result, 'lint/container-resources')).toEqual([
+      'k8s/base/deployment.yaml:14:11',
+      'k8s/overlays/prod/patch.yaml:11:11',
+    ]);
+    expect(at(result, 'lint/service-target-port')).toEqual([]);
+  });
+
+  it('reports a failing build with the kustomization and lints its resources as written', async () => {
+    const broken = tempRepo({
+      ...base,
+      'k8s/overlays/prod/patch.yaml':
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: not-there\nspec:\n  replicas: 1\n',
+    });
+    try {
+      const r = await lintRepository(await openRepoFiles(broken.dir), {
+        runner: createExecaRunner(),
+        checks: ['lint/render', 'lint/replicas'],
+      });
+      const render = r.findings.filter((f) => f.checkId === 'lint/render');
+      expect(render).toHaveLength(1);
+      expect(render[0]?.message).toMatch(/^kubectl kustomize k8s\/overlays\/prod failed: .*not-there/);
+      expect(render[0]?.location).toMatchObject({ file: 'k8s/overlays/prod/kustomization.yaml', line: 1 });
+      expect(r.inventory.objects.map((o) => `${o.kind}/${o.name}`).sort()).toEqual(['Deployment/web', 'Service/web']);
+    } finally {
+      broken.cleanup();
+    }
+  });
+
+  it('refuses remote bases and falls back to the files as written', async () => {
+    const remote = tempRepo({
+      ...base,
+      'k8s/overlays/prod/kustomization.yaml':
+        'resources:\n  - ../../base\n  - https://github.com/acme/shared//k8s?ref=main\npatches:\n  - path: patch.yaml\n',
+    });
+    try {
+      const r = await lintRepository(await openRepoFiles(remote.dir), {
+        runner: createExecaRunner(),
+        checks: ['lint/render'],
+      });
+      expect(r.findings.map((f) => [f.location?.line, f.message])).toEqual([
+        [
+          3,
+          'k8s/overlays/prod/kustomization.yaml uses the remote resource "https://github.com/acme/shared//k8s?ref=main"; labgrader renders only what is committed, so vendor it into the repository',
+        ],
+      ]);
+      expect(r.inventory.objects).toHaveLength(2);
+    } finally {
+      remote.cleanup();
+    }
+  });
+
+  it('without kubectl, warns and lints the resource files as written', async () => {
+    const r = await lintRepository(await openRepoFiles(repo.dir), {
+      runner: noTools,
+      checks: ['lint/render', 'lint/replicas'],
+    });
+    expect(r.findings.map((f) => [f.checkId, f.severity, f.location?.file])).toEqual([
+      ['lint/render', 'warning', 'k8s/overlays/prod/kustomization.yaml'],
+    ]);
+    expect(r.findings[0]?.message).toMatch(/kubectl is not installed/);
+    expect(r.inventory.objects.every((o) => !o.rendered)).toBe(true);
+    expect(r.inventory.objects).toHaveLength(2);
+  });
+});
