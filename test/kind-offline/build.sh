@@ -29,7 +29,7 @@ export GOFLAGS="-buildvcs=false"
 export DOCKER_BUILDKIT=0
 NICE=(nice -n "${LABGRADER_NICE:-10}")
 
-ALL_STEPS="docker kind k8s images-list etcd coredns crictl pause rootfs-kube-proxy rootfs-node control-plane-images node-image app-image save"
+ALL_STEPS="docker kind k8s images-list etcd coredns pause rootfs-kube-proxy rootfs-node control-plane-images node-image app-image save"
 STEPS=${LABGRADER_KIND_STEPS:-$ALL_STEPS}
 
 log() { printf '[build %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -121,7 +121,7 @@ step_docker() {
 }
 
 step_kind() {
-  if [ -x "$KIND_BIN" ] && "$KIND_BIN" version 2>/dev/null | grep -q "kind $KIND_VERSION "; then
+  if [ -x "$KIND_BIN" ] && [[ "$("$KIND_BIN" version 2>/dev/null)" == "kind $KIND_VERSION "* ]]; then
     STEP_RESULT=cached; return
   fi
   GOBIN=$(dirname "$KIND_BIN") "${NICE[@]}" go install "sigs.k8s.io/kind@$KIND_VERSION"
@@ -181,7 +181,7 @@ step_k8s() {
   [ "$v" = "$K8S_VERSION" ] || die "kubeadm reports version '$v', expected $K8S_VERSION (version ldflags wrong?)"
   v=$("$K8S_DIR/bin/kubelet" --version)
   [ "$v" = "Kubernetes $K8S_VERSION" ] || die "kubelet reports '$v'"
-  "$K8S_DIR/bin/kubectl" version --client -o yaml | grep -q "gitVersion: $K8S_VERSION" || die "kubectl version stamp wrong"
+  [[ "$("$K8S_DIR/bin/kubectl" version --client -o yaml)" == *"gitVersion: $K8S_VERSION"* ]] || die "kubectl version stamp wrong"
   touch "$K8S_DIR/bin/.complete"
   STEP_RESULT=built
 }
@@ -208,7 +208,7 @@ step_etcd() {
   load_image_list
   local ver="v${ETCD_TAG%%-*}" dir
   dir=$CACHE/etcd/$ver
-  if [ -x "$dir/etcd" ] && "$dir/etcd" --version 2>/dev/null | grep -q "etcd Version: ${ver#v}"; then
+  if [ -x "$dir/etcd" ] && [[ "$("$dir/etcd" --version 2>/dev/null)" == *"etcd Version: ${ver#v}"* ]]; then
     STEP_RESULT=cached; return
   fi
   mkdir -p "$dir/wrapper"
@@ -222,34 +222,20 @@ require go.etcd.io/etcd/server/v3 $ver
 EOF
   (cd "$dir/wrapper" && "${NICE[@]}" go build -mod=mod -trimpath -ldflags "-s -w" -o "$dir/etcd" go.etcd.io/etcd/server/v3)
   "$dir/etcd" --version | head -3 >&2
-  "$dir/etcd" --version | grep -q "etcd Version: ${ver#v}" || die "etcd version mismatch"
+  [[ "$("$dir/etcd" --version)" == *"etcd Version: ${ver#v}"* ]] || die "etcd version mismatch"
   STEP_RESULT=built
 }
 
 step_coredns() {
   load_image_list
   local dir=$CACHE/coredns/$COREDNS_TAG
-  if [ -x "$dir/coredns" ] && "$dir/coredns" -version 2>/dev/null | grep -q "CoreDNS-${COREDNS_TAG#v}"; then
+  if [ -x "$dir/coredns" ] && [[ "$("$dir/coredns" -version 2>/dev/null)" == *"CoreDNS-${COREDNS_TAG#v}"* ]]; then
     STEP_RESULT=cached; return
   fi
   mkdir -p "$dir"
   GOBIN=$dir "${NICE[@]}" go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@$COREDNS_TAG"
   "$dir/coredns" -version >&2
   STEP_RESULT=built
-}
-
-# crictl is optional (debugging inside the node; kind's image check).
-step_crictl() {
-  local dir=$CACHE/crictl/$CRICTL_VERSION
-  if [ -x "$dir/crictl" ]; then STEP_RESULT=cached; return; fi
-  mkdir -p "$dir"
-  if GOBIN=$dir "${NICE[@]}" go install -trimpath -ldflags "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION" \
-      "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION"; then
-    STEP_RESULT=built
-  else
-    log "WARNING: crictl did not build; the node image will not have it"
-    STEP_RESULT=skipped
-  fi
 }
 
 PAUSE_BIN=""
@@ -391,11 +377,11 @@ step_control_plane_images() {
 step_node_image() {
   load_image_list
   [ -n "${CONTROL_PLANE_TAR:-}" ] || STEPS="control-plane-images" step_control_plane_images
-  local tag key rootfs_tar dir crictl=$CACHE/crictl/$CRICTL_VERSION/crictl
+  local tag key rootfs_tar dir
   tag=$(node_tag)
   rootfs_tar=$(ls "$CACHE"/rootfs/node-*.tar | head -1)
   key=$( (sha256sum "$rootfs_tar" "$CONTROL_PLANE_TAR" "$K8S_DIR"/bin/kubeadm "$K8S_DIR"/bin/kubelet "$K8S_DIR"/bin/kubectl 2>/dev/null | cut -c1-64
-    find "$HERE/node" -type f | sort | xargs sha256sum | cut -c1-64; [ -x "$crictl" ] && sha256sum "$crictl" | cut -c1-64; echo "$PAUSE_TAG recipe-v1") | sha256sum | cut -c1-16)
+    find "$HERE/node" -type f | sort | xargs sha256sum | cut -c1-64; echo "$PAUSE_TAG recipe-v1") | sha256sum | cut -c1-16)
   local saved=$CACHE/images/kind-node-$K8S_VERSION-$key.tar
   echo "$saved" >"$CACHE/images/node-image.current"
   echo "$tag" >>"$CACHE/images/node-image.current"
@@ -412,7 +398,6 @@ step_node_image() {
   tar --numeric-owner -C "$dir" -xf "$rootfs_tar"
   # Binaries.
   install -m 0755 "$K8S_DIR"/bin/kubeadm "$K8S_DIR"/bin/kubelet "$K8S_DIR"/bin/kubectl "$dir/usr/bin/"
-  [ -x "$crictl" ] && install -m 0755 "$crictl" "$dir/usr/bin/crictl"
   # kind looks for containerd and CNI plugins where its own base image has
   # them; Debian installs them in /usr/bin and /usr/lib/cni.
   mkdir -p "$dir/usr/local/bin" "$dir/opt/cni"
@@ -450,6 +435,8 @@ step_node_image() {
   printf 'FROM %s\nENV container=docker\nLABEL labgrader.kind-offline.key=%s labgrader.kind-offline.version=%s\nSTOPSIGNAL SIGRTMIN+3\nENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]\n' \
     "$tag-rootfs" "$key" "$K8S_VERSION" | docker build -q -t "$tag" - >/dev/null
   docker rmi "$tag-rootfs" >/dev/null
+  # The previous build of this tag is now dangling: drop it.
+  docker image prune -f --filter "label=labgrader.kind-offline.version" >/dev/null || true
   STEP_RESULT=built
 }
 
@@ -504,6 +491,7 @@ step_app_image() {
   import_tar "$dir.tar" "$APP_IMAGE-rootfs" 'USER 65532:65532' 'ENTRYPOINT ["/web"]' 'EXPOSE 8080'
   printf 'FROM %s\nLABEL labgrader.kind-offline.key=%s\n' "$APP_IMAGE-rootfs" "$key" | docker build -q -t "$APP_IMAGE" - >/dev/null
   docker rmi "$APP_IMAGE-rootfs" >/dev/null
+  docker image prune -f --filter "label=labgrader.kind-offline.key" >/dev/null || true
   rm -rf "$dir" "$dir.tar" "$work"
   docker save -o "$saved.tmp" "$APP_IMAGE" && mv "$saved.tmp" "$saved"
   echo "$saved" >"$CACHE/images/app-image.current"
@@ -524,6 +512,18 @@ step_save() {
   # Drop older archives of the node image.
   find "$CACHE/images" -name 'kind-node-*.tar' ! -path "$saved" -delete
   log "node image archive: $saved ($(du -h "$saved" | cut -f1))"
+  # The app image too (it may have come from the daemon, not from a build).
+  local key app_saved
+  key=$(docker image inspect -f '{{index .Config.Labels "labgrader.kind-offline.key"}}' "$APP_IMAGE" 2>/dev/null || true)
+  if [ -n "$key" ]; then
+    app_saved=$CACHE/images/lab85-web-$key.tar
+    if [ ! -s "$app_saved" ]; then
+      docker save -o "$app_saved.tmp" "$APP_IMAGE" && mv "$app_saved.tmp" "$app_saved"
+      STEP_RESULT=built
+    fi
+    find "$CACHE/images" -name 'lab85-web-*.tar' ! -path "$app_saved" -delete
+    log "app image archive: $app_saved"
+  fi
 }
 
 main() {
@@ -535,7 +535,6 @@ main() {
   step images-list step_images_list
   step etcd step_etcd
   step coredns step_coredns
-  step crictl step_crictl
   step pause step_pause
   step rootfs-kube-proxy step_rootfs_kube_proxy
   step rootfs-node step_rootfs_node

@@ -6,8 +6,6 @@
 # was released with.
 KIND_VERSION=${KIND_VERSION:-v0.30.0}
 K8S_VERSION=${K8S_VERSION:-v1.34.4}
-# crictl, for debugging inside the node and for `kind load`'s image check.
-CRICTL_VERSION=${CRICTL_VERSION:-v1.34.0}
 # etcd, CoreDNS and pause versions are NOT pinned here: they are read from
 # `kubeadm config images list` of the kubeadm we build, so the images carry
 # exactly the tags kubeadm will ask for.
