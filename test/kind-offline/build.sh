@@ -79,6 +79,10 @@ K8S_DIR=$CACHE/k8s/$K8S_VERSION
 K8S_BINS="kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy"
 KIND_BIN=$CACHE/bin/kind-$KIND_VERSION/kind
 
+# Images are keyed on their inputs and on this script, so a change of recipe
+# rebuilds them (seconds) while the binaries and rootfs tarballs stay cached.
+RECIPE=$(sha256sum "$HERE/build.sh" | cut -c1-16)
+
 node_tag() { echo "$NODE_IMAGE_REPO:$K8S_VERSION"; }
 
 # Hash of files/strings, used to key cached artifacts on their inputs.
@@ -304,7 +308,7 @@ step_control_plane_images() {
   local key built=0 img name dir
   # Inputs that define the images: the binaries' hashes and this script's recipe version.
   key=$( (sha256sum "$K8S_DIR"/bin/kube-apiserver "$K8S_DIR"/bin/kube-controller-manager "$K8S_DIR"/bin/kube-scheduler \
-    "$K8S_DIR"/bin/kube-proxy "$etcd_bin" "$coredns_bin" "$PAUSE_BIN" | cut -c1-64; ls "$CACHE"/rootfs/kube-proxy-*.tar; echo recipe-v1) | sha256sum | cut -c1-16)
+    "$K8S_DIR"/bin/kube-proxy "$etcd_bin" "$coredns_bin" "$PAUSE_BIN" | cut -c1-64; ls "$CACHE"/rootfs/kube-proxy-*.tar; echo "$RECIPE") | sha256sum | cut -c1-16)
   local tarball=$CACHE/images/control-plane-$K8S_VERSION-$key.tar
   if [ -s "$tarball" ]; then
     # Cached as a `docker save` archive: load it if the daemon lacks any tag.
@@ -371,9 +375,9 @@ step_control_plane_images() {
 #   2. the control-plane images preloaded into /var/lib/containerd, by a
 #      throw-away containerd on the host (same Debian containerd version as
 #      in the node) running `ctr -n k8s.io images import --no-unpack`;
-#   3. `docker import` of that tree, then a metadata-only `docker build`
-#      FROM it (local image, nothing pulled) to set STOPSIGNAL, which
-#      `docker import --change` does not accept.
+#   3. `docker import` of that tree (entrypoint, env, labels), then a
+#      metadata-only `docker build` FROM it (local image, nothing pulled) to
+#      set STOPSIGNAL, which `docker import --change` does not accept.
 step_node_image() {
   load_image_list
   [ -n "${CONTROL_PLANE_TAR:-}" ] || STEPS="control-plane-images" step_control_plane_images
@@ -381,7 +385,7 @@ step_node_image() {
   tag=$(node_tag)
   rootfs_tar=$(ls "$CACHE"/rootfs/node-*.tar | head -1)
   key=$( (sha256sum "$rootfs_tar" "$CONTROL_PLANE_TAR" "$K8S_DIR"/bin/kubeadm "$K8S_DIR"/bin/kubelet "$K8S_DIR"/bin/kubectl 2>/dev/null | cut -c1-64
-    find "$HERE/node" -type f | sort | xargs sha256sum | cut -c1-64; echo "$PAUSE_TAG recipe-v1") | sha256sum | cut -c1-16)
+    find "$HERE/node" -type f | sort | xargs sha256sum | cut -c1-64; echo "$PAUSE_TAG $RECIPE") | sha256sum | cut -c1-16)
   local saved=$CACHE/images/kind-node-$K8S_VERSION-$key.tar
   echo "$saved" >"$CACHE/images/node-image.current"
   echo "$tag" >>"$CACHE/images/node-image.current"
@@ -430,10 +434,11 @@ step_node_image() {
   log "packing node rootfs ($(du -sh "$dir" | cut -f1))"
   tar --numeric-owner --xattrs --xattrs-include='*' -C "$dir" -cf "$dir.tar" .
   rm -rf "$dir"
-  import_tar "$dir.tar" "$tag-rootfs" 'ENV container=docker'
+  import_tar "$dir.tar" "$tag-rootfs" 'ENV container=docker' \
+    "LABEL labgrader.kind-offline.key=$key labgrader.kind-offline.version=$K8S_VERSION" \
+    'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]'
   rm -f "$dir.tar"
-  printf 'FROM %s\nENV container=docker\nLABEL labgrader.kind-offline.key=%s labgrader.kind-offline.version=%s\nSTOPSIGNAL SIGRTMIN+3\nENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]\n' \
-    "$tag-rootfs" "$key" "$K8S_VERSION" | docker build -q -t "$tag" - >/dev/null
+  printf 'FROM %s\nSTOPSIGNAL SIGRTMIN+3\n' "$tag-rootfs" | docker build -q -t "$tag" - >/dev/null
   docker rmi "$tag-rootfs" >/dev/null
   # The previous build of this tag is now dangling: drop it.
   docker image prune -f --filter "label=labgrader.kind-offline.version" >/dev/null || true
@@ -473,7 +478,7 @@ EOF
 step_app_image() {
   local src=$REPO/examples/lab-85-passing/app key dir bin
   [ -f "$src/main.go" ] || die "missing $src/main.go"
-  key=$( (sha256sum "$src/go.mod" "$src/main.go" | cut -c1-64; go version; echo recipe-v1) | sha256sum | cut -c1-16)
+  key=$( (sha256sum "$src/go.mod" "$src/main.go" | cut -c1-64; go version; echo "$RECIPE") | sha256sum | cut -c1-16)
   if image_exists "$APP_IMAGE" && [ "$(docker image inspect -f '{{index .Config.Labels "labgrader.kind-offline.key"}}' "$APP_IMAGE" 2>/dev/null)" = "$key" ]; then
     STEP_RESULT=cached; return
   fi
@@ -488,9 +493,8 @@ step_app_image() {
   rm -rf "$work"; mkdir -p "$work"; cp "$src/go.mod" "$src/main.go" "$work/"
   (cd "$work" && GOTOOLCHAIN=local go build -trimpath -ldflags "-s -w" -o "$bin" .)
   tar --numeric-owner -C "$dir" -cf "$dir.tar" .
-  import_tar "$dir.tar" "$APP_IMAGE-rootfs" 'USER 65532:65532' 'ENTRYPOINT ["/web"]' 'EXPOSE 8080'
-  printf 'FROM %s\nLABEL labgrader.kind-offline.key=%s\n' "$APP_IMAGE-rootfs" "$key" | docker build -q -t "$APP_IMAGE" - >/dev/null
-  docker rmi "$APP_IMAGE-rootfs" >/dev/null
+  import_tar "$dir.tar" "$APP_IMAGE" 'USER 65532:65532' 'ENTRYPOINT ["/web"]' 'EXPOSE 8080' \
+    "LABEL labgrader.kind-offline.key=$key"
   docker image prune -f --filter "label=labgrader.kind-offline.key" >/dev/null || true
   rm -rf "$dir" "$dir.tar" "$work"
   docker save -o "$saved.tmp" "$APP_IMAGE" && mv "$saved.tmp" "$saved"
