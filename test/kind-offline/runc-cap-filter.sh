@@ -30,7 +30,9 @@ CAP_NAMES=(CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID
   AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM
   BLOCK_SUSPEND AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE)
 
-bnd_hex=$(awk '/^CapBnd:/ {print $2}' /proc/self/status)
+# LABGRADER_RUNC_CAPBND (hex, as in /proc/self/status) exists only for
+# test-runc-cap-filter.sh, to play a host with a different bounding set.
+bnd_hex=${LABGRADER_RUNC_CAPBND:-$(awk '/^CapBnd:/ {print $2}' /proc/self/status)}
 missing=()
 if [ -n "$bnd_hex" ]; then
   bnd=$((16#$bnd_hex))
