@@ -1,0 +1,413 @@
+import { z } from 'zod';
+import type { CheckDefinition, Evidence, Finding, RepoFiles, SourceLocation } from '@labgrader/core';
+import type { DocsContext } from '../context.js';
+import { collectDiagramSources, type CodeDiagram, type ImageUse } from '../diagrams/collect.js';
+import { MERMAID_VALIDATED_TYPES } from '../diagrams/mermaid.js';
+import { compilePatterns, findSection } from '../markdown/document.js';
+import { extensionOf, resolveTarget } from '../images/resolve.js';
+import { IMAGE_EXTENSIONS, IMAGE_FORMAT_NAMES, sniffImage, type ImageInfo } from '../images/sniff.js';
+import { documentOf, makeEvidence, makeFinding, notesLocation, notesUnavailable, plural, quote } from './shared.js';
+
+export const diagramEmbeddedOptions = z.strictObject({
+  /**
+   * A remote image (http/https) cannot be verified offline. accept: it counts
+   * as the diagram (info finding); warn: it counts, with a warning; reject: it
+   * does not count.
+   */
+  remoteImages: z.enum(['accept', 'warn', 'reject']).default('reject'),
+  /** Raster images (and SVGs that declare a size) smaller than this are placeholders, not diagrams. */
+  minWidth: z.number().int().min(1).default(64),
+  minHeight: z.number().int().min(1).default(64),
+  /** An SVG must draw at least this many shapes, paths, texts or images. */
+  minSvgElements: z.number().int().min(0).default(3),
+  /** Whether a mermaid or PlantUML block can be the diagram. */
+  diagramsAsCode: z.boolean().default(true),
+  /** Mermaid diagram types accepted as an architecture diagram (all of them are validated). */
+  mermaidTypes: z
+    .array(z.enum(MERMAID_VALIDATED_TYPES))
+    .min(1)
+    .default([...MERMAID_VALIDATED_TYPES]),
+  /** A diagram-as-code block must name at least this many components. */
+  minComponents: z.number().int().min(1).default(2),
+  /** Where "no diagram" is reported: the first heading matching these, else the top of the notes. */
+  sectionPatterns: z.array(z.string()).default(['architect', 'overview', 'diagram']),
+});
+export type DiagramEmbeddedOptions = z.infer<typeof diagramEmbeddedOptions>;
+
+/** Extensions of diagram sources that a Markdown viewer cannot show. */
+const SOURCE_EXTENSIONS = new Set([
+  'drawio',
+  'dio',
+  'excalidraw',
+  'puml',
+  'plantuml',
+  'pu',
+  'mmd',
+  'mermaid',
+  'dot',
+  'gv',
+  'vsdx',
+  'vsd',
+  'pdf',
+  'xml',
+]);
+/** Hosts of diagram tools whose links are diagrams that are not in the repository. */
+const DIAGRAM_HOSTS =
+  /(^|\.)(diagrams\.net|draw\.io|lucid\.app|lucidchart\.com|miro\.com|excalidraw\.com|figma\.com|whimsical\.com|mermaid\.live|mermaid\.ink|plantuml\.com|kroki\.io|cloudcraft\.co|creately\.com|gliffy\.com)$/i;
+
+interface Problem {
+  message: string;
+  location: SourceLocation;
+  fixHint?: string;
+  /** Problems that never stop a diagram from counting (e.g. a wrong extension). */
+  soft?: boolean;
+  /** A remote image counted under the `accept` policy: reported for information only. */
+  informational?: boolean;
+}
+
+interface Verdict {
+  valid: boolean;
+  problems: Problem[];
+  evidence?: string;
+  /** Local path the candidate resolved to, if any. */
+  path?: string;
+}
+
+const EMBED_HINT = [
+  'Export the diagram as SVG or PNG, commit it, and embed it with a relative path:',
+  '',
+  '```markdown',
+  '![Architecture of the lab 85 service](docs/architecture.svg)',
+  '```',
+].join('\n');
+
+const MERMAID_HINT = [
+  'Fix the diagram so that GitHub renders it (paste it into https://mermaid.live to see the error), e.g.:',
+  '',
+  '```mermaid',
+  'flowchart LR',
+  '  user([Browser]) --> ing[Ingress web] --> svc[Service web] --> dep["Deployment web (3 pods)"]',
+  '  dep --> cm[(ConfigMap web-config)]',
+  '```',
+].join('\n');
+
+function describeInfo(info: ImageInfo): string {
+  const size = info.width !== undefined && info.height !== undefined ? `, ${info.width}×${info.height}` : '';
+  const elements = info.drawingElements !== undefined ? `, ${plural(info.drawingElements, 'drawing element')}` : '';
+  return `${IMAGE_FORMAT_NAMES[info.format]}${size}${elements}`;
+}
+
+async function suggestCase(repo: RepoFiles, path: string): Promise<string | undefined> {
+  const lower = path.toLowerCase();
+  return (await repo.list()).find((e) => e.path.toLowerCase() === lower)?.path;
+}
+
+async function isDirectory(repo: RepoFiles, path: string): Promise<boolean> {
+  return (await repo.list()).some((e) => e.path.startsWith(`${path}/`));
+}
+
+/** Judges the bytes of an image (local file or data: URI). */
+function judgeBytes(bytes: Uint8Array, name: string, use: ImageUse, options: DiagramEmbeddedOptions): Verdict {
+  const sniff = sniffImage(bytes);
+  const where = `${name} (line ${use.location.line})`;
+  if (!sniff.ok) {
+    return {
+      valid: false,
+      problems: [
+        {
+          message:
+            sniff.problem === 'empty'
+              ? `The image ${where} is an empty file.`
+              : `The image ${where} is not a PNG, JPEG, GIF, WebP or SVG image: its bytes are ${sniff.what}.`,
+          location: use.location,
+          fixHint: EMBED_HINT,
+        },
+      ],
+    };
+  }
+  const { info } = sniff;
+  const problems: Problem[] = [];
+  const expected = IMAGE_EXTENSIONS[extensionOf(name)];
+  if (expected && expected !== info.format) {
+    problems.push({
+      soft: true,
+      message: `${where} is named like a ${IMAGE_FORMAT_NAMES[expected]} but is a ${IMAGE_FORMAT_NAMES[info.format]}; rename it so tools treat it correctly.`,
+      location: use.location,
+      fixHint: `Rename the file to use the \`.${info.format === 'jpeg' ? 'jpg' : info.format}\` extension and update the link.`,
+    });
+  }
+  const tooSmall =
+    info.width !== undefined &&
+    info.height !== undefined &&
+    (info.width < options.minWidth || info.height < options.minHeight);
+  if (tooSmall) {
+    problems.push({
+      message: `The image ${where} is only ${info.width}×${info.height} pixels: a placeholder, not a diagram (at least ${options.minWidth}×${options.minHeight}).`,
+      location: use.location,
+      fixHint: EMBED_HINT,
+    });
+  } else if (info.format === 'svg' && (info.drawingElements ?? 0) < options.minSvgElements) {
+    problems.push({
+      message: `The SVG ${where} draws ${plural(info.drawingElements ?? 0, 'element')}: an empty placeholder, not a diagram.`,
+      location: use.location,
+      fixHint: EMBED_HINT,
+    });
+  }
+  return { valid: !problems.some((p) => !p.soft), problems, evidence: `${name} (${describeInfo(info)})` };
+}
+
+async function judgeImage(
+  context: DocsContext,
+  use: ImageUse,
+  options: DiagramEmbeddedOptions,
+  dir: string,
+): Promise<Verdict> {
+  const { repo, settings } = context;
+  const at = `line ${use.location.line}`;
+  if (use.url.trim() === '') {
+    return {
+      valid: false,
+      problems: [{ message: `The image at ${at} has no source path.`, location: use.location, fixHint: EMBED_HINT }],
+    };
+  }
+  const target = resolveTarget(use.url, dir, settings.images.maxBytes);
+  switch (target.kind) {
+    case 'invalid':
+      return {
+        valid: false,
+        problems: [
+          {
+            message: `The image '${quote(use.url, 50)}' (${at}) is ${target.reason}, so it cannot be shown from the repository.`,
+            location: use.location,
+            fixHint: EMBED_HINT,
+          },
+        ],
+      };
+    case 'remote': {
+      const message = `The image at ${at} is remote (${target.host}) and cannot be checked offline`;
+      if (options.remoteImages === 'reject') {
+        return {
+          valid: false,
+          problems: [
+            {
+              message: `${message}; it does not count as the diagram: commit the image to the repository.`,
+              location: use.location,
+              fixHint: EMBED_HINT,
+            },
+          ],
+        };
+      }
+      return {
+        valid: true,
+        problems: [
+          {
+            soft: true,
+            informational: options.remoteImages === 'accept',
+            message: `${message}; it was counted without verification.`,
+            location: use.location,
+            fixHint: EMBED_HINT,
+          },
+        ],
+        evidence: `remote image ${quote(target.url, 80)} (not verified)`,
+      };
+    }
+    case 'data':
+      return judgeBytes(target.bytes, `data:${target.mediaType} image`, use, options);
+    case 'local':
+      break;
+  }
+  const path = target.path;
+  const entry = await repo.stat(path);
+  const fail = (message: string, fixHint = EMBED_HINT): Verdict => ({
+    valid: false,
+    path,
+    problems: [{ message, location: use.location, fixHint }],
+  });
+  if (!entry) {
+    if (await isDirectory(repo, path)) return fail(`The image path ${path} (${at}) is a directory, not an image file.`);
+    const other = await suggestCase(repo, path);
+    if (other) {
+      return fail(
+        `The image ${path} (${at}) does not exist; ${other} does: paths are case-sensitive on GitHub and in the grader.`,
+        `Use the exact file name: \`![…](${other})\`, or rename the file.`,
+      );
+    }
+    return fail(`The image ${path} (${at}) does not exist in the repository.`);
+  }
+  if (entry.kind === 'symlink-outside') {
+    return fail(
+      `The image ${path} (${at}) is a symbolic link to ${entry.linkTarget ?? 'a file'} outside the repository; it was not read.`,
+      'Commit the image file itself instead of a symbolic link.',
+    );
+  }
+  if (entry.kind === 'symlink-broken') {
+    return fail(
+      `The image ${path} (${at}) is a symbolic link to ${entry.linkTarget ?? 'a file'}, which does not exist.`,
+      'Commit the image file itself instead of a symbolic link.',
+    );
+  }
+  const read = await repo.readBytes(path, { maxBytes: settings.images.maxBytes });
+  if (!read.ok) return fail(`The image ${path} (${at}) could not be read: ${read.message}.`);
+  const verdict = judgeBytes(read.value, path, use, options);
+  return { ...verdict, path };
+}
+
+function judgeCode(diagram: CodeDiagram, options: DiagramEmbeddedOptions): Verdict {
+  const { parse } = diagram;
+  const name = diagram.language === 'mermaid' ? 'mermaid' : 'PlantUML';
+  const at = `line ${diagram.location.line}`;
+  const hint = diagram.language === 'mermaid' ? MERMAID_HINT : EMBED_HINT;
+  if (!options.diagramsAsCode) {
+    return {
+      valid: false,
+      problems: [
+        {
+          message: `The ${name} block at ${at} is not accepted as the diagram by this rubric: embed an image instead.`,
+          location: diagram.location,
+          fixHint: EMBED_HINT,
+        },
+      ],
+    };
+  }
+  if (parse.errors.length > 0) {
+    return {
+      valid: false,
+      problems: parse.errors.slice(0, 5).map((e) => ({
+        message: `The ${name} diagram does not parse: ${e.message} (line ${diagram.firstLine + e.line - 1}).`,
+        location: { file: diagram.location.file, line: diagram.firstLine + e.line - 1, column: 1 },
+        fixHint: hint,
+      })),
+    };
+  }
+  const acceptedTypes: readonly string[] = options.mermaidTypes;
+  if (!parse.validated || (diagram.language === 'mermaid' && !acceptedTypes.includes(parse.type ?? ''))) {
+    return {
+      valid: false,
+      problems: [
+        {
+          message: `The ${name} block at ${at} is a ${parse.type ?? 'unknown'} diagram, not an architecture diagram (accepted: ${diagram.language === 'mermaid' ? acceptedTypes.join(', ') : 'component, deployment or sequence diagrams'}).`,
+          location: diagram.location,
+          fixHint: hint,
+        },
+      ],
+    };
+  }
+  const names = parse.components.map((c) => c.label);
+  if (parse.components.length < options.minComponents) {
+    return {
+      valid: false,
+      problems: [
+        {
+          message: `The ${name} diagram at ${at} names ${plural(names.length, 'component')}${names.length ? ` (${quote(names.join(', '), 40)})` : ''}; an architecture diagram shows how at least ${options.minComponents} connect.`,
+          location: diagram.location,
+          fixHint: hint,
+        },
+      ],
+    };
+  }
+  return {
+    valid: true,
+    problems: [],
+    evidence: `${name} ${parse.type ?? ''} diagram at ${at} naming ${plural(names.length, 'component')}: ${quote(names.join(', '), 120)}`,
+  };
+}
+
+export const diagramEmbedded: CheckDefinition<DocsContext, DiagramEmbeddedOptions> = {
+  id: 'docs/diagram-embedded',
+  stage: 'docs',
+  title: 'The notes embed a real architecture diagram',
+  rationale:
+    'A diagram is how a newcomer or an on-call engineer grasps the system in seconds; it has to render where the notes are read, from files in the repository.',
+  severity: 'error',
+  fixHint: [
+    'Embed the diagram in the notes, either as an image committed to the repository or as a mermaid block:',
+    '',
+    '```markdown',
+    '![Architecture of the lab 85 service](docs/architecture.svg)',
+    '```',
+    '',
+    'or',
+    '',
+    '````markdown',
+    '```mermaid',
+    'flowchart LR',
+    '  ing[Ingress web] --> svc[Service web] --> dep[Deployment web]',
+    '```',
+    '````',
+  ].join('\n'),
+  docsUrl:
+    'https://docs.github.com/en/get-started/writing-on-github/working-with-advanced-formatting/creating-diagrams',
+  options: diagramEmbeddedOptions,
+  async check(context, options) {
+    const meta = diagramEmbedded;
+    const doc = documentOf(context);
+    if (!doc) return notesUnavailable(meta, context, 1, 'the architecture diagram');
+    const sources = collectDiagramSources(doc);
+    const verdicts: { verdict: Verdict; kind: 'image' | 'code' }[] = [];
+    for (const use of sources.images)
+      verdicts.push({ verdict: await judgeImage(context, use, options, doc.dir), kind: 'image' });
+    for (const code of sources.code) verdicts.push({ verdict: judgeCode(code, options), kind: 'code' });
+
+    const valid = verdicts.filter((v) => v.verdict.valid);
+    const anyValid = valid.length > 0;
+    const severity = anyValid ? 'warning' : 'error';
+    const findings: Finding[] = [];
+    const evidence: Evidence[] = valid.map((v) => makeEvidence(meta, 'diagram', v.verdict.evidence ?? 'diagram'));
+
+    for (const { verdict } of verdicts) {
+      for (const problem of verdict.problems) {
+        findings.push(
+          makeFinding(meta, {
+            message: problem.message,
+            location: problem.location,
+            subject: 'diagram',
+            severity: problem.informational ? 'info' : problem.soft ? 'warning' : severity,
+            ...(problem.fixHint ? { fixHint: problem.fixHint } : {}),
+          }),
+        );
+      }
+    }
+    for (const ref of sources.undefinedReferences) {
+      findings.push(
+        makeFinding(meta, {
+          message: `The image reference [${ref.label}] (line ${ref.location.line}) is never defined, so nothing is shown: add a line '[${ref.label}]: path/to/diagram.svg'.`,
+          location: ref.location,
+          subject: 'diagram',
+          severity,
+          fixHint: EMBED_HINT,
+        }),
+      );
+    }
+    const embeddedPaths = new Set(verdicts.map((v) => v.verdict.path).filter((p): p is string => p !== undefined));
+    for (const link of sources.links) {
+      const target = resolveTarget(link.url, doc.dir);
+      const ext = extensionOf(target.kind === 'local' ? target.path : link.url);
+      let message: string | undefined;
+      if (target.kind === 'local' && embeddedPaths.has(target.path)) continue;
+      if (target.kind === 'remote' && DIAGRAM_HOSTS.test(target.host)) {
+        message = `Line ${link.location.line} links to a diagram on ${target.host} instead of embedding it; a link cannot be checked and may change after the deadline.`;
+      } else if (ext in IMAGE_EXTENSIONS && (target.kind === 'local' || target.kind === 'remote')) {
+        const shown = target.kind === 'local' ? target.path : link.url;
+        message = `Line ${link.location.line} links to the image ${quote(shown, 60)} instead of embedding it: write ![${quote(link.text || 'Architecture diagram', 30)}](${link.url}) so it shows in the notes.`;
+      } else if (SOURCE_EXTENSIONS.has(ext) && target.kind === 'local') {
+        message = `Line ${link.location.line} links to the diagram source ${target.path}, which a Markdown viewer cannot show: export it as SVG or PNG and embed that (or use a mermaid block).`;
+      }
+      if (message) {
+        findings.push(
+          makeFinding(meta, { message, location: link.location, subject: 'diagram', severity, fixHint: EMBED_HINT }),
+        );
+      }
+    }
+    if (verdicts.length === 0 && findings.length === 0) {
+      const section = findSection(doc, compilePatterns(options.sectionPatterns));
+      findings.push(
+        makeFinding(meta, {
+          message: 'The notes embed no architecture diagram (no image and no mermaid or PlantUML block).',
+          location: section ? { file: doc.path, line: section.line, column: section.column } : notesLocation(context),
+          subject: 'diagram',
+        }),
+      );
+    }
+    return { findings, evidence, examined: 1, passed: anyValid ? 1 : 0 };
+  },
+};

@@ -1,0 +1,243 @@
+/**
+ * The parsed notes: the mdast tree plus what the checks keep asking for
+ * (root-level headings, the document title, sections, prose text with
+ * positions, word counts). Traversals here are iterative: the tree's depth
+ * was bounded by the parser, but nothing relies on it.
+ */
+import type { Definition, Heading, Nodes, Root, RootContent } from 'mdast';
+import type { SourceLocation } from '@labgrader/core';
+
+export interface HeadingInfo {
+  /** Index of the heading in `root.children`. */
+  index: number;
+  depth: number;
+  /** The heading's plain text as written. */
+  text: string;
+  /** Lower case, leading numbering removed, punctuation and symbols turned into single spaces. */
+  normalized: string;
+  node: Heading;
+  line: number;
+  column: number;
+}
+
+export interface TextSegment {
+  value: string;
+  line: number;
+  column: number;
+  /** The node type the text came from (`text`, `inlineCode`, `html`). */
+  kind: string;
+}
+
+export interface NotesDocument {
+  /** Repository-relative path of the notes. */
+  path: string;
+  /** Directory of the notes ('' for the root): relative links resolve from here. */
+  dir: string;
+  text: string;
+  tree: Root;
+  headings: HeadingInfo[];
+  /** The single leading level-1 heading, when the document has one: its title, not a section. */
+  title?: HeadingInfo;
+  /** Link/image reference definitions by normalised identifier. */
+  definitions: Map<string, Definition>;
+  /** Words of prose in the whole document (code and HTML excluded). */
+  words: number;
+}
+
+type AnyNode = Nodes;
+
+/** Children of a node, or none. */
+export function childrenOf(node: AnyNode): readonly AnyNode[] {
+  return 'children' in node ? (node.children as AnyNode[]) : [];
+}
+
+/** Depth-first, document order, without recursion. `skip` prunes a subtree. */
+export function walk(
+  roots: readonly AnyNode[],
+  visit: (node: AnyNode) => void,
+  skip?: (node: AnyNode) => boolean,
+): void {
+  const stack: AnyNode[] = [...roots].reverse();
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (skip?.(node)) continue;
+    visit(node);
+    const children = childrenOf(node);
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
+  }
+}
+
+/** Plain text of a node (text, inline code; image alt text excluded). */
+export function plainText(node: AnyNode): string {
+  let out = '';
+  walk([node], (n) => {
+    if (n.type === 'text' || n.type === 'inlineCode') out += n.value;
+    else if (n.type === 'break') out += ' ';
+  });
+  return out;
+}
+
+export function normalizeHeading(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim()
+    .replace(/^(?:\d+ )+/, '');
+}
+
+export function locationOf(file: string, node: { position?: AnyNode['position'] } | undefined): SourceLocation {
+  const start = node?.position?.start;
+  const end = node?.position?.end;
+  const loc: SourceLocation = { file, line: start?.line ?? 1, column: start?.column ?? 1 };
+  if (end) {
+    loc.endLine = end.line;
+    loc.endColumn = end.column;
+  }
+  return loc;
+}
+
+/** Words: runs of letters/digits (with inner apostrophes, hyphens, dots). */
+const WORD = /[\p{L}\p{N}](?:[\p{L}\p{N}\p{M}_]|['’.-](?=[\p{L}\p{N}]))*/gu;
+
+export function countWords(text: string): number {
+  return text.match(WORD)?.length ?? 0;
+}
+
+const NOT_PROSE = new Set(['code', 'html', 'definition', 'image', 'imageReference', 'yaml', 'toml']);
+
+/** Prose text segments of some nodes, with the position each starts at. */
+export function proseSegments(nodes: readonly AnyNode[], options: { includeHtml?: boolean } = {}): TextSegment[] {
+  const out: TextSegment[] = [];
+  walk(
+    nodes,
+    (n) => {
+      if (n.type === 'text' || n.type === 'inlineCode' || (options.includeHtml && n.type === 'html')) {
+        out.push({
+          value: n.value,
+          line: n.position?.start.line ?? 1,
+          column: n.position?.start.column ?? 1,
+          kind: n.type,
+        });
+      }
+    },
+    (n) => NOT_PROSE.has(n.type) && !(options.includeHtml && n.type === 'html'),
+  );
+  return out;
+}
+
+export function buildDocument(path: string, text: string, tree: Root): NotesDocument {
+  const headings: HeadingInfo[] = [];
+  tree.children.forEach((node, index) => {
+    if (node.type !== 'heading') return;
+    const headingText = plainText(node).replace(/\s+/g, ' ').trim();
+    headings.push({
+      index,
+      depth: node.depth,
+      text: headingText,
+      normalized: normalizeHeading(headingText),
+      node,
+      line: node.position?.start.line ?? 1,
+      column: node.position?.start.column ?? 1,
+    });
+  });
+  const h1 = headings.filter((h) => h.depth === 1);
+  const title = h1.length === 1 && headings[0] === h1[0] && headings.length > 1 ? h1[0] : undefined;
+  const definitions = new Map<string, Definition>();
+  walk(tree.children, (n) => {
+    if (n.type === 'definition' && !definitions.has(n.identifier.toLowerCase()))
+      definitions.set(n.identifier.toLowerCase(), n);
+  });
+  const words = proseSegments(tree.children).reduce((sum, s) => sum + countWords(s.value), 0);
+  const slash = path.lastIndexOf('/');
+  const doc: NotesDocument = {
+    path,
+    dir: slash < 0 ? '' : path.slice(0, slash),
+    text,
+    tree,
+    headings,
+    definitions,
+    words,
+  };
+  if (title) doc.title = title;
+  return doc;
+}
+
+/** Index in `root.children` where the section of `heading` ends (exclusive). */
+export function sectionEnd(doc: NotesDocument, heading: HeadingInfo): number {
+  const next = doc.headings.find((h) => h.index > heading.index && h.depth <= heading.depth);
+  return next ? next.index : doc.tree.children.length;
+}
+
+/** The body of a section: the root children after its heading, up to the next heading of the same or a higher level. */
+export function sectionBody(
+  doc: NotesDocument,
+  heading: HeadingInfo,
+  excludeSubsections: ReadonlySet<number> = new Set(),
+): RootContent[] {
+  const end = sectionEnd(doc, heading);
+  const out: RootContent[] = [];
+  for (let i = heading.index + 1; i < end; i++) {
+    const sub = doc.headings.find((h) => h.index === i);
+    if (sub && excludeSubsections.has(i)) {
+      i = sectionEnd(doc, sub) - 1;
+      continue;
+    }
+    const node = doc.tree.children[i]!;
+    if (node.type !== 'heading') out.push(node);
+  }
+  return out;
+}
+
+/** Headings nested inside a section. */
+export function subheadings(doc: NotesDocument, heading: HeadingInfo): HeadingInfo[] {
+  const end = sectionEnd(doc, heading);
+  return doc.headings.filter((h) => h.index > heading.index && h.index < end);
+}
+
+/** Compiles rubric patterns: case-insensitive, Unicode regular expressions. */
+export function compilePatterns(patterns: readonly string[]): RegExp[] {
+  return patterns.map((p) => new RegExp(p, 'iu'));
+}
+
+/** Whether a string is a valid pattern (for option schemas). */
+export function isValidPattern(pattern: string): boolean {
+  try {
+    new RegExp(pattern, 'iu');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function matchStrength(heading: HeadingInfo, patterns: readonly RegExp[]): number {
+  let best = 0;
+  for (const re of patterns) {
+    for (const candidate of [heading.normalized, heading.text.toLowerCase()]) {
+      const m = re.exec(candidate);
+      if (m) best = Math.max(best, m[0].length === candidate.length ? 2 : 1);
+    }
+  }
+  return best;
+}
+
+/**
+ * The heading that best matches some patterns: the document title is never a
+ * section; shallower headings win over nested ones, whole-heading matches
+ * over partial ones, then document order.
+ */
+export function findSection(doc: NotesDocument, patterns: readonly RegExp[]): HeadingInfo | undefined {
+  let best: { heading: HeadingInfo; strength: number } | undefined;
+  for (const heading of doc.headings) {
+    if (heading === doc.title) continue;
+    const strength = matchStrength(heading, patterns);
+    if (strength === 0) continue;
+    if (
+      !best ||
+      heading.depth < best.heading.depth ||
+      (heading.depth === best.heading.depth && strength > best.strength)
+    ) {
+      best = { heading, strength };
+    }
+  }
+  return best?.heading;
+}
