@@ -15,7 +15,9 @@ export async function withBudget<T>(
   fn: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const controller = new AbortController();
-  const timeout = new StageTimeoutError(`${label} exceeded its ${budgetMs >= 10_000 ? Math.round(budgetMs / 1000) : budgetMs / 1000} s time budget`);
+  const timeout = new StageTimeoutError(
+    `${label} exceeded its ${budgetMs >= 10_000 ? Math.round(budgetMs / 1000) : budgetMs / 1000} s time budget`,
+  );
   const timer = setTimeout(() => controller.abort(timeout), budgetMs);
   const onParentAbort = () => controller.abort(parent?.reason ?? new AbortedError(`${label} was cancelled`));
   if (parent?.aborted) onParentAbort();

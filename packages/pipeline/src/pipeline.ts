@@ -73,7 +73,12 @@ interface Clocked {
   startedAt: Date;
 }
 
-function stageResult(name: StageName, t: Clocked, status: StageResult['status'], extra: { message?: string; budgetMs?: number } = {}): StageResult {
+function stageResult(
+  name: StageName,
+  t: Clocked,
+  status: StageResult['status'],
+  extra: { message?: string; budgetMs?: number } = {},
+): StageResult {
   return {
     name,
     status,
@@ -117,7 +122,11 @@ export interface GradeRepoInput {
 }
 
 /** Grades files that are already on disk (the worker's and the CLI's common path). */
-export async function gradeRepository(input: GradeRepoInput, options: GradeOptions, deps: PipelineDeps): Promise<Report> {
+export async function gradeRepository(
+  input: GradeRepoInput,
+  options: GradeOptions,
+  deps: PipelineDeps,
+): Promise<Report> {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? silentLogger;
   const emit = deps.onEvent ?? (() => {});
@@ -179,7 +188,11 @@ export async function gradeRepository(input: GradeRepoInput, options: GradeOptio
         if (prep.evidence) evidence.push(...prep.evidence);
         if (prep.notGradable) {
           notGradable ??= prep.notGradable;
-          return { status: 'not-gradable', message: prep.notGradable.message, runs: new Map<string, CheckRun>() } satisfies StageOutcome;
+          return {
+            status: 'not-gradable',
+            message: prep.notGradable.message,
+            runs: new Map<string, CheckRun>(),
+          } satisfies StageOutcome;
         }
         const keys = [...configured.keys()];
         const runs = await runChecks(impl.registry, [...configured.values()], prep.context, {
@@ -197,27 +210,42 @@ export async function gradeRepository(input: GradeRepoInput, options: GradeOptio
         });
         return { status: 'ok', runs: byKey } satisfies StageOutcome;
       });
-      result = stageResult(name, t, outcome.status, { budgetMs: config.timeoutMs, ...(outcome.message ? { message: outcome.message } : {}) });
+      result = stageResult(name, t, outcome.status, {
+        budgetMs: config.timeoutMs,
+        ...(outcome.message ? { message: outcome.message } : {}),
+      });
     } catch (err) {
       if (err instanceof StageTimeoutError) {
         outcome = { status: 'timed-out', runs: new Map(), message: err.message };
-        notGradable ??= { reason: 'timed-out', message: err.message, hint: 'Grading took too long; this is not your fault. It will be retried or an instructor will look at it.' };
+        notGradable ??= {
+          reason: 'timed-out',
+          message: err.message,
+          hint: 'Grading took too long; this is not your fault. It will be retried or an instructor will look at it.',
+        };
       } else if (err instanceof NotGradableError) {
         outcome = { status: 'not-gradable', runs: new Map(), message: err.message };
         notGradable ??= { reason: err.reason, message: err.message, ...(err.hint ? { hint: err.hint } : {}) };
       } else if (err instanceof UsageError || err instanceof ConfigError) {
         throw err;
       } else {
-        const message = redactSecrets(isLabgraderError(err) ? err.message : `internal error: ${err instanceof Error ? err.message : String(err)}`);
+        const message = redactSecrets(
+          isLabgraderError(err) ? err.message : `internal error: ${err instanceof Error ? err.message : String(err)}`,
+        );
         logger.error('stage failed', { stage: name, error: err instanceof Error ? err.stack : String(err) });
         outcome = { status: 'failed', runs: new Map(), message };
         notGradable ??= {
           reason: 'stage-failed',
           message: `the ${name} stage failed: ${message}`,
-          hint: err instanceof InfrastructureError ? (err.hint ?? 'Try again later.') : 'This is a labgrader problem, not yours; please report it.',
+          hint:
+            err instanceof InfrastructureError
+              ? (err.hint ?? 'Try again later.')
+              : 'This is a labgrader problem, not yours; please report it.',
         };
       }
-      result = stageResult(name, t, outcome.status, { budgetMs: config.timeoutMs, ...(outcome.message ? { message: outcome.message } : {}) });
+      result = stageResult(name, t, outcome.status, {
+        budgetMs: config.timeoutMs,
+        ...(outcome.message ? { message: outcome.message } : {}),
+      });
     }
     outcomes.set(name, outcome);
     stageResults.push(result);
@@ -243,7 +271,12 @@ export async function gradeRepository(input: GradeRepoInput, options: GradeOptio
     rubric: { id: rubric.id, title: rubric.title, digest: rubric.digest },
     status: notGradable ? 'not-gradable' : 'graded',
     ...(notGradable ? { notGradable } : {}),
-    score: { points: score.points, maxPoints: score.maxPoints, percent: score.percent, rubricMaxPoints: rubricMaxPoints(rubric) },
+    score: {
+      points: score.points,
+      maxPoints: score.maxPoints,
+      percent: score.percent,
+      rubricMaxPoints: rubricMaxPoints(rubric),
+    },
     criteria: score.criteria,
     findings,
     evidence,
@@ -255,8 +288,12 @@ export async function gradeRepository(input: GradeRepoInput, options: GradeOptio
 }
 
 function describeSource(source: SubmissionSource): Submission {
-  if (source.kind === 'directory') return { source: 'directory', repository: source.path };
-  return { source: 'git', repository: redactSecrets(splitCredentials(source.url).url), ...(source.ref ? { ref: source.ref } : {}) };
+  if (source.kind === 'directory') return { source: 'directory', repository: source.displayPath ?? source.path };
+  return {
+    source: 'git',
+    repository: redactSecrets(splitCredentials(source.url).url),
+    ...(source.ref ? { ref: source.ref } : {}),
+  };
 }
 
 /**
@@ -264,7 +301,11 @@ function describeSource(source: SubmissionSource): Submission {
  * cleans up. Usage and rubric errors are thrown; everything else about the
  * submission ends up in the report.
  */
-export async function gradeSource(source: SubmissionSource, options: GradeOptions, deps: PipelineDeps): Promise<Report> {
+export async function gradeSource(
+  source: SubmissionSource,
+  options: GradeOptions,
+  deps: PipelineDeps,
+): Promise<Report> {
   const clock = deps.clock ?? systemClock;
   const emit = deps.onEvent ?? (() => {});
   const startedAt = clock.now();
@@ -282,16 +323,31 @@ export async function gradeSource(source: SubmissionSource, options: GradeOption
       progress: (message) => emit({ type: 'progress', stage: 'fetch', message }),
     });
   } catch (err) {
-    if (err instanceof UsageError || !(err instanceof NotGradableError || err instanceof InfrastructureError)) throw err;
-    const result = stageResult('fetch', t, err instanceof NotGradableError ? 'not-gradable' : 'failed', { message: err.message });
-    emit({ type: 'stage-end', stage: 'fetch', result });
-    return notFetchedReport(source, options, { reason: err instanceof NotGradableError ? err.reason : 'fetch-failed', message: err.message, ...(err.hint ? { hint: err.hint } : {}) }, result, {
-      clock,
-      startedAt,
-      startedMono,
+    if (err instanceof UsageError || !(err instanceof NotGradableError || err instanceof InfrastructureError))
+      throw err;
+    const result = stageResult('fetch', t, err instanceof NotGradableError ? 'not-gradable' : 'failed', {
+      message: err.message,
     });
+    emit({ type: 'stage-end', stage: 'fetch', result });
+    return notFetchedReport(
+      source,
+      options,
+      {
+        reason: err instanceof NotGradableError ? err.reason : 'fetch-failed',
+        message: err.message,
+        ...(err.hint ? { hint: err.hint } : {}),
+      },
+      result,
+      {
+        clock,
+        startedAt,
+        startedMono,
+      },
+    );
   }
-  const fetched = stageResult('fetch', t, 'ok', { message: `${workspace.submission.commit ? workspace.submission.commit.slice(0, 12) : 'working tree'}` });
+  const fetched = stageResult('fetch', t, 'ok', {
+    message: `${workspace.submission.commit ? workspace.submission.commit.slice(0, 12) : 'working tree'}`,
+  });
   emit({ type: 'stage-end', stage: 'fetch', result: fetched });
   try {
     return await gradeRepository(
@@ -312,7 +368,10 @@ function notFetchedReport(
   t: { clock: Clock; startedAt: Date; startedMono: number },
 ): Report {
   const outcomes = new Map<CheckStage, StageOutcome>(
-    RUN_ORDER.map((s) => [s, { status: 'not-gradable', runs: new Map(), message: 'the submission could not be fetched' }]),
+    RUN_ORDER.map((s) => [
+      s,
+      { status: 'not-gradable', runs: new Map(), message: 'the submission could not be fetched' },
+    ]),
   );
   const score = scoreRubric(options.rubric, outcomes);
   return {

@@ -40,10 +40,23 @@ const yamlFiles: CheckDefinition<LintCtx, { suffix: string }> = {
       ctx.files,
       ctx.files
         .filter((f) => !f.endsWith(opts.suffix))
-        .map((f) => ({ checkId: 'lint/named-yaml', severity: 'warning', message: `${f} should end in ${opts.suffix}`, subject: f, location: { file: f, line: 1, column: 1 } })),
+        .map((f) => ({
+          checkId: 'lint/named-yaml',
+          severity: 'warning',
+          message: `${f} should end in ${opts.suffix}`,
+          subject: f,
+          location: { file: f, line: 1, column: 1 },
+        })),
     ),
 };
-const crashes: CheckDefinition<LintCtx> = { ...yamlFiles, id: 'lint/crashes', options: z.object({}), check: () => { throw new Error('bug in rule'); } };
+const crashes: CheckDefinition<LintCtx> = {
+  ...yamlFiles,
+  id: 'lint/crashes',
+  options: z.object({}),
+  check: () => {
+    throw new Error('bug in rule');
+  },
+};
 const seesInventory: CheckDefinition<DocsCtx> = {
   id: 'docs/sees-inventory',
   stage: 'docs',
@@ -68,11 +81,27 @@ function lintStage(behaviour: () => LintBehaviour): GradingStage<{ extension: st
       if (mode === 'hang') await new Promise(() => {});
       if (mode === 'infra') throw new InfrastructureError('kubectl could not start');
       if (mode === 'bug') throw new TypeError('undefined is not a function');
-      if (mode === 'no-manifests') return { context: { files: [] }, notGradable: { reason: 'no-manifests', message: 'no Kubernetes manifests found', hint: 'Add them under k8s/.' } };
+      if (mode === 'no-manifests')
+        return {
+          context: { files: [] },
+          notGradable: {
+            reason: 'no-manifests',
+            message: 'no Kubernetes manifests found',
+            hint: 'Add them under k8s/.',
+          },
+        };
       const files = (await input.repo.list()).filter((e) => /\.ya?ml$/.test(e.path)).map((e) => e.path);
       return {
         context: { files },
-        inventory: { files, objects: files.map((f) => ({ apiVersion: 'v1', kind: 'ConfigMap', name: f, location: { file: f, line: 1, column: 1 } })) },
+        inventory: {
+          files,
+          objects: files.map((f) => ({
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            name: f,
+            location: { file: f, line: 1, column: 1 },
+          })),
+        },
       };
     },
   };
@@ -87,7 +116,10 @@ const docsStage: GradingStage<Record<string, never>, DocsCtx> = {
 
 let behaviour: LintBehaviour = 'ok';
 const stages = { lint: lintStage(() => behaviour), docs: docsStage };
-const env = { catalog: catalogOf(stages.lint.registry, stages.docs.registry), stageSettings: { lint: stages.lint.settingsSchema, docs: stages.docs.settingsSchema } };
+const env = {
+  catalog: catalogOf(stages.lint.registry, stages.docs.registry),
+  stageSettings: { lint: stages.lint.settingsSchema, docs: stages.docs.settingsSchema },
+};
 
 function rubric(extra = ''): Rubric {
   return parseRubric(
@@ -126,7 +158,11 @@ beforeAll(() => {
 });
 afterAll(() => remote.cleanup());
 
-async function grade(r: Rubric, extra: Partial<PipelineDeps> = {}, source = { kind: 'directory' as const, path: labDir }) {
+async function grade(
+  r: Rubric,
+  extra: Partial<PipelineDeps> = {},
+  source = { kind: 'directory' as const, path: labDir },
+) {
   const events: PipelineEvent[] = [];
   const report = await gradeSource(source, { rubric: r }, { runner, stages, onEvent: (e) => events.push(e), ...extra });
   expect(reportSchema.parse(report)).toEqual(report);
@@ -162,7 +198,12 @@ describe('gradeSource', () => {
       ['score', 'ok'],
     ]);
     expect(events).toContainEqual({ type: 'progress', stage: 'lint', message: 'listing files' });
-    expect(events.filter((e) => e.type === 'stage-end').map((e) => e.stage)).toEqual(['fetch', 'lint', 'docs', 'score']);
+    expect(events.filter((e) => e.type === 'stage-end').map((e) => e.stage)).toEqual([
+      'fetch',
+      'lint',
+      'docs',
+      'score',
+    ]);
   });
 
   it('grades a git URL at a commit and records it', async () => {
@@ -177,32 +218,51 @@ describe('gradeSource', () => {
     behaviour = 'no-manifests';
     const { report } = await grade(rubric());
     expect(report.status).toBe('not-gradable');
-    expect(report.notGradable).toEqual({ reason: 'no-manifests', message: 'no Kubernetes manifests found', hint: 'Add them under k8s/.' });
+    expect(report.notGradable).toEqual({
+      reason: 'no-manifests',
+      message: 'no Kubernetes manifests found',
+      hint: 'Add them under k8s/.',
+    });
     expect(report.criteria.map((c) => c.status)).toEqual(['not-gradable', 'failed']);
   });
 
   it('stops a stage that exceeds its time budget and marks the report not gradable', async () => {
     behaviour = 'hang';
     const { report } = await grade(rubric());
-    expect(report.stages.find((s) => s.name === 'lint')).toMatchObject({ status: 'timed-out', budgetMs: 500, message: 'the lint stage exceeded its 0.5 s time budget' });
+    expect(report.stages.find((s) => s.name === 'lint')).toMatchObject({
+      status: 'timed-out',
+      budgetMs: 500,
+      message: 'the lint stage exceeded its 0.5 s time budget',
+    });
     expect(report.notGradable?.reason).toBe('timed-out');
   });
 
   it('separates infrastructure failures and labgrader bugs from student mistakes', async () => {
     behaviour = 'infra';
     let { report } = await grade(rubric());
-    expect(report.stages.find((s) => s.name === 'lint')).toMatchObject({ status: 'failed', message: 'kubectl could not start' });
+    expect(report.stages.find((s) => s.name === 'lint')).toMatchObject({
+      status: 'failed',
+      message: 'kubectl could not start',
+    });
     expect(report.notGradable).toMatchObject({ reason: 'stage-failed', hint: 'Try again later.' });
     behaviour = 'bug';
     ({ report } = await grade(rubric()));
-    expect(report.notGradable).toMatchObject({ reason: 'stage-failed', message: 'the lint stage failed: internal error: undefined is not a function' });
+    expect(report.notGradable).toMatchObject({
+      reason: 'stage-failed',
+      message: 'the lint stage failed: internal error: undefined is not a function',
+    });
     expect(report.criteria[0]).toMatchObject({ status: 'not-gradable', points: 0 });
   });
 
   it('isolates a crashing check to its own criterion', async () => {
     behaviour = 'ok';
-    const { report } = await grade(rubric('  - id: crash\n    title: Crash\n    points: 3\n    checks: [lint/crashes]\n'));
-    expect(report.criteria.find((c) => c.id === 'crash')).toMatchObject({ status: 'not-gradable', summary: 'not graded: lint/crashes failed (Error: bug in rule)' });
+    const { report } = await grade(
+      rubric('  - id: crash\n    title: Crash\n    points: 3\n    checks: [lint/crashes]\n'),
+    );
+    expect(report.criteria.find((c) => c.id === 'crash')).toMatchObject({
+      status: 'not-gradable',
+      summary: 'not graded: lint/crashes failed (Error: bug in rule)',
+    });
     expect(report.criteria.find((c) => c.id === 'naming')?.status).toBe('partial');
     expect(report.score.maxPoints).toBe(15);
   });
@@ -210,7 +270,11 @@ describe('gradeSource', () => {
   it('skips a stage on request without counting its points', async () => {
     behaviour = 'ok';
     const r = rubric();
-    const report = await gradeSource({ kind: 'directory', path: labDir }, { rubric: r, skip: { docs: '--docs none' } }, { runner, stages });
+    const report = await gradeSource(
+      { kind: 'directory', path: labDir },
+      { rubric: r, skip: { docs: '--docs none' } },
+      { runner, stages },
+    );
     expect(report.stages.find((s) => s.name === 'docs')).toMatchObject({ status: 'skipped', message: '--docs none' });
     expect(report.score).toMatchObject({ points: 5, maxPoints: 10, rubricMaxPoints: 15 });
     expect(report.status).toBe('graded');
@@ -218,9 +282,15 @@ describe('gradeSource', () => {
 
   it('turns an unclonable URL into a not-gradable report, and a missing path into a usage error', async () => {
     const { report } = await grade(rubric(), {}, { kind: 'git', url: `file://${tempDir()}/missing.git` } as never);
-    expect(report).toMatchObject({ status: 'not-gradable', notGradable: { reason: 'fetch-failed' }, stages: [{ name: 'fetch', status: 'not-gradable' }] });
+    expect(report).toMatchObject({
+      status: 'not-gradable',
+      notGradable: { reason: 'fetch-failed' },
+      stages: [{ name: 'fetch', status: 'not-gradable' }],
+    });
     expect(report.criteria.every((c) => c.status === 'not-gradable')).toBe(true);
-    await expect(gradeSource({ kind: 'directory', path: '/no/such/lab' }, { rubric: rubric() }, { runner, stages })).rejects.toBeInstanceOf(UsageError);
+    await expect(
+      gradeSource({ kind: 'directory', path: '/no/such/lab' }, { rubric: rubric() }, { runner, stages }),
+    ).rejects.toBeInstanceOf(UsageError);
   });
 
   it('cancels the job when the caller aborts', async () => {

@@ -146,7 +146,13 @@ export async function cloneRepository(request: CloneRequest, deps: CloneDeps): P
   const onCallerAbort = () => controller.abort(deps.signal?.reason);
   deps.signal?.addEventListener('abort', onCallerAbort, { once: true });
   const timer = setTimeout(
-    () => controller.abort(new NotGradableError('fetch-failed', `cloning ${displayUrl} took longer than ${Math.round(deps.timeoutMs / 1000)} s`)),
+    () =>
+      controller.abort(
+        new NotGradableError(
+          'fetch-failed',
+          `cloning ${displayUrl} took longer than ${Math.round(deps.timeoutMs / 1000)} s`,
+        ),
+      ),
     deps.timeoutMs,
   );
   let watching = true;
@@ -156,9 +162,13 @@ export async function cloneRepository(request: CloneRequest, deps: CloneDeps): P
       if (!watching) break;
       if ((await treeSize(request.dest, deps.maxBytes)) > deps.maxBytes) {
         controller.abort(
-          new NotGradableError('too-large', `the repository at ${displayUrl} is larger than ${Math.round(deps.maxBytes / (1024 * 1024))} MiB`, {
-            hint: 'Remove build outputs, vendored dependencies and large binaries from the lab repository.',
-          }),
+          new NotGradableError(
+            'too-large',
+            `the repository at ${displayUrl} is larger than ${Math.round(deps.maxBytes / (1024 * 1024))} MiB`,
+            {
+              hint: 'Remove build outputs, vendored dependencies and large binaries from the lab repository.',
+            },
+          ),
         );
       }
     }
@@ -182,7 +192,9 @@ export async function cloneRepository(request: CloneRequest, deps: CloneDeps): P
     const last = stderr.split('\n').filter(Boolean).slice(-2).join(' / ') || `exit code ${result.exitCode}`;
     logger.warn('git failed', { step: what, url: displayUrl, exitCode: result.exitCode });
     if (TRANSIENT.some((re) => re.test(stderr))) {
-      throw new InfrastructureError(`could not reach ${displayUrl}: ${last}`, { hint: 'Check the network and try again.' });
+      throw new InfrastructureError(`could not reach ${displayUrl}: ${last}`, {
+        hint: 'Check the network and try again.',
+      });
     }
     throw new NotGradableError('fetch-failed', `could not clone ${displayUrl}: ${last}`, {
       hint: 'Check that the URL is right, that the repository exists and is readable, and that the ref (branch, tag or SHA) exists.',
@@ -201,7 +213,10 @@ export async function cloneRepository(request: CloneRequest, deps: CloneDeps): P
     if (r.exitCode !== 0 && request.ref && FULL_SHA.test(request.ref)) {
       // The server refuses fetching by SHA: fetch its branches and look for the commit there.
       logger.debug('fetch by SHA refused; fetching branches', { url: displayUrl });
-      r = await git(['fetch', '-q', '--no-tags', '--no-recurse-submodules', 'origin', '+refs/heads/*:refs/remotes/origin/*'], request.dest);
+      r = await git(
+        ['fetch', '-q', '--no-tags', '--no-recurse-submodules', 'origin', '+refs/heads/*:refs/remotes/origin/*'],
+        request.dest,
+      );
       checkoutTarget = request.ref;
     }
     if (r.exitCode !== 0) fail('fetch', r);

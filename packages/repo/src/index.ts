@@ -1,5 +1,18 @@
-export { cloneRepository, describeLocalGit, splitCredentials, type CloneRequest, type CloneResult, type GitCredentials } from './git.js';
-export { DEFAULT_MAX_ENTRIES, DEFAULT_MAX_FILE_BYTES, formatBytes, openRepoFiles, type RepoFilesOptions } from './repo-files.js';
+export {
+  cloneRepository,
+  describeLocalGit,
+  splitCredentials,
+  type CloneRequest,
+  type CloneResult,
+  type GitCredentials,
+} from './git.js';
+export {
+  DEFAULT_MAX_ENTRIES,
+  DEFAULT_MAX_FILE_BYTES,
+  formatBytes,
+  openRepoFiles,
+  type RepoFilesOptions,
+} from './repo-files.js';
 export {
   DEFAULT_LIMITS,
   prepareWorkspace,

@@ -112,13 +112,21 @@ export async function openRepoFiles(rootDir: string, options: RepoFilesOptions =
       };
     }
     if (entry.kind === 'symlink-broken') {
-      return { ok: false, problem: 'symlink-broken', message: `'${normal}' is a symlink to '${entry.linkTarget ?? '?'}', which does not exist` };
+      return {
+        ok: false,
+        problem: 'symlink-broken',
+        message: `'${normal}' is a symlink to '${entry.linkTarget ?? '?'}', which does not exist`,
+      };
     }
     const limit = readOptions.maxBytes ?? maxFileBytes;
     const abs = entry.kind === 'symlink' ? await realpath(path.join(root, normal)) : path.join(root, normal);
     // Re-check after resolving (the tree could change between describe() and open()).
     if (!isInside(root, abs)) {
-      return { ok: false, problem: 'symlink-outside', message: `'${normal}' resolves outside the repository; it is never read` };
+      return {
+        ok: false,
+        problem: 'symlink-outside',
+        message: `'${normal}' resolves outside the repository; it is never read`,
+      };
     }
     const handle = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
     try {

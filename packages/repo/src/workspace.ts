@@ -25,7 +25,7 @@ import { cloneRepository, describeLocalGit, type GitCredentials } from './git.js
 import { formatBytes, openRepoFiles } from './repo-files.js';
 
 export type SubmissionSource =
-  | { kind: 'directory'; path: string }
+  | { kind: 'directory'; path: string; /** How the user wrote it, for messages and the report. */ displayPath?: string }
   | { kind: 'git'; url: string; ref?: string; credentials?: GitCredentials };
 
 export interface WorkspaceLimits {
@@ -81,7 +81,12 @@ function tooLarge(what: string): NotGradableError {
  * Copies `source` (a directory or a single file) into `dest`, reproducing
  * only what is safe. Returns the blocked symlinks.
  */
-async function copyTree(source: string, dest: string, limits: WorkspaceLimits, signal?: AbortSignal): Promise<RepoEntry[]> {
+async function copyTree(
+  source: string,
+  dest: string,
+  limits: WorkspaceLimits,
+  signal?: AbortSignal,
+): Promise<RepoEntry[]> {
   const sourceRoot = await realpath(source);
   const blocked: RepoEntry[] = [];
   let files = 0;
@@ -134,9 +139,7 @@ async function copyTree(source: string, dest: string, limits: WorkspaceLimits, s
         }
         account(0);
         // Re-point absolute links at the same place inside the copy.
-        const target = path.isAbsolute(linkTarget)
-          ? path.relative(path.dirname(from), real ?? lexical)
-          : linkTarget;
+        const target = path.isAbsolute(linkTarget) ? path.relative(path.dirname(from), real ?? lexical) : linkTarget;
         await symlink(target, to);
       }
       // Sockets, FIFOs and devices are never copied.
@@ -209,18 +212,20 @@ export async function prepareWorkspace(source: SubmissionSource, deps: Workspace
       try {
         info = await lstat(source.path);
       } catch {
-        throw new UsageError(`'${source.path}' does not exist`, { hint: 'Pass the path of a lab repository (a directory) or a git URL.' });
+        throw new UsageError(`'${source.displayPath ?? source.path}' does not exist`, {
+          hint: 'Pass the path of a lab repository (a directory) or a git URL.',
+        });
       }
       if (!info.isDirectory() && !info.isFile() && !info.isSymbolicLink()) {
-        throw new UsageError(`'${source.path}' is not a directory or a file`);
+        throw new UsageError(`'${source.displayPath ?? source.path}' is not a directory or a file`);
       }
-      progress(`copying ${source.path}`);
+      progress(`copying ${source.displayPath ?? source.path}`);
       await mkdir(root);
       blocked = await copyTree(source.path, root, limits, deps.signal);
       const git = await describeLocalGit(source.path, deps.runner);
       submission = {
         source: 'directory',
-        repository: path.basename(path.resolve(source.path)),
+        repository: source.displayPath ?? path.basename(path.resolve(source.path)),
         ...(git.commit ? { commit: git.commit } : {}),
         ...(git.branch ? { ref: git.branch } : {}),
         ...(git.commit ? { dirty: git.dirty } : {}),
@@ -228,8 +233,19 @@ export async function prepareWorkspace(source: SubmissionSource, deps: Workspace
     } else {
       progress(`cloning ${source.url}${source.ref ? ` at ${source.ref}` : ''}`);
       const cloned = await cloneRepository(
-        { url: source.url, dest: root, ...(source.ref ? { ref: source.ref } : {}), ...(source.credentials ? { credentials: source.credentials } : {}) },
-        { runner: deps.runner, logger, maxBytes: limits.maxBytes, timeoutMs: limits.cloneTimeoutMs, ...(deps.signal ? { signal: deps.signal } : {}) },
+        {
+          url: source.url,
+          dest: root,
+          ...(source.ref ? { ref: source.ref } : {}),
+          ...(source.credentials ? { credentials: source.credentials } : {}),
+        },
+        {
+          runner: deps.runner,
+          logger,
+          maxBytes: limits.maxBytes,
+          timeoutMs: limits.cloneTimeoutMs,
+          ...(deps.signal ? { signal: deps.signal } : {}),
+        },
       );
       blocked = await neutraliseSymlinks(root, limits);
       // The clone's .git is ours and no stage needs it: drop it so tools never see it.
@@ -242,7 +258,11 @@ export async function prepareWorkspace(source: SubmissionSource, deps: Workspace
       };
     }
 
-    const files = await openRepoFiles(root, { maxFileBytes: limits.maxFileBytes, maxEntries: limits.maxFiles, blocked });
+    const files = await openRepoFiles(root, {
+      maxFileBytes: limits.maxFileBytes,
+      maxEntries: limits.maxFiles,
+      blocked,
+    });
     logger.debug('workspace ready', { root, blocked: blocked.length });
     return { root, files, submission, blocked, dispose };
   } catch (err) {

@@ -60,7 +60,10 @@ describe('openRepoFiles', () => {
 
   it('refuses paths that climb out of the root', async () => {
     const repo = await openRepoFiles(root);
-    expect(await repo.readText('../' + path.basename(outside) + '/secret.txt')).toMatchObject({ ok: false, problem: 'not-found' });
+    expect(await repo.readText('../' + path.basename(outside) + '/secret.txt')).toMatchObject({
+      ok: false,
+      problem: 'not-found',
+    });
     expect(await repo.stat('../etc/passwd')).toBeUndefined();
   });
 

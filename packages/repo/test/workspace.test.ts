@@ -55,7 +55,9 @@ describe('prepareWorkspace from a git URL', () => {
   it('removes symlinks that point outside the repository and lists them as blocked', async () => {
     const ws = await prepareWorkspace({ kind: 'git', url: remote.url }, { runner });
     await withWorkspace(ws, async () => {
-      expect(ws.blocked).toEqual([{ path: 'diagram.png', kind: 'symlink-outside', size: 0, linkTarget: '/etc/passwd' }]);
+      expect(ws.blocked).toEqual([
+        { path: 'diagram.png', kind: 'symlink-outside', size: 0, linkTarget: '/etc/passwd' },
+      ]);
       expect(existsSync(path.join(ws.root, 'diagram.png'))).toBe(false);
       expect(lstatSync(path.join(ws.root, 'link.yaml')).isSymbolicLink()).toBe(true);
       const listed = await ws.files.list();
@@ -65,14 +67,18 @@ describe('prepareWorkspace from a git URL', () => {
   });
 
   it('fails with a not-gradable error for a repository that does not exist', async () => {
-    const err = await prepareWorkspace({ kind: 'git', url: `file://${tempDir()}/nope.git` }, { runner }).catch((e: unknown) => e);
+    const err = await prepareWorkspace({ kind: 'git', url: `file://${tempDir()}/nope.git` }, { runner }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(NotGradableError);
     expect((err as NotGradableError).reason).toBe('fetch-failed');
     expect((err as NotGradableError).message).toMatch(/could not clone file:\/\/.*nope\.git/);
   });
 
   it('fails with a not-gradable error for a ref that does not exist', async () => {
-    await expect(prepareWorkspace({ kind: 'git', url: remote.url, ref: 'no-such-branch' }, { runner })).rejects.toMatchObject({
+    await expect(
+      prepareWorkspace({ kind: 'git', url: remote.url, ref: 'no-such-branch' }, { runner }),
+    ).rejects.toMatchObject({
       reason: 'fetch-failed',
     });
   });
@@ -115,14 +121,22 @@ describe('prepareWorkspace from a git URL', () => {
 
   it('classifies an unreachable host as an infrastructure (retryable) failure', async () => {
     const offline: CommandRunner = {
-      async run(command, args) {
+      async run(command, args, options) {
         if (args.includes('fetch')) {
-          return { exitCode: 128, stdout: '', stderr: "fatal: unable to access 'https://github.com/x/y/': Could not resolve host: github.com\n", timedOut: false, durationMs: 1 };
+          return {
+            exitCode: 128,
+            stdout: '',
+            stderr: "fatal: unable to access 'https://github.com/x/y/': Could not resolve host: github.com\n",
+            timedOut: false,
+            durationMs: 1,
+          };
         }
-        return runner.run(command, args);
+        return runner.run(command, args, options);
       },
     };
-    const err = await prepareWorkspace({ kind: 'git', url: 'https://github.com/x/y' }, { runner: offline }).catch((e: unknown) => e);
+    const err = await prepareWorkspace({ kind: 'git', url: 'https://github.com/x/y' }, { runner: offline }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(InfrastructureError);
     expect((err as InfrastructureError).retryable).toBe(true);
   });
@@ -155,17 +169,23 @@ describe('prepareWorkspace from a directory', () => {
     const ws = await prepareWorkspace({ kind: 'directory', path: dir }, { runner });
     await withWorkspace(ws, async () => expect(ws.submission.commit).toBeUndefined());
     const single = await prepareWorkspace({ kind: 'directory', path: path.join(dir, 'pod.yaml') }, { runner });
-    await withWorkspace(single, async () => expect((await single.files.list()).map((e) => e.path)).toEqual(['pod.yaml']));
+    await withWorkspace(single, async () =>
+      expect((await single.files.list()).map((e) => e.path)).toEqual(['pod.yaml']),
+    );
   });
 
   it('rejects a path that does not exist with a usage error', async () => {
-    await expect(prepareWorkspace({ kind: 'directory', path: '/no/such/lab' }, { runner })).rejects.toBeInstanceOf(UsageError);
+    await expect(prepareWorkspace({ kind: 'directory', path: '/no/such/lab' }, { runner })).rejects.toBeInstanceOf(
+      UsageError,
+    );
   });
 
   it('refuses a tree over the file-count limit and cleans up', async () => {
     const dir = tempDir();
     for (let i = 0; i < 5; i++) writeFileSync(path.join(dir, `f${i}.yaml`), 'x');
-    await expect(prepareWorkspace({ kind: 'directory', path: dir }, { runner, limits: { maxFiles: 3 } })).rejects.toMatchObject({
+    await expect(
+      prepareWorkspace({ kind: 'directory', path: dir }, { runner, limits: { maxFiles: 3 } }),
+    ).rejects.toMatchObject({
       reason: 'too-large',
     });
   });

@@ -48,21 +48,30 @@ export function formatMarkdown(report: Report, options: MarkdownOptions = {}): s
   out.push(`## labgrader: ${escapeInline(report.rubric.title)}`);
   out.push('');
   if (report.status === 'not-gradable' && report.notGradable) {
-    out.push(`> [!WARNING]\n> **Not gradable:** ${escapeInline(report.notGradable.message)}${report.notGradable.hint ? `\n> ${escapeInline(report.notGradable.hint)}` : ''}`);
+    out.push(
+      `> [!WARNING]\n> **Not gradable:** ${escapeInline(report.notGradable.message)}${report.notGradable.hint ? `\n> ${escapeInline(report.notGradable.hint)}` : ''}`,
+    );
     out.push('');
   } else {
     out.push(`**Score: ${pts(report.score.points)} / ${pts(report.score.maxPoints)} (${report.score.percent}%)**`);
     if (report.score.maxPoints < report.score.rubricMaxPoints) {
       out.push('');
-      out.push(`_${pts(report.score.rubricMaxPoints - report.score.maxPoints)} of ${pts(report.score.rubricMaxPoints)} points were not graded; see the table._`);
+      out.push(
+        `_${pts(report.score.rubricMaxPoints - report.score.maxPoints)} of ${pts(report.score.rubricMaxPoints)} points were not graded; see the table._`,
+      );
     }
     out.push('');
   }
   out.push('| Criterion | Points | Status | Details |');
   out.push('| --- | ---: | --- | --- |');
   for (const c of report.criteria) {
-    const points = c.status === 'skipped' || c.status === 'not-gradable' ? `— / ${pts(c.maxPoints)}` : `${pts(c.points)} / ${pts(c.maxPoints)}`;
-    out.push(`| ${escapeCell(c.title)} | ${points} | ${STATUS[c.status] ?? c.status} | ${escapeCell(c.status === 'passed' ? '' : c.summary)} |`);
+    const points =
+      c.status === 'skipped' || c.status === 'not-gradable'
+        ? `— / ${pts(c.maxPoints)}`
+        : `${pts(c.points)} / ${pts(c.maxPoints)}`;
+    out.push(
+      `| ${escapeCell(c.title)} | ${points} | ${STATUS[c.status] ?? c.status} | ${escapeCell(c.status === 'passed' ? '' : c.summary)} |`,
+    );
   }
   out.push('');
 
@@ -70,13 +79,17 @@ export function formatMarkdown(report: Report, options: MarkdownOptions = {}): s
   for (const c of report.criteria) {
     const findings = report.findings.filter((f) => f.criteria.includes(c.id));
     if (findings.length === 0) continue;
-    out.push(`<details${c.status === 'failed' || c.status === 'partial' ? ' open' : ''}><summary><strong>${escapeInline(c.title)}</strong>: ${findings.length} finding${findings.length === 1 ? '' : 's'}</summary>`);
+    out.push(
+      `<details${c.status === 'failed' || c.status === 'partial' ? ' open' : ''}><summary><strong>${escapeInline(c.title)}</strong>: ${findings.length} finding${findings.length === 1 ? '' : 's'}</summary>`,
+    );
     out.push('');
     const hints = new Map<string, ReportFinding>();
     for (const f of findings) {
       if (listed >= max) break;
       listed += 1;
-      out.push(`- ${ICON[f.severity] ?? ''} ${link(f, options.blobUrl)} ${escapeInline(f.message)} <sub>\`${f.checkId}\`</sub>`);
+      out.push(
+        `- ${ICON[f.severity] ?? ''} ${link(f, options.blobUrl)} ${escapeInline(f.message)} <sub>\`${f.checkId}\`</sub>`,
+      );
       if (f.fixHint && !hints.has(f.checkId)) hints.set(f.checkId, f);
     }
     for (const [id, f] of hints) {
@@ -89,8 +102,11 @@ export function formatMarkdown(report: Report, options: MarkdownOptions = {}): s
     out.push('</details>');
     out.push('');
   }
-  if (listed < report.findings.length) out.push(`_…and ${report.findings.length - listed} more findings; see the check run for the full list._\n`);
+  if (listed < report.findings.length)
+    out.push(`_…and ${report.findings.length - listed} more findings; see the check run for the full list._\n`);
   const commit = report.submission.commit ? ` at \`${report.submission.commit.slice(0, 12)}\`` : '';
-  out.push(`<sub>labgrader ${report.tool.version} · rubric \`${report.rubric.id}\`${commit} · ${Math.round(report.durationMs / 100) / 10} s</sub>`);
+  out.push(
+    `<sub>labgrader ${report.tool.version} · rubric \`${report.rubric.id}\`${commit} · ${Math.round(report.durationMs / 100) / 10} s</sub>`,
+  );
   return out.join('\n') + '\n';
 }

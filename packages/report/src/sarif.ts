@@ -18,6 +18,14 @@ function toUri(file: string): string {
   return file.split('/').map(encodeURIComponent).join('/');
 }
 
+function isAbsoluteUri(value: string): boolean {
+  try {
+    return Boolean(new URL(value).protocol);
+  } catch {
+    return false; // a local path or an scp-style git address
+  }
+}
+
 function ruleName(id: string): string {
   return id
     .split(/[/-]/)
@@ -61,7 +69,9 @@ export function formatSarif(report: Report, options: SarifOptions = {}): Log {
       };
       if (f.location.endLine !== undefined) region.endLine = f.location.endLine;
       if (f.location.endColumn !== undefined) region.endColumn = f.location.endColumn;
-      result.locations = [{ physicalLocation: { artifactLocation: { uri: toUri(f.location.file), uriBaseId: 'SRCROOT' }, region } }];
+      result.locations = [
+        { physicalLocation: { artifactLocation: { uri: toUri(f.location.file), uriBaseId: 'SRCROOT' }, region } },
+      ];
     }
     return result;
   });
@@ -94,7 +104,7 @@ export function formatSarif(report: Report, options: SarifOptions = {}): Log {
       criteria: report.criteria.map((c) => ({ id: c.id, points: c.points, maxPoints: c.maxPoints, status: c.status })),
     },
   };
-  if (report.submission.commit) {
+  if (report.submission.commit && isAbsoluteUri(report.submission.repository)) {
     run.versionControlProvenance = [
       {
         repositoryUri: report.submission.repository,

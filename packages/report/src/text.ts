@@ -57,7 +57,16 @@ export function formatText(report: Report, options: TextOptions = {}): string {
   const out: string[] = [];
   const sub = report.submission;
   const commit = sub.commit ? ` @ ${sub.commit.slice(0, 12)}${sub.dirty ? ' (uncommitted changes)' : ''}` : '';
-  out.push(`${c.bold('labgrader')} · ${options.findingsOnly ? report.stages.filter((st) => st.status === 'ok' && st.name !== 'fetch' && st.name !== 'score').map((st) => st.name).join(', ') || 'checks' : report.rubric.title}`);
+  out.push(
+    `${c.bold('labgrader')} · ${
+      options.findingsOnly
+        ? report.stages
+            .filter((st) => st.status === 'ok' && st.name !== 'fetch' && st.name !== 'score')
+            .map((st) => st.name)
+            .join(', ') || 'checks'
+        : report.rubric.title
+    }`,
+  );
   out.push(c.dim(`${sub.repository}${commit}${sub.ref ? ` · ${sub.ref}` : ''}`));
   out.push('');
 
@@ -70,7 +79,12 @@ export function formatText(report: Report, options: TextOptions = {}): string {
     const { points, maxPoints, percent, rubricMaxPoints } = report.score;
     const colour = percent >= 80 ? c.green : percent >= 50 ? c.yellow : c.red;
     out.push(`${c.bold('Score')}  ${colour(c.bold(`${pts(points)} / ${pts(maxPoints)}`))}  (${percent}%)`);
-    if (maxPoints < rubricMaxPoints) out.push(c.dim(`  ${pts(rubricMaxPoints - maxPoints)} of the rubric's ${pts(rubricMaxPoints)} points were not graded (see below)`));
+    if (maxPoints < rubricMaxPoints)
+      out.push(
+        c.dim(
+          `  ${pts(rubricMaxPoints - maxPoints)} of the rubric's ${pts(rubricMaxPoints)} points were not graded (see below)`,
+        ),
+      );
     out.push('');
   }
 
@@ -78,7 +92,9 @@ export function formatText(report: Report, options: TextOptions = {}): string {
 
   out.push(...findingLines(report, c));
   out.push('');
-  const stages = report.stages.map((s) => `${s.name} ${s.status === 'ok' ? '' : `${s.status} `}${Math.round(s.durationMs)}ms`).join(' · ');
+  const stages = report.stages
+    .map((s) => `${s.name} ${s.status === 'ok' ? '' : `${s.status} `}${Math.round(s.durationMs)}ms`)
+    .join(' · ');
   out.push(c.dim(`stages: ${stages} · total ${Math.round(report.durationMs)}ms · rubric ${report.rubric.id}`));
   return out.join('\n') + '\n';
 }

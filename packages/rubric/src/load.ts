@@ -11,7 +11,14 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { LineCounter, isMap, isNode, isPair, isScalar, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError, decodeUtf8, type CheckCatalog, type CheckStage, type ConfiguredCheck, type Severity } from '@labgrader/core';
+import {
+  ConfigError,
+  decodeUtf8,
+  type CheckCatalog,
+  type CheckStage,
+  type ConfiguredCheck,
+  type Severity,
+} from '@labgrader/core';
 import { rubricFileSchema, type RubricFile, type Scoring } from './schema.js';
 import { closest } from './suggest.js';
 
@@ -85,7 +92,8 @@ function knownKeys(schema: z.ZodType, path: readonly PathSegment[]): string[] {
   const objectOf = (s: unknown): unknown => {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const def = (s as any)?._zod?.def;
-    if (def?.type === 'union') return def.options.find((o: { _zod: { def: { type: string } } }) => o._zod.def.type === 'object');
+    if (def?.type === 'union')
+      return def.options.find((o: { _zod: { def: { type: string } } }) => o._zod.def.type === 'object');
     return s;
   };
   for (const seg of path) {
@@ -106,7 +114,11 @@ function knownKeys(schema: z.ZodType, path: readonly PathSegment[]): string[] {
 }
 
 /** Turns zod issues into located messages, expanding unions into something readable. */
-function explainIssues(issues: readonly z.core.$ZodIssue[], base: PathSegment[], schema: z.ZodType | undefined): Located[] {
+function explainIssues(
+  issues: readonly z.core.$ZodIssue[],
+  base: PathSegment[],
+  schema: z.ZodType | undefined,
+): Located[] {
   const out: Located[] = [];
   for (const issue of issues) {
     const path = [...base, ...(issue.path as PathSegment[])];
@@ -119,7 +131,9 @@ function explainIssues(issues: readonly z.core.$ZodIssue[], base: PathSegment[],
       }
     } else if (issue.code === 'invalid_union') {
       const branches = issue.errors;
-      const literals = branches.flatMap((b) => b.filter((i) => i.code === 'invalid_value').flatMap((i) => (i.code === 'invalid_value' ? i.values : [])));
+      const literals = branches.flatMap((b) =>
+        b.filter((i) => i.code === 'invalid_value').flatMap((i) => (i.code === 'invalid_value' ? i.values : [])),
+      );
       const typed = branches.filter((b) => !b.some((i) => i.code === 'invalid_type' && i.path.length === 0));
       if (typed.length === 1) {
         out.push(...explainIssues(typed[0]!, path, undefined));
@@ -142,7 +156,6 @@ function explainIssues(issues: readonly z.core.$ZodIssue[], base: PathSegment[],
 }
 
 function nodeAt(doc: Document, path: readonly PathSegment[], key?: string): Node | undefined {
-  let node: unknown = doc.contents;
   if (key !== undefined) {
     const parent = doc.getIn(path, true);
     if (isMap(parent)) {
@@ -152,7 +165,7 @@ function nodeAt(doc: Document, path: readonly PathSegment[], key?: string): Node
   }
   // Walk down as far as the document goes; report the deepest existing node.
   for (let i = path.length; i >= 0; i--) {
-    node = i === 0 ? doc.contents : doc.getIn(path.slice(0, i), true);
+    const node: unknown = i === 0 ? doc.contents : doc.getIn(path.slice(0, i), true);
     if (isNode(node)) return node;
   }
   return undefined;
@@ -167,10 +180,13 @@ export function parseRubric(text: string, source: string, env: RubricEnvironment
     return `${source}:${line}:${col}`;
   };
   const fail = (problems: string[]): never => {
-    throw new ConfigError(`rubric ${source} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'})`, {
-      problems,
-      hint: 'Fix the fields listed above; `labgrader checks` lists every check id and its options.',
-    });
+    throw new ConfigError(
+      `rubric ${source} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'})`,
+      {
+        problems,
+        hint: 'Fix the fields listed above; `labgrader checks` lists every check id and its options.',
+      },
+    );
   };
 
   if (doc.errors.length > 0) {
@@ -181,43 +197,80 @@ export function parseRubric(text: string, source: string, env: RubricEnvironment
       }),
     );
   }
-  const located = (items: Located[]) => items.map((l) => `${where(nodeAt(doc, l.path, l.key))}: ${formatPath(l.path)}: ${l.message}`);
+  const located = (items: Located[]) =>
+    items.map((l) => `${where(nodeAt(doc, l.path, l.key))}: ${formatPath(l.path)}: ${l.message}`);
 
   const raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  const problems: Located[] = [];
+
+  /** Validates one check reference (id known, options valid); used on parsed and on raw data. */
+  const resolveCheck = (ref: unknown, ci: number, ki: number): (RubricCheck & { stage: CheckStage }) | undefined => {
+    const item = (typeof ref === 'string' ? { id: ref } : ref) as {
+      id?: unknown;
+      options?: unknown;
+      weight?: unknown;
+      severity?: unknown;
+    } | null;
+    if (!item || typeof item !== 'object' || typeof item.id !== 'string') return undefined;
+    const idPath: PathSegment[] =
+      typeof ref === 'string' ? ['criteria', ci, 'checks', ki] : ['criteria', ci, 'checks', ki, 'id'];
+    const meta = env.catalog.get(item.id);
+    if (!meta) {
+      const guess = closest(
+        item.id,
+        env.catalog.list().map((m) => m.id),
+      );
+      problems.push({
+        path: idPath,
+        message: `unknown check id '${item.id}'${guess ? `; did you mean '${guess}'?` : ' (run `labgrader checks` for the list)'}`,
+      });
+      return undefined;
+    }
+    const options = meta.options.safeParse(item.options ?? {});
+    if (!options.success) {
+      problems.push(...explainIssues(options.error.issues, ['criteria', ci, 'checks', ki, 'options'], meta.options));
+      return undefined;
+    }
+    const configured: RubricCheck & { stage: CheckStage } = {
+      id: item.id,
+      stage: meta.stage,
+      options: options.data,
+      weight: typeof item.weight === 'number' && item.weight > 0 ? item.weight : 1,
+    };
+    if (typeof item.severity === 'string') configured.severity = item.severity as Severity;
+    return configured;
+  };
+
   const parsed = rubricFileSchema.safeParse(raw);
-  if (!parsed.success) fail(located(explainIssues(parsed.error.issues, [], rubricFileSchema)));
+  if (!parsed.success) {
+    // Report structural problems and, in the same pass, unknown check ids and bad options.
+    const structural = located(explainIssues(parsed.error.issues, [], rubricFileSchema));
+    const rawCriteria = (raw as { criteria?: unknown } | null)?.criteria;
+    if (Array.isArray(rawCriteria)) {
+      rawCriteria.forEach((c: unknown, ci) => {
+        const checks = (c as { checks?: unknown } | null)?.checks;
+        if (Array.isArray(checks)) checks.forEach((ref, ki) => resolveCheck(ref, ci, ki));
+      });
+    }
+    fail([...structural, ...located(problems)]);
+  }
   const file = parsed.data as RubricFile;
 
-  const problems: Located[] = [];
   const criteria: Criterion[] = [];
   const usedStages = new Set<CheckStage>();
   const criterionIds = new Set<string>();
 
   file.criteria.forEach((c, ci) => {
-    if (criterionIds.has(c.id)) problems.push({ path: ['criteria', ci, 'id'], message: `duplicate criterion id '${c.id}'` });
+    if (criterionIds.has(c.id))
+      problems.push({ path: ['criteria', ci, 'id'], message: `duplicate criterion id '${c.id}'` });
     criterionIds.add(c.id);
     const checks: RubricCheck[] = [];
     const stages = new Set<CheckStage>();
     c.checks.forEach((ref, ki) => {
-      const item = typeof ref === 'string' ? { id: ref } : ref;
-      const idPath: PathSegment[] = typeof ref === 'string' ? ['criteria', ci, 'checks', ki] : ['criteria', ci, 'checks', ki, 'id'];
-      const meta = env.catalog.get(item.id);
-      if (!meta) {
-        const guess = closest(item.id, env.catalog.list().map((m) => m.id));
-        problems.push({
-          path: idPath,
-          message: `unknown check id '${item.id}'${guess ? `; did you mean '${guess}'?` : ' (run `labgrader checks` for the list)'}`,
-        });
-        return;
-      }
-      const options = meta.options.safeParse(item.options ?? {});
-      if (!options.success) {
-        problems.push(...explainIssues(options.error.issues, ['criteria', ci, 'checks', ki, 'options'], meta.options));
-        return;
-      }
-      stages.add(meta.stage);
-      const configured: RubricCheck = { id: item.id, options: options.data, weight: 'weight' in item && item.weight ? item.weight : 1 };
-      if ('severity' in item && item.severity) configured.severity = item.severity as Severity;
+      const resolved = resolveCheck(ref, ci, ki);
+      if (!resolved) return;
+      const { stage, ...configured } = resolved;
+      stages.add(stage);
       checks.push(configured);
     });
     if (stages.size > 1) {
@@ -248,7 +301,10 @@ export function parseRubric(text: string, source: string, env: RubricEnvironment
     const wanted = config?.enabled ?? usedStages.has(name);
     let settings: unknown = {};
     if (wanted && !schema) {
-      problems.push({ path: ['stages', name], message: `the ${name} stage is not available in this version of labgrader` });
+      problems.push({
+        path: ['stages', name],
+        message: `the ${name} stage is not available in this version of labgrader`,
+      });
     } else if (schema) {
       const result = schema.safeParse(config?.settings ?? {});
       if (result.success) settings = result.data;
@@ -280,9 +336,12 @@ export async function loadRubricFile(path: string, env: RubricEnvironment, displ
     bytes = await readFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(`cannot read rubric ${displayName}: ${code === 'ENOENT' ? 'no such file' : String(code ?? err)}`, {
-      hint: 'Pass an existing rubric file with --rubric, e.g. rubrics/lab-85.yaml.',
-    });
+    throw new ConfigError(
+      `cannot read rubric ${displayName}: ${code === 'ENOENT' ? 'no such file' : String(code ?? err)}`,
+      {
+        hint: 'Pass an existing rubric file with --rubric, e.g. rubrics/lab-85.yaml.',
+      },
+    );
   }
   const text = decodeUtf8(bytes);
   if (text === undefined) throw new ConfigError(`rubric ${displayName} is not valid UTF-8 text`);

@@ -72,7 +72,13 @@ function scoreOne(criterion: Criterion, stage: StageOutcome | undefined): Criter
   });
 
   if (!stage || stage.status === 'skipped') {
-    return { ...base, points: 0, status: 'skipped', checks: summaries, summary: `not graded: the ${criterion.stage} stage did not run${stage?.message ? ` (${stage.message})` : ''}` };
+    return {
+      ...base,
+      points: 0,
+      status: 'skipped',
+      checks: summaries,
+      summary: `not graded: the ${criterion.stage} stage did not run${stage?.message ? ` (${stage.message})` : ''}`,
+    };
   }
   if (stage.status !== 'ok') {
     return {
@@ -99,16 +105,20 @@ function scoreOne(criterion: Criterion, stage: StageOutcome | undefined): Criter
   const scoring = criterion.scoring;
   if (scoring === 'ratio') {
     const totalWeight = applicable.reduce((sum, s) => sum + s.weight, 0);
-    fraction = totalWeight === 0 ? 1 : applicable.reduce((sum, s) => sum + (s.weight * s.passed) / s.examined, 0) / totalWeight;
+    fraction =
+      totalWeight === 0 ? 1 : applicable.reduce((sum, s) => sum + (s.weight * s.passed) / s.examined, 0) / totalWeight;
   } else if (scoring === 'all-or-nothing') {
     fraction = applicable.every((s) => s.passed === s.examined) ? 1 : 0;
   } else {
     const findings = summaries.reduce((sum, s) => sum + s.findings, 0);
-    fraction = criterion.points === 0 ? 1 : Math.max(0, criterion.points - scoring.perFinding * findings) / criterion.points;
+    fraction =
+      criterion.points === 0 ? 1 : Math.max(0, criterion.points - scoring.perFinding * findings) / criterion.points;
   }
   const points = round2(criterion.points * fraction);
   const status = points >= criterion.points ? 'passed' : points <= 0 ? 'failed' : 'partial';
-  const parts = summaries.map((s) => (s.examined === 0 ? `${s.id}: not applicable` : `${s.id}: ${s.passed}/${s.examined} pass`));
+  const parts = summaries.map((s) =>
+    s.examined === 0 ? `${s.id}: not applicable` : `${s.id}: ${s.passed}/${s.examined} pass`,
+  );
   return { ...base, points, status, checks: summaries, summary: parts.join('; ') };
 }
 

@@ -47,8 +47,18 @@ describe('parseRubric', () => {
     expect(rubric.stages.lint).toEqual({ enabled: true, timeoutMs: 30_000, settings: { kubernetesVersion: '1.34' } });
     expect(rubric.stages.docs).toMatchObject({ enabled: true, timeoutMs: 60_000 });
     expect(rubric.stages.cluster.enabled).toBe(false);
-    expect(rubric.criteria[0]).toMatchObject({ id: 'notes', stage: 'docs', scoring: 'ratio', checks: [{ id: 'docs/notes-present', weight: 1, options: {} }] });
-    expect(rubric.criteria[1]?.checks[1]).toEqual({ id: 'lint/replicas', weight: 2, severity: 'warning', options: { minReplicas: 3 } });
+    expect(rubric.criteria[0]).toMatchObject({
+      id: 'notes',
+      stage: 'docs',
+      scoring: 'ratio',
+      checks: [{ id: 'docs/notes-present', weight: 1, options: {} }],
+    });
+    expect(rubric.criteria[1]?.checks[1]).toEqual({
+      id: 'lint/replicas',
+      weight: 2,
+      severity: 'warning',
+      options: { minReplicas: 3 },
+    });
   });
 
   it('names the line of a misspelt field and suggests the right one', () => {
@@ -64,7 +74,7 @@ describe('parseRubric', () => {
     ]);
   });
 
-  it('validates check options with the check\'s own schema', () => {
+  it("validates check options with the check's own schema", () => {
     expect(problemsOf(valid.replace('minReplicas: 3', 'minReplicas: 0'))).toEqual([
       'rubric.yaml:24:33: criteria[1].checks[1].options.minReplicas: Too small: expected number to be >=1',
     ]);
@@ -73,7 +83,7 @@ describe('parseRubric', () => {
     );
   });
 
-  it('validates stage settings with the stage\'s schema', () => {
+  it("validates stage settings with the stage's schema", () => {
     expect(problemsOf(valid.replace('kubernetesVersion: "1.34"', 'kubernetesVerison: "1.34"'))).toEqual([
       "rubric.yaml:9:7: stages.lint.settings: unknown field 'kubernetesVerison'; did you mean 'kubernetesVersion'?",
     ]);
@@ -95,7 +105,9 @@ describe('parseRubric', () => {
     expect(problemsOf(mixed)).toEqual([
       "rubric.yaml:14:13: criteria[0].checks: criterion 'notes' mixes checks of the docs and lint stages; split it into one criterion per stage",
     ]);
-    expect(problemsOf(valid.replace('id: availability', 'id: notes'))).toEqual(["rubric.yaml:15:9: criteria[1].id: duplicate criterion id 'notes'"]);
+    expect(problemsOf(valid.replace('id: availability', 'id: notes'))).toEqual([
+      "rubric.yaml:15:9: criteria[1].id: duplicate criterion id 'notes'",
+    ]);
     expect(problemsOf(valid.replace('stages:\n', 'stages:\n  cluster: { enabled: true }\n'))).toEqual([
       'rubric.yaml:6:12: stages.cluster: the cluster stage is not available in this version of labgrader',
     ]);

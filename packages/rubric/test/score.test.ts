@@ -4,7 +4,11 @@ import { configKey, parseRubric, scoreRubric, type Rubric, type StageOutcome } f
 import { env } from './helpers.js';
 
 function rubricWith(criteria: string): Rubric {
-  return parseRubric(`apiVersion: labgrader.dev/v1\nkind: Rubric\nid: r\ntitle: R\ncriteria:\n${criteria}`, 'r.yaml', env);
+  return parseRubric(
+    `apiVersion: labgrader.dev/v1\nkind: Rubric\nid: r\ntitle: R\ncriteria:\n${criteria}`,
+    'r.yaml',
+    env,
+  );
 }
 
 const finding = (checkId: string, line: number, severity: Finding['severity'] = 'error'): Finding => ({
@@ -14,7 +18,11 @@ const finding = (checkId: string, line: number, severity: Finding['severity'] = 
   location: { file: 'k8s/app.yaml', line, column: 1 },
 });
 
-function stageWith(rubric: Rubric, outcomes: Record<string, Partial<CheckRun>>, status: StageOutcome['status'] = 'ok'): StageOutcome {
+function stageWith(
+  rubric: Rubric,
+  outcomes: Record<string, Partial<CheckRun>>,
+  status: StageOutcome['status'] = 'ok',
+): StageOutcome {
   const runs = new Map<string, CheckRun>();
   for (const c of rubric.criteria.flatMap((x) => x.checks)) {
     const o = outcomes[c.id];
@@ -35,7 +43,9 @@ describe('scoreRubric', () => {
   it('gives weighted partial credit by the share of subjects that pass', () => {
     const rubric = rubricWith(twoChecks);
     const lint = stageWith(rubric, {
-      'lint/container-resources': { outcome: { findings: [finding('lint/container-resources', 3)], examined: 4, passed: 3 } },
+      'lint/container-resources': {
+        outcome: { findings: [finding('lint/container-resources', 3)], examined: 4, passed: 3 },
+      },
       'lint/replicas': { outcome: { findings: [], examined: 2, passed: 1 } },
     });
     const result = scoreRubric(rubric, new Map<CheckStage, StageOutcome>([['lint', lint]]));
@@ -67,7 +77,11 @@ describe('scoreRubric', () => {
     const lint = stageWith(rubric, {
       'lint/container-resources': {
         outcome: {
-          findings: [finding('lint/container-resources', 1), finding('lint/container-resources', 2, 'warning'), finding('lint/container-resources', 3, 'info')],
+          findings: [
+            finding('lint/container-resources', 1),
+            finding('lint/container-resources', 2, 'warning'),
+            finding('lint/container-resources', 3, 'info'),
+          ],
           examined: 3,
           passed: 1,
         },
@@ -80,24 +94,54 @@ describe('scoreRubric', () => {
       ['deduct', 2, 'partial'],
     ]);
     // The same finding feeds two criteria: listed once, tagged with both.
-    expect(result.findings.filter((f) => f.location?.line === 1)).toEqual([{ ...finding('lint/container-resources', 1), criteria: ['strict', 'deduct'] }]);
+    expect(result.findings.filter((f) => f.location?.line === 1)).toEqual([
+      { ...finding('lint/container-resources', 1), criteria: ['strict', 'deduct'] },
+    ]);
   });
 
   it('does not count criteria whose stage was skipped or could not grade, nor a crashed check', () => {
-    const rubric = rubricWith(`${twoChecks}  - id: notes\n    title: Notes\n    points: 10\n    checks: [docs/notes-present]\n`);
+    const rubric = rubricWith(
+      `${twoChecks}  - id: notes\n    title: Notes\n    points: 10\n    checks: [docs/notes-present]\n`,
+    );
     const crashed = stageWith(rubric, {
       'lint/container-resources': { outcome: { findings: [], examined: 1, passed: 1 } },
       'lint/replicas': { error: 'TypeError: boom' },
     });
-    const docsOk: StageOutcome = stageWith(rubric, { 'docs/notes-present': { outcome: { findings: [], examined: 1, passed: 1 } } });
-    let result = scoreRubric(rubric, new Map<CheckStage, StageOutcome>([['lint', crashed], ['docs', docsOk]]));
-    expect(result.criteria[0]).toMatchObject({ status: 'not-gradable', summary: 'not graded: lint/replicas failed (TypeError: boom)' });
+    const docsOk: StageOutcome = stageWith(rubric, {
+      'docs/notes-present': { outcome: { findings: [], examined: 1, passed: 1 } },
+    });
+    let result = scoreRubric(
+      rubric,
+      new Map<CheckStage, StageOutcome>([
+        ['lint', crashed],
+        ['docs', docsOk],
+      ]),
+    );
+    expect(result.criteria[0]).toMatchObject({
+      status: 'not-gradable',
+      summary: 'not graded: lint/replicas failed (TypeError: boom)',
+    });
     expect(result).toMatchObject({ points: 10, maxPoints: 10, percent: 100 });
 
-    result = scoreRubric(rubric, new Map<CheckStage, StageOutcome>([['lint', { status: 'skipped', runs: new Map(), message: '--cluster none' }], ['docs', docsOk]]));
+    result = scoreRubric(
+      rubric,
+      new Map<CheckStage, StageOutcome>([
+        ['lint', { status: 'skipped', runs: new Map(), message: '--cluster none' }],
+        ['docs', docsOk],
+      ]),
+    );
     expect(result.criteria[0]).toMatchObject({ status: 'skipped', points: 0 });
 
-    result = scoreRubric(rubric, new Map<CheckStage, StageOutcome>([['lint', { status: 'timed-out', runs: new Map() }], ['docs', docsOk]]));
-    expect(result.criteria[0]).toMatchObject({ status: 'not-gradable', summary: 'not graded: the lint stage ran out of time' });
+    result = scoreRubric(
+      rubric,
+      new Map<CheckStage, StageOutcome>([
+        ['lint', { status: 'timed-out', runs: new Map() }],
+        ['docs', docsOk],
+      ]),
+    );
+    expect(result.criteria[0]).toMatchObject({
+      status: 'not-gradable',
+      summary: 'not graded: the lint stage ran out of time',
+    });
   });
 });

@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+/**
+ * labgrader command line. `main()` is pure with respect to its IO so tests
+ * run it in-process; the last lines wire it to the real process.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { ConfigError, LABGRADER_VERSION, isLabgraderError, redactSecrets } from '@labgrader/core';
+import { registerChecks } from './commands/checks.js';
+import { registerGrade } from './commands/grade.js';
+import { registerRubric } from './commands/rubric.js';
+import { registerStageCommand } from './commands/stage-only.js';
+import { EXIT, type CliIO } from './io.js';
+
+export async function main(argv: readonly string[], io: CliIO): Promise<number> {
+  let exitCode: number = EXIT.OK;
+  const setExit = (code: number) => {
+    exitCode = code;
+  };
+  const program = new Command()
+    .name('labgrader')
+    .description('Grade Kubernetes lab repositories: docs, manifests and (soon) a live failure drill.')
+    .version(LABGRADER_VERSION)
+    .exitOverride()
+    .showSuggestionAfterError()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  registerGrade(program, io, setExit);
+  registerStageCommand(
+    program,
+    io,
+    setExit,
+    'lint',
+    'lint Kubernetes manifests (a file or a directory) for production readiness',
+  );
+  registerStageCommand(
+    program,
+    io,
+    setExit,
+    'docs',
+    'check architecture-notes.md, its diagram and the failure analysis',
+  );
+  registerChecks(program, io);
+  registerRubric(program, io, setExit);
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help'
+        ? EXIT.OK
+        : EXIT.USAGE;
+    }
+    if (err instanceof ConfigError) {
+      io.stderr.write(
+        `labgrader: ${err.message}\n${err.problems.map((p) => `  ${p}\n`).join('')}${err.hint ? `hint: ${err.hint}\n` : ''}`,
+      );
+      return EXIT.USAGE;
+    }
+    if (isLabgraderError(err)) {
+      io.stderr.write(`labgrader: ${redactSecrets(err.message)}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+      return err.kind === 'usage' ? EXIT.USAGE : EXIT.NOT_GRADABLE;
+    }
+    io.stderr.write(
+      `labgrader: internal error: ${redactSecrets(err instanceof Error ? (io.env.LABGRADER_DEBUG ? (err.stack ?? err.message) : err.message) : String(err))}\n`,
+    );
+    io.stderr.write('This is a bug in labgrader; set LABGRADER_DEBUG=1 for details and please report it.\n');
+    return EXIT.INTERNAL;
+  }
+}
+
+function isEntryPoint(): boolean {
+  try {
+    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  const code = await main(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+  });
+  process.exitCode = code;
+}

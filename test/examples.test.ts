@@ -1,0 +1,114 @@
+/**
+ * The bundled example labs, graded with rubrics/lab-85.yaml through the CLI:
+ * each flawed example must lose exactly the points its flaws cost.
+ *
+ * Scoring reminder (ratio): a criterion earns points × Σ(weight × passed/examined) / Σ(weight)
+ * over its applicable checks (a check that examined nothing is left out).
+ */
+import { describe, expect, it } from '@jest/globals';
+import type { Report } from '@labgrader/core';
+import { runCli } from './support/cli.js';
+
+async function grade(example: string): Promise<{ code: number; report: Report }> {
+  const { code, stdout, stderr } = await runCli(['grade', `examples/${example}`, '--format', 'json', '--no-progress']);
+  if (!stdout) throw new Error(stderr);
+  return { code, report: JSON.parse(stdout) as Report };
+}
+
+const pointsOf = (report: Report) => Object.fromEntries(report.criteria.map((c) => [c.id, c.points]));
+const findingsOf = (report: Report) =>
+  report.findings.map((f) => `${f.checkId} ${f.location?.file}:${f.location?.line}`);
+
+const FULL = {
+  'architecture-notes': 15,
+  'architecture-diagram': 10,
+  'secret-configuration': 20,
+  'resources-and-probes': 20,
+  'failure-analysis': 15,
+  deployable: 10,
+  availability: 5,
+  'notes-match-manifests': 5,
+};
+
+describe('examples graded with the Lab 85 rubric', () => {
+  it('lab-85-passing earns full marks with no findings', async () => {
+    const { code, report } = await grade('lab-85-passing');
+    expect(code).toBe(0);
+    expect(report.status).toBe('graded');
+    expect(pointsOf(report)).toEqual(FULL);
+    expect(report.findings).toEqual([]);
+    expect(report.score).toMatchObject({ points: 100, maxPoints: 100, percent: 100 });
+  });
+
+  it('lab-85-flawed-secrets loses the secret, limits and pinned-image points', async () => {
+    const { code, report } = await grade('lab-85-flawed-secrets');
+    expect(code).toBe(0);
+    expect(findingsOf(report)).toEqual([
+      'lint/image-tag k8s/deployment.yaml:35', // image ...:latest
+      'lint/env-secret-literal k8s/deployment.yaml:47', // API_TOKEN value: "tok_live_..."
+      'lint/container-resources k8s/deployment.yaml:53', // requests without limits
+      'lint/secret-committed k8s/secret.yaml:9', // data.password is a real base64 value
+    ]);
+    expect(pointsOf(report)).toEqual({
+      ...FULL,
+      // env-secret-literal (w2) 0/1, secret-committed (w1) 0/1, configmap-secrets (w1) 1/1 → 20 × 1/4
+      'secret-configuration': 5,
+      // container-resources (w2) 0/1; requests-within-limits n/a (no limits); fit-node 1/1, probes-present (w2),
+      // probes-distinct, probe-port all pass → 20 × 5/7
+      'resources-and-probes': 14.29,
+      // 6 applicable checks (no Ingress, nothing to render), image-tag fails → 10 × 5/6
+      deployable: 8.33,
+    });
+    expect(report.score.points).toBe(77.62);
+  });
+
+  it('lab-85-flawed-probes loses the probe, port-wiring and availability points', async () => {
+    const { report } = await grade('lab-85-flawed-probes');
+    expect(findingsOf(report)).toEqual([
+      'lint/replicas k8s/deployment.yaml:9', // replicas: 1
+      'lint/rolling-update k8s/deployment.yaml:17', // maxUnavailable 1 of 1 replica
+      'lint/probes-present k8s/deployment.yaml:34', // no readinessProbe
+      'lint/probe-port k8s/deployment.yaml:62', // liveness on undeclared 9090
+      'lint/pdb-drain k8s/pdb.yaml:7', // minAvailable 1 with 1 replica blocks drains
+      'lint/service-target-port k8s/service.yaml:15', // targetPort 8081 matches no container port
+    ]);
+    expect(pointsOf(report)).toEqual({
+      ...FULL,
+      // container-resources (w2), requests-within-limits, fit-node pass; probes-present (w2) and probe-port fail;
+      // probes-distinct n/a (one probe) → 20 × 4/7
+      'resources-and-probes': 11.43,
+      // service-target-port fails among 6 applicable checks → 10 × 5/6
+      deployable: 8.33,
+      // replicas, pdb-drain and rolling-update fail; pdb-present n/a below 2 replicas → 0
+      availability: 0,
+    });
+  });
+
+  it('lab-85-flawed-docs loses the notes, diagram and failure-analysis points', async () => {
+    const { report } = await grade('lab-85-flawed-docs');
+    expect(new Set(report.findings.map((f) => f.checkId))).toEqual(
+      new Set(['docs/diagram-embedded', 'docs/required-sections', 'docs/failure-analysis']),
+    );
+    expect(report.findings.find((f) => f.checkId === 'docs/diagram-embedded')).toMatchObject({
+      location: { file: 'architecture-notes.md', line: 3 },
+      message: expect.stringContaining('docs/architecture.png') as unknown,
+    });
+    expect(pointsOf(report)).toEqual({
+      ...FULL,
+      // notes-present 1/1 (w1), required-sections 0/6 (w3) → 15 × 1/4
+      'architecture-notes': 3.75,
+      'architecture-diagram': 0,
+      'failure-analysis': 0,
+    });
+  });
+
+  it('lab-85-no-manifests is not gradable (exit 3), not a zero', async () => {
+    const { code, report } = await grade('lab-85-no-manifests');
+    expect(code).toBe(3);
+    expect(report.status).toBe('not-gradable');
+    expect(report.notGradable?.reason).toBe('no-manifests');
+    const lintCriteria = report.criteria.filter((c) => c.stage === 'lint');
+    expect(lintCriteria.every((c) => c.status === 'not-gradable')).toBe(true);
+    expect(report.criteria.filter((c) => c.stage === 'docs').every((c) => c.status === 'passed')).toBe(true);
+  });
+});
