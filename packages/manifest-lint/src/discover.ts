@@ -43,8 +43,6 @@ export interface DiscoverOptions {
   runner?: CommandRunner;
   signal?: AbortSignal;
   progress?: (message: string) => void;
-  /** Syntax trees kept in memory for positions (LRU); more are rebuilt on demand. */
-  astCacheSize?: number;
 }
 
 export interface Discovery {
@@ -66,7 +64,7 @@ export async function discoverObjects(options: DiscoverOptions): Promise<Discove
   const { repo, settings, runner, signal } = options;
   const progress = options.progress ?? (() => {});
   const problems: DiscoveryProblem[] = [];
-  const loader = new FileLoader(repo, settings, problems, options.astCacheSize);
+  const loader = new FileLoader(repo, settings, problems);
   const isIncluded = picomatch(settings.include, { dot: true });
   const isExcluded = picomatch([...settings.exclude, ...settings.extraExclude], { dot: true });
 
@@ -264,21 +262,29 @@ export async function discoverObjects(options: DiscoverOptions): Promise<Discove
   }
 
   // Plain manifest files.
-  let count = 0;
-  for (const entry of considered) {
-    if (!isIncluded(entry.path) || !MANIFEST_EXT.test(entry.path)) continue;
-    if (consumed.has(entry.path) || neverDirect.has(entry.path) || inChart(entry.path)) continue;
-    if (++count > settings.maxFiles) {
-      problems.push({
-        checkId: 'lint/yaml-valid',
-        severity: 'warning',
-        message: `more than ${settings.maxFiles} manifest files; the rest were not read`,
-        location: start(entry.path),
-        subject: 'repository',
-      });
-      break;
-    }
-    if (count % 16 === 0) throwIfAborted(signal);
+  const plain = considered.filter(
+    (entry) =>
+      isIncluded(entry.path) &&
+      MANIFEST_EXT.test(entry.path) &&
+      !consumed.has(entry.path) &&
+      !neverDirect.has(entry.path) &&
+      !inChart(entry.path),
+  );
+  if (plain.length > settings.maxFiles) {
+    problems.push({
+      checkId: 'lint/yaml-valid',
+      severity: 'warning',
+      message: `more than ${settings.maxFiles} manifest files; the rest were not read`,
+      location: start(plain[settings.maxFiles]!.path),
+      subject: 'repository',
+    });
+    plain.length = settings.maxFiles;
+  }
+  const PREFETCH = 8;
+  for (let i = 0; i < plain.length; i++) {
+    const entry = plain[i]!;
+    if (i % 16 === 0) throwIfAborted(signal);
+    loader.prefetch(plain.slice(i + 1, i + 1 + PREFETCH).map((e) => e.path));
     const loaded = await loader.load(entry.path, { requireKubernetes: true });
     if (!loaded) continue;
     const found = objectsOfFile(loaded, settings.ignoreApiGroups);
@@ -322,8 +328,7 @@ async function mapKustomizeOutput(
   const out: KubeObject[] = [];
   for (const doc of parsed.documents) {
     if (!isRecord(doc.value)) continue;
-    const ds = new DocumentSource(virtual, doc.start, doc.end, loader.cache, doc.ast);
-    (doc as { ast?: unknown }).ast = undefined;
+    const ds = new DocumentSource(virtual, doc.start, doc.end, doc.contentStart, doc.value, doc.positions);
     const value = doc.value;
     const metadata = isRecord(value.metadata) ? value.metadata : {};
     const name = typeof metadata.name === 'string' ? metadata.name : '';
@@ -365,8 +370,7 @@ async function mapHelmOutput(
   const out: KubeObject[] = [];
   for (const doc of parsed.documents) {
     if (!isRecord(doc.value)) continue;
-    const ds = new DocumentSource(virtual, doc.start, doc.end, loader.cache, doc.ast);
-    (doc as { ast?: unknown }).ast = undefined;
+    const ds = new DocumentSource(virtual, doc.start, doc.end, doc.contentStart, doc.value, doc.positions);
     const comment = sourceComment(stdout.slice(doc.start, doc.end));
     const file = comment ? templatePath(chartDir, comment) : chartDir ? `${chartDir}/Chart.yaml` : 'Chart.yaml';
     if (!texts.has(file)) {

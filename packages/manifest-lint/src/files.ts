@@ -3,11 +3,11 @@
  * port (never the filesystem directly), turning every way a file can be
  * unreadable into a problem for lint/yaml-valid.
  */
-import type { RepoFiles } from '@labgrader/core';
+import type { ReadResult, RepoFiles } from '@labgrader/core';
 import type { DiscoveryProblem } from './context.js';
 import type { LintSettings } from './settings.js';
 import { parseYamlFile, type ParsedFile } from './yaml/parse.js';
-import { AstCache, DocumentSource, SourceText } from './yaml/source.js';
+import { DocumentSource, SourceText } from './yaml/source.js';
 
 export interface LoadedFile {
   path: string;
@@ -38,16 +38,12 @@ function clampToContent(text: string, start: number, end: number): [number, numb
 
 export class FileLoader {
   private readonly loaded = new Map<string, LoadedFile | undefined>();
-  readonly cache: AstCache;
 
   constructor(
     private readonly repo: RepoFiles,
     private readonly settings: LintSettings,
     private readonly problems: DiscoveryProblem[],
-    cacheCapacity = 512,
-  ) {
-    this.cache = new AstCache(cacheCapacity);
-  }
+  ) {}
 
   private problem(path: string, message: string, severity: 'error' | 'warning' = 'error'): void {
     this.problems.push({
@@ -71,8 +67,31 @@ export class FileLoader {
     return result;
   }
 
+  private readonly inflight = new Map<string, Promise<ReadResult<string>>>();
+
+  /**
+   * Starts reading files that will be loaded next, so the reads overlap
+   * with parsing instead of leaving the thread idle between files.
+   */
+  prefetch(paths: readonly string[]): void {
+    for (const path of paths) {
+      if (this.loaded.has(path) || this.inflight.has(path)) continue;
+      const pending = this.repo.readText(path, { maxBytes: this.settings.maxFileBytes });
+      pending.catch(() => {}); // awaited (and reported) by read(); never an unhandled rejection
+      this.inflight.set(path, pending);
+    }
+  }
+
   private async read(path: string, options: { requireKubernetes: boolean }): Promise<LoadedFile | undefined> {
-    const read = await this.repo.readText(path, { maxBytes: this.settings.maxFileBytes });
+    const pending = this.inflight.get(path);
+    this.inflight.delete(path);
+    let read: ReadResult<string>;
+    try {
+      read = await (pending ?? this.repo.readText(path, { maxBytes: this.settings.maxFileBytes }));
+    } catch (err) {
+      this.problem(path, `${path} could not be read: ${err instanceof Error ? err.message : String(err)}`, 'warning');
+      return undefined;
+    }
     if (!read.ok) {
       switch (read.problem) {
         case 'too-large':
@@ -114,12 +133,9 @@ export class FileLoader {
       maxDepth: this.settings.maxNestingDepth,
       maxDocuments: this.settings.maxDocumentsPerFile,
     });
-    const documents = parsed.documents.map((doc) => {
-      const ds = new DocumentSource(source, doc.start, doc.end, this.cache, doc.ast);
-      // The tree is in the cache now; drop our reference so eviction frees it.
-      (doc as { ast?: unknown }).ast = undefined;
-      return ds;
-    });
+    const documents = parsed.documents.map(
+      (doc) => new DocumentSource(source, doc.start, doc.end, doc.contentStart, doc.value, doc.positions),
+    );
     for (const p of parsed.problems) this.yamlProblem(source, p);
     for (const doc of parsed.documents) for (const p of doc.problems) this.yamlProblem(source, p);
     return { path, source, parsed, documents };

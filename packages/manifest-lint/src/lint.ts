@@ -30,8 +30,6 @@ export interface LintRepositoryOptions {
   runner?: CommandRunner;
   signal?: AbortSignal;
   progress?: (message: string) => void;
-  /** Syntax trees kept for positions (LRU). */
-  astCacheSize?: number;
 }
 
 export interface LintResult {
@@ -62,16 +60,13 @@ export async function lintRepository(repo: RepoFiles, options: LintRepositoryOpt
   const settings = lintSettingsSchema.parse(options.settings ?? {});
   const configured = configureChecks(options.checks);
   const signal = options.signal ?? new AbortController().signal;
-  const prepared = await prepareLint(
-    {
-      repo,
-      settings,
-      runner: options.runner ?? missingRunner,
-      signal,
-      progress: options.progress ?? (() => {}),
-    },
-    options.astCacheSize !== undefined ? { astCacheSize: options.astCacheSize } : {},
-  );
+  const prepared = await prepareLint({
+    repo,
+    settings,
+    runner: options.runner ?? missingRunner,
+    signal,
+    progress: options.progress ?? (() => {}),
+  });
   const runs = await runChecks(lintRegistry, configured, prepared.context, { signal });
   const findings = runs.flatMap((r) => r.outcome?.findings ?? []).sort(compareFindings);
   const result: LintResult = {

@@ -25,14 +25,8 @@ export function inventoryOf(objects: readonly KubeObject[]): ManifestInventory {
   return { objects: refs, files: [...new Set(refs.map((r) => r.location.file))].sort() };
 }
 
-export interface PrepareOptions {
-  /** Syntax trees kept for positions (LRU); more are re-parsed on demand. */
-  astCacheSize?: number;
-}
-
 export async function prepareLint(
   input: Pick<StageInput<LintSettings>, 'repo' | 'settings' | 'runner' | 'signal' | 'progress'>,
-  options: PrepareOptions = {},
 ): Promise<StagePreparation<LintContext>> {
   const settings = input.settings;
   const discovery = await discoverObjects({
@@ -41,7 +35,6 @@ export async function prepareLint(
     runner: input.runner,
     signal: input.signal,
     progress: input.progress,
-    ...(options.astCacheSize !== undefined ? { astCacheSize: options.astCacheSize } : {}),
   });
   const context: LintContext = {
     settings,

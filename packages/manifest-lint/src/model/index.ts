@@ -1,4 +1,9 @@
-/** Lookups across all objects of a submission, built once per lint run. */
+/**
+ * Lookups across all objects of a submission, built once per lint run.
+ * Everything cross-object goes through indexes (by kind and name, by label,
+ * by autoscaling target), so a 10,000-object corpus stays linear instead of
+ * comparing every Service with every Deployment.
+ */
 import { asRecord, asString, type KubeObject } from './object.js';
 import { sameNamespace, selectorMatches, type LabelSelector } from './selectors.js';
 import { toWorkload, type Workload } from './workloads.js';
@@ -6,14 +11,27 @@ import { toWorkload, type Workload } from './workloads.js';
 export class ObjectIndex {
   readonly workloads: Workload[];
   private readonly byKind = new Map<string, KubeObject[]>();
+  private readonly byKindName = new Map<string, KubeObject[]>();
+  /** Workloads by each `key=value` pod label. */
+  private readonly byLabel = new Map<string, Workload[]>();
+  private readonly hpasByTarget = new Map<string, KubeObject[]>();
+  private readonly selections = new Map<string, Workload[]>();
+  private readonly workloadOf = new Map<KubeObject, Workload>();
 
   constructor(readonly objects: readonly KubeObject[]) {
     for (const object of objects) {
-      const list = this.byKind.get(object.kind);
-      if (list) list.push(object);
-      else this.byKind.set(object.kind, [object]);
+      push(this.byKind, object.kind, object);
+      push(this.byKindName, `${object.kind}\u0000${object.name}`, object);
     }
     this.workloads = objects.map(toWorkload).filter((w): w is Workload => w !== undefined);
+    for (const workload of this.workloads) {
+      this.workloadOf.set(workload.object, workload);
+      for (const [k, v] of Object.entries(workload.labels)) push(this.byLabel, `${k}\u0000${v}`, workload);
+    }
+    for (const hpa of this.byKind.get('HorizontalPodAutoscaler') ?? []) {
+      const target = asRecord(hpa.get(['spec', 'scaleTargetRef']));
+      push(this.hpasByTarget, `${String(target.kind)}\u0000${String(target.name)}`, hpa);
+    }
   }
 
   ofKind(...kinds: string[]): KubeObject[] {
@@ -22,30 +40,49 @@ export class ObjectIndex {
 
   /** Objects of a kind with this name in a compatible namespace. */
   find(kind: string, name: string, namespace: string | undefined): KubeObject[] {
-    return (this.byKind.get(kind) ?? []).filter((o) => o.name === name && sameNamespace(o.namespace, namespace));
+    return (this.byKindName.get(`${kind}\u0000${name}`) ?? []).filter((o) => sameNamespace(o.namespace, namespace));
   }
 
-  /** Workloads whose pod template labels the selector matches. */
+  /** The workload of this kind and name in a compatible namespace. */
+  workload(kind: string, name: string, namespace: string | undefined): Workload | undefined {
+    for (const object of this.find(kind, name, namespace)) {
+      const workload = this.workloadOf.get(object);
+      if (workload) return workload;
+    }
+    return undefined;
+  }
+
+  /** Workloads whose pod template labels the selector matches (any kind, jobs included). Memoized. */
+  podsSelectedBy(selector: LabelSelector, namespace: string | undefined): Workload[] {
+    const key = `${namespace ?? ''}\u0001${JSON.stringify(selector)}`;
+    let found = this.selections.get(key);
+    if (!found) {
+      // Narrow with the rarest matchLabels pair; an empty matchLabels means every workload.
+      let candidates: readonly Workload[] = this.workloads;
+      for (const [k, v] of Object.entries(selector.matchLabels)) {
+        const list = this.byLabel.get(`${k}\u0000${v}`) ?? [];
+        if (list.length < candidates.length) candidates = list;
+      }
+      found = candidates.filter(
+        (w) => sameNamespace(w.object.namespace, namespace) && selectorMatches(selector, w.labels),
+      );
+      this.selections.set(key, found);
+    }
+    return found;
+  }
+
+  /** Long-running workloads (not Jobs or CronJobs) the selector matches. */
   workloadsSelectedBy(selector: LabelSelector, namespace: string | undefined): Workload[] {
-    return this.workloads.filter(
-      (w) =>
-        w.kind !== 'CronJob' &&
-        w.kind !== 'Job' &&
-        sameNamespace(w.object.namespace, namespace) &&
-        selectorMatches(selector, w.labels),
-    );
+    return this.podsSelectedBy(selector, namespace).filter((w) => w.kind !== 'CronJob' && w.kind !== 'Job');
   }
 
   /** HorizontalPodAutoscalers targeting a workload. */
   autoscalersOf(workload: Workload): KubeObject[] {
-    return this.ofKind('HorizontalPodAutoscaler').filter((hpa) => {
-      const target = asRecord(hpa.get(['spec', 'scaleTargetRef']));
-      return (
-        target.kind === workload.kind &&
-        asString(target.name) === workload.object.name &&
-        sameNamespace(hpa.namespace, workload.object.namespace)
-      );
-    });
+    return (this.hpasByTarget.get(`${workload.kind}\u0000${workload.object.name}`) ?? []).filter(
+      (hpa) =>
+        asString(asRecord(hpa.get(['spec', 'scaleTargetRef'])).name) === workload.object.name &&
+        sameNamespace(hpa.namespace, workload.object.namespace),
+    );
   }
 
   /** Replicas a workload runs with at least: the HPA's minReplicas when autoscaled, else spec.replicas. */
@@ -57,11 +94,10 @@ export class ObjectIndex {
     }
     return workload.replicas;
   }
+}
 
-  /** Workloads (any kind) whose pods the selector matches, jobs included. */
-  podsSelectedBy(selector: LabelSelector, namespace: string | undefined): Workload[] {
-    return this.workloads.filter(
-      (w) => sameNamespace(w.object.namespace, namespace) && selectorMatches(selector, w.labels),
-    );
-  }
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }

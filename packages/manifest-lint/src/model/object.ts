@@ -4,9 +4,8 @@
  * by kustomize or helm (mapped back to the files they came from).
  */
 import type { KubeObjectRef, SourceLocation } from '@labgrader/core';
-import { isMap, isScalar } from 'yaml';
 import type { Path, PathSegment } from '../yaml/parse.js';
-import type { DocumentSource } from '../yaml/source.js';
+import type { DocumentSource, NodeHit } from '../yaml/source.js';
 
 export type Json = Record<string, unknown>;
 
@@ -105,8 +104,7 @@ export class KubeObject {
     const base = this.origin.sources.find((s) => s.role === 'object') ?? this.origin.sources[0];
     if (!base) return this.origin.fallback;
     if (base.basePath.length === 0) return base.doc.startLocation();
-    const hit = base.doc.walk(base.basePath);
-    return hit ? base.doc.locationOf(hit, 'value') : base.doc.startLocation();
+    return base.doc.locationOf(base.doc.walk(base.basePath), 'value');
   }
 
   /**
@@ -120,16 +118,16 @@ export class KubeObject {
     if (sources.length === 0 && this.origin.locator) return this.origin.locator(path);
     const rendered = this.origin.renderedBy !== undefined;
     const renderedValue = valueAt(this.value, path);
-    let deepest: { source: ObjectSource; hit: NonNullable<ReturnType<DocumentSource['walk']>> } | undefined;
+    let deepest: { source: ObjectSource; hit: NodeHit } | undefined;
     for (const source of sources) {
       const full = [...source.basePath, ...path];
       const hit = source.doc.walk(
         full,
         rendered ? (depth, seq) => this.translate(source, path, depth, seq) : undefined,
       );
-      if (!hit) continue;
       if (hit.depth === full.length) {
-        if (!rendered || !isScalar(hit.node) || sameScalar(hit.node.value, renderedValue)) {
+        const scalar = hit.value === null || typeof hit.value !== 'object';
+        if (!rendered || !scalar || sameScalar(hit.value, renderedValue)) {
           return source.doc.locationOf(hit, mode);
         }
         // The source says something else: a transformer changed it.
@@ -147,8 +145,8 @@ export class KubeObject {
     if (deepest && deepest.hit.depth > deepest.source.basePath.length) {
       // Point at the ancestor's key when there is one (e.g. `resources:`), else at its first line.
       const hit = deepest.hit;
-      if (hit.pair) return deepest.source.doc.locationOf(hit, 'key');
-      return firstKeyLocation(deepest.source.doc, hit) ?? deepest.source.doc.locationOf(hit, 'value');
+      if (hit.key) return deepest.source.doc.locationOf(hit, 'key');
+      return deepest.source.doc.firstKeyLocation(hit) ?? deepest.source.doc.locationOf(hit, 'value');
     }
     if (deepest) return this.startLocation();
     return this.origin.fallback;
@@ -166,7 +164,7 @@ export class KubeObject {
         full,
         rendered ? (depth, seq) => this.translate(source, path, depth, seq) : undefined,
       );
-      if (hit && hit.depth === full.length) {
+      if (hit.depth === full.length) {
         const found = source.doc.locateNeedle(hit, needle);
         if (found) return found;
       }
@@ -219,17 +217,6 @@ export class KubeObject {
 
 function sameScalar(a: unknown, b: unknown): boolean {
   return a === b || String(a) === String(b);
-}
-
-function firstKeyLocation(
-  doc: DocumentSource,
-  hit: NonNullable<ReturnType<DocumentSource['walk']>>,
-): SourceLocation | undefined {
-  const node = hit.node;
-  if (!isMap(node)) return undefined;
-  const nameItem = node.items.find((p) => isScalar(p.key) && p.key.value === 'name') ?? node.items[0];
-  if (!nameItem) return undefined;
-  return doc.locationOf({ node: nameItem.value as never, pair: nameItem as never, depth: hit.depth }, 'key');
 }
 
 export function pathKey(path: readonly PathSegment[]): string {

@@ -76,8 +76,7 @@ export function readKustomization(
     transformerFields: new Map(),
   };
   const locate = (path: (string | number)[]): SourceLocation => {
-    const hit = doc?.walk(path);
-    return hit && doc ? doc.locationOf(hit, 'value') : { file: loaded.path, line: 1, column: 1 };
+    return doc ? doc.locationOf(doc.walk(path), 'value') : { file: loaded.path, line: 1, column: 1 };
   };
   const consider = (
     field: string,
@@ -132,7 +131,7 @@ export function readKustomization(
   const transformer = (key: string, fields: string[]) => {
     if (value[key] === undefined || !doc) return;
     const hit = doc.walk([key]);
-    if (!hit) return;
+    if (hit.depth === 0) return;
     const location = doc.locationOf(hit, 'key');
     for (const f of fields) if (!k.transformerFields.has(f)) k.transformerFields.set(f, location);
   };

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { sameNamespace } from '../model/selectors.js';
 import { asRecord } from '../model/object.js';
 import { defineRule, hint } from './support/rule.js';
 
@@ -52,10 +51,7 @@ spec:
         });
       }
       const target = asRecord(hpa.get(['spec', 'scaleTargetRef']));
-      const workload = context.index.workloads.find(
-        (w) =>
-          w.kind === target.kind && w.object.name === target.name && sameNamespace(w.object.namespace, hpa.namespace),
-      );
+      const workload = context.index.workload(String(target.kind), String(target.name), hpa.namespace);
       if (workload && workload.object.get(['spec', 'replicas']) !== undefined) {
         reporter.report({
           subject,

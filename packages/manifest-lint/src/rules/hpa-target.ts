@@ -34,9 +34,7 @@ spec:
       const target = asRecord(hpa.get(['spec', 'scaleTargetRef']));
       const kind = asString(target.kind) ?? '';
       const name = asString(target.name) ?? '';
-      const workload = context.index.workloads.find(
-        (w) => w.kind === kind && w.object.name === name && sameNamespace(w.object.namespace, hpa.namespace),
-      );
+      const workload = context.index.workload(kind, name, hpa.namespace);
       if (!workload) {
         const sameName = context.index.workloads.find(
           (w) => w.object.name === name && sameNamespace(w.object.namespace, hpa.namespace),

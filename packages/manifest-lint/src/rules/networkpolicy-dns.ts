@@ -1,12 +1,6 @@
 import { z } from 'zod';
 import { asArray, asRecord, isRecord, type KubeObject } from '../model/object.js';
-import {
-  isEmptySelector,
-  sameNamespace,
-  selectorMatches,
-  toLabelSelector,
-  type LabelSelector,
-} from '../model/selectors.js';
+import { isEmptySelector, sameNamespace, toLabelSelector, type LabelSelector } from '../model/selectors.js';
 import type { Workload } from '../model/workloads.js';
 import { defineRule, hint } from './support/rule.js';
 
@@ -86,11 +80,15 @@ egress:
   options: z.object({}).strict(),
   run(context, _options, reporter) {
     const egress = context.index.ofKind('NetworkPolicy').filter(isolatesEgress);
-    const applicable = (workload: Workload) =>
-      egress.filter((p) => {
-        const selector = toLabelSelector(p.get(['spec', 'podSelector'])) ?? EMPTY;
-        return sameNamespace(p.namespace, workload.object.namespace) && selectorMatches(selector, workload.labels);
-      });
+    // Invert once: which egress-restricting policies select each workload.
+    const policiesOf = new Map<Workload, KubeObject[]>();
+    for (const policy of egress) {
+      const selector = toLabelSelector(policy.get(['spec', 'podSelector'])) ?? EMPTY;
+      for (const workload of context.index.podsSelectedBy(selector, policy.namespace)) {
+        policiesOf.set(workload, [...(policiesOf.get(workload) ?? []), policy]);
+      }
+    }
+    const applicable = (workload: Workload) => policiesOf.get(workload) ?? [];
     const where = (policy: KubeObject) => {
       const types = asArray(policy.get(['spec', 'policyTypes']));
       const index = types.indexOf('Egress');

@@ -43,31 +43,37 @@ spec:
     const services = context.index.ofKind('Service');
     const serviceMonitors = context.index.ofKind('ServiceMonitor');
     const podMonitors = context.index.ofKind('PodMonitor');
-    const monitorSelects = (monitor: KubeObject, labels: Record<string, string>, namespace: string | undefined) => {
+    // Workloads scraped through a Service (annotation or ServiceMonitor) or a PodMonitor, found by inverting the selectors once.
+    const scraped = new Set<Workload>();
+    const monitored = (monitor: KubeObject) => {
       const selector = toLabelSelector(monitor.get(['spec', 'selector']));
       const anyNamespace = asRecord(monitor.get(['spec', 'namespaceSelector'])).any === true;
-      return (
-        selector !== undefined &&
-        (anyNamespace || sameNamespace(monitor.namespace, namespace)) &&
-        selectorMatches(selector, labels)
-      );
+      return { selector, namespace: anyNamespace ? undefined : monitor.namespace };
     };
+    for (const monitor of podMonitors) {
+      const { selector, namespace } = monitored(monitor);
+      if (selector) for (const w of context.index.podsSelectedBy(selector, namespace)) scraped.add(w);
+    }
+    const monitoredServices = new Set<KubeObject>();
+    for (const monitor of serviceMonitors) {
+      const { selector, namespace } = monitored(monitor);
+      if (!selector) continue;
+      for (const service of services) {
+        if (sameNamespace(service.namespace, namespace) && selectorMatches(selector, stringMap(service.labels)))
+          monitoredServices.add(service);
+      }
+    }
+    for (const service of services) {
+      const selector = service.get(['spec', 'selector']);
+      if (!selector) continue;
+      if (service.annotations['prometheus.io/scrape'] !== 'true' && !monitoredServices.has(service)) continue;
+      for (const w of context.index.podsSelectedBy(mapSelector(selector), service.namespace)) scraped.add(w);
+    }
     const exposes = (workload: Workload): boolean => {
+      if (scraped.has(workload)) return true;
       if (workload.containers.some((c) => containerPorts(c).some((p) => p.name && portName.test(p.name)))) return true;
       const templateAnnotations = stringMap(workload.object.get([...workload.labelsPath.slice(0, -1), 'annotations']));
-      if (templateAnnotations['prometheus.io/scrape'] === 'true') return true;
-      if (podMonitors.some((m) => monitorSelects(m, workload.labels, workload.object.namespace))) return true;
-      return services.some((service) => {
-        const selector = service.get(['spec', 'selector']);
-        if (
-          !selector ||
-          !selectorMatches(mapSelector(selector), workload.labels) ||
-          !sameNamespace(service.namespace, workload.object.namespace)
-        )
-          return false;
-        if (service.annotations['prometheus.io/scrape'] === 'true') return true;
-        return serviceMonitors.some((m) => monitorSelects(m, stringMap(service.labels), service.namespace));
-      });
+      return templateAnnotations['prometheus.io/scrape'] === 'true';
     };
     for (const workload of context.index.workloads) {
       if (!SERVICE_KINDS.has(workload.kind)) continue;

@@ -28,6 +28,13 @@ spec:
       const selector = toLabelSelector(pdb.get(['spec', 'selector'])) ?? { matchLabels: {}, matchExpressions: [] };
       selectors.set(pdb, selector);
     }
+    // Which budgets cover each workload (a pod with two budgets cannot be evicted).
+    const budgetsOf = new Map<unknown, KubeObject[]>();
+    for (const pdb of pdbs) {
+      for (const w of context.index.podsSelectedBy(selectors.get(pdb)!, pdb.namespace)) {
+        budgetsOf.set(w, [...(budgetsOf.get(w) ?? []), pdb]);
+      }
+    }
     for (const pdb of pdbs) {
       const subject = pdb.ref;
       reporter.examine(subject);
@@ -43,9 +50,7 @@ spec:
         continue;
       }
       for (const workload of workloads) {
-        const others = pdbs.filter(
-          (o) => o !== pdb && context.index.podsSelectedBy(selectors.get(o)!, o.namespace).includes(workload),
-        );
+        const others = (budgetsOf.get(workload) ?? []).filter((o) => o !== pdb);
         if (others.length > 0) {
           reporter.report({
             subject,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { selectorMatches, sameNamespace, toLabelSelector } from '../model/selectors.js';
+import { toLabelSelector } from '../model/selectors.js';
 import { REPLICATED_KINDS } from '../model/workloads.js';
 import { defineRule, hint } from './support/rule.js';
 
@@ -30,21 +30,17 @@ spec:
     })
     .strict(),
   run(context, options, reporter) {
-    const pdbs = context.index.ofKind('PodDisruptionBudget');
+    const covered = new Set<unknown>();
+    for (const pdb of context.index.ofKind('PodDisruptionBudget')) {
+      const selector = toLabelSelector(pdb.get(['spec', 'selector']));
+      if (selector) for (const w of context.index.podsSelectedBy(selector, pdb.namespace)) covered.add(w);
+    }
     for (const workload of context.index.workloads) {
       if (!REPLICATED_KINDS.has(workload.kind)) continue;
       const count = context.index.minimumReplicas(workload) ?? 1;
       if (count < options.minReplicas) continue;
       reporter.examine(workload.subject);
-      const covered = pdbs.some((pdb) => {
-        const selector = toLabelSelector(pdb.get(['spec', 'selector']));
-        return (
-          selector !== undefined &&
-          sameNamespace(pdb.namespace, workload.object.namespace) &&
-          selectorMatches(selector, workload.labels)
-        );
-      });
-      if (covered) continue;
+      if (covered.has(workload)) continue;
       reporter.report({
         subject: workload.subject,
         message: `${workload.subject} runs ${count} replicas but no PodDisruptionBudget selects its pods; a node drain may evict them all at once`,

@@ -10,7 +10,8 @@
  * "billion laughs" document costs nothing, and nesting depth is checked
  * before the recursive composer runs.
  */
-import { Composer, Parser, isAlias, isMap, isPair, isScalar, isSeq, type Document, type Node, type Pair } from 'yaml';
+import { Composer, Parser, type Document } from 'yaml';
+import { AliasBombError, toPlain } from './positions.js';
 import type { Tags } from 'yaml';
 
 export type PathSegment = string | number;
@@ -27,6 +28,8 @@ export function kubernetesTags(tags: Tags): Tags {
     );
   });
 }
+
+const EMPTY_POSITIONS = new Int32Array(0);
 
 export const YAML_OPTIONS = {
   version: '1.1' as const,
@@ -66,8 +69,10 @@ export interface ParsedDocument {
   end: number;
   /** The plain value (undefined when the document could not be converted). */
   value: unknown;
-  /** The syntax tree, while it is cached; see DocumentSource. */
-  ast: Document.Parsed;
+  /** Offset where the document's content starts (after `---` and comments). */
+  contentStart: number;
+  /** Offsets of every entry of the value (see positions.ts). */
+  positions: Int32Array;
   problems: YamlProblem[];
 }
 
@@ -207,17 +212,17 @@ function toParsedDocument(
     problems.push(problemFrom(warning, 'warning'));
   }
   let value: unknown;
+  let positions: Int32Array = EMPTY_POSITIONS;
   if (!problems.some((p) => p.level === 'error')) {
     try {
-      value = doc.toJS({ maxAliasCount: limits.maxAliasCount });
+      ({ value, positions } = toPlain(doc, limits.maxAliasCount));
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      const aliasBomb = /alias/i.test(message);
+      const aliasBomb = err instanceof AliasBombError;
       problems.push({
         code: aliasBomb ? 'ALIAS_LIMIT' : 'CONVERSION_FAILED',
         message: aliasBomb
           ? `aliases expand to more than ${limits.maxAliasCount} times their size (a "billion laughs" document); write the values out`
-          : `the document could not be read: ${message}`,
+          : `the document could not be read: ${err instanceof Error ? err.message : String(err)}`,
         start: doc.range[0],
         end: doc.range[1],
         level: 'error',
@@ -225,78 +230,15 @@ function toParsedDocument(
       value = undefined;
     }
   }
+  const contentStart = (doc.contents as { range?: [number, number, number] } | null)?.range?.[0] ?? doc.range[0];
   // The document starts where the previous one ended, so `---` and directives belong to it.
-  return { index, start: Math.min(previousEnd, doc.range[0]), end: doc.range[2], value, ast: doc, problems };
-}
-
-/** Parses one document's text again (for positions after the cached tree was evicted). */
-export function reparseDocument(text: string): Document.Parsed | undefined {
-  const composer = new Composer(YAML_OPTIONS);
-  for (const doc of composer.compose(new Parser().parse(text), true)) {
-    if (doc.contents !== null) return doc as Document.Parsed;
-  }
-  return undefined;
-}
-
-export interface NodeHit {
-  /** The node the path ends at. */
-  node: Node;
-  /** The map pair holding it, when the last segment is a key. */
-  pair?: Pair;
-  /** How many path segments were matched (less than the path length for the deepest ancestor). */
-  depth: number;
-}
-
-function keyOf(pair: Pair): unknown {
-  const key = pair.key;
-  return isScalar(key) ? key.value : key;
-}
-
-function resolveAlias(node: unknown, doc: Document): unknown {
-  let current = node;
-  for (let hops = 0; hops < 8 && isAlias(current); hops++) current = current.resolve(doc);
-  return current;
-}
-
-/**
- * Walks a path through a syntax tree. Returns the node at the path or, when
- * part of the path is missing, the deepest existing ancestor (depth < length).
- * `translate` maps a rendered-array index to the index in this tree (lists
- * merged by name in kustomize patches have different orders).
- */
-export function walkPath(
-  doc: Document,
-  path: Path,
-  translate?: (depth: number, seq: readonly unknown[]) => number | undefined,
-): NodeHit | undefined {
-  let node = resolveAlias(doc.contents, doc);
-  if (!node || !isNodeLike(node)) return undefined;
-  let hit: NodeHit = { node: node as Node, depth: 0 };
-  for (let depth = 0; depth < path.length; depth++) {
-    const segment = path[depth]!;
-    if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && String(keyOf(p)) === String(segment));
-      if (!pair) return hit;
-      const value = resolveAlias(pair.value, doc);
-      if (!value || !isNodeLike(value)) {
-        // `key:` with no value: the pair is still a precise place to point at.
-        return { node: (pair.key as Node) ?? hit.node, pair, depth: depth + 1 };
-      }
-      node = value;
-      hit = { node: value as Node, pair, depth: depth + 1 };
-    } else if (isSeq(node)) {
-      const index = typeof segment === 'number' ? (translate ? translate(depth, node.items) : segment) : undefined;
-      const item = index === undefined ? undefined : resolveAlias(node.items[index], doc);
-      if (!item || !isNodeLike(item)) return hit;
-      node = item;
-      hit = { node: item as Node, depth: depth + 1 };
-    } else {
-      return hit;
-    }
-  }
-  return hit;
-}
-
-function isNodeLike(value: unknown): boolean {
-  return isMap(value) || isSeq(value) || isScalar(value);
+  return {
+    index,
+    start: Math.min(previousEnd, doc.range[0]),
+    end: doc.range[2],
+    value,
+    positions,
+    contentStart,
+    problems,
+  };
 }

@@ -1,15 +1,11 @@
 /**
- * Positions for findings without keeping every syntax tree in memory.
- *
- * A 10,000-document corpus would need hundreds of megabytes if every YAML
- * syntax tree were kept. Instead each document remembers its slice of the
- * file text; its tree is cached (LRU) after the first parse and rebuilt from
- * the slice on demand when a finding needs a line and the tree was evicted.
- * Small repositories never evict anything.
+ * Files and documents as places: turning a path inside a document's value
+ * into a line and column, using the offsets recorded at parse time (see
+ * positions.ts) and a lazily built line index per file.
  */
-import type { Document } from 'yaml';
 import type { SourceLocation } from '@labgrader/core';
-import { reparseDocument, walkPath, type NodeHit, type Path } from './parse.js';
+import type { Path } from './parse.js';
+import { entryPosition } from './positions.js';
 
 /** A file's text with a lazily built line index. */
 export class SourceText {
@@ -45,97 +41,97 @@ function computeLineStarts(text: string): number[] {
   return starts;
 }
 
-/** Bounded LRU of syntax trees. */
-export class AstCache {
-  private readonly entries = new Map<DocumentSource, Document.Parsed>();
-  constructor(readonly capacity = 512) {}
-
-  get(source: DocumentSource): Document.Parsed | undefined {
-    const ast = this.entries.get(source);
-    if (ast) {
-      this.entries.delete(source);
-      this.entries.set(source, ast);
-    }
-    return ast;
-  }
-
-  set(source: DocumentSource, ast: Document.Parsed): void {
-    this.entries.delete(source);
-    this.entries.set(source, ast);
-    while (this.entries.size > this.capacity) {
-      const oldest = this.entries.keys().next().value as DocumentSource;
-      this.entries.delete(oldest);
-    }
-  }
+/** Where a path ends inside a document. */
+export interface NodeHit {
+  /** Path segments matched (less than the path's length when only an ancestor exists). */
+  depth: number;
+  /** The value reached. */
+  value: unknown;
+  /** Offsets of the entry's key (absent for list items and the document root). */
+  key?: [number, number];
+  /** Offsets of the value. */
+  range?: [number, number];
 }
+
+/** Maps a rendered list index to the index of the same item in this document's list. */
+export type Translate = (depth: number, list: readonly unknown[]) => number | undefined;
 
 /** One YAML document of a repository file (or of rendered output). */
 export class DocumentSource {
-  /** Offset of the slice the cached tree's ranges are relative to. */
-  private treeBase = 0;
-
   constructor(
     readonly source: SourceText,
     /** Offsets of the document within the file text. */
     readonly start: number,
     readonly end: number,
-    private readonly cache: AstCache,
-    initial?: Document.Parsed,
-  ) {
-    if (initial) cache.set(this, initial);
-  }
+    /** Offset of the document's content. */
+    readonly contentStart: number,
+    /** The document's plain value (positions are recorded against it). */
+    readonly value: unknown,
+    /** Its position buffer (see positions.ts). */
+    private readonly positions: Int32Array,
+  ) {}
 
   get file(): string {
     return this.source.file;
   }
 
-  /** The document's tree: cached, or parsed again from its slice. */
-  tree(): Document.Parsed | undefined {
-    const cached = this.cache.get(this);
-    if (cached) return cached;
-    // Reparse from the start of the line so columns stay the same; offsets are shifted by treeBase.
-    const lineStart = this.source.text.lastIndexOf('\n', this.start - 1) + 1;
-    const ast = reparseDocument(this.source.text.slice(lineStart, this.end));
-    if (!ast) return undefined;
-    this.treeBase = lineStart;
-    this.cache.set(this, ast);
-    return ast;
+  /** Follows a path; stops at the deepest existing ancestor. */
+  walk(path: Path, translate?: Translate): NodeHit {
+    let hit: NodeHit = { depth: 0, value: this.value, range: [this.contentStart, this.contentStart] };
+    let current: unknown = this.value;
+    for (let depth = 0; depth < path.length; depth++) {
+      const segment = path[depth]!;
+      let key: string | number;
+      if (Array.isArray(current)) {
+        const index = typeof segment === 'number' ? (translate ? translate(depth, current) : segment) : undefined;
+        if (index === undefined || index < 0 || index >= current.length) return hit;
+        key = index;
+      } else if (current !== null && typeof current === 'object') {
+        key = String(segment);
+        if (!Object.prototype.hasOwnProperty.call(current, key)) return hit;
+      } else {
+        return hit;
+      }
+      const next: unknown = (current as Record<string | number, unknown>)[key];
+      const position = entryPosition(this.positions, current, key);
+      if (!position) return hit; // e.g. a key brought in by a YAML merge: no place of its own
+      hit = { depth: depth + 1, value: next };
+      if (position.key && !Array.isArray(current)) hit.key = position.key;
+      if (position.value) hit.range = position.value;
+      current = next;
+    }
+    return hit;
   }
 
-  /** Absolute offset in the file for a range offset of the current tree. */
-  private abs(offset: number): number {
-    return this.treeBase + offset;
-  }
-
-  walk(path: Path, translate?: (depth: number, seq: readonly unknown[]) => number | undefined): NodeHit | undefined {
-    const tree = this.tree();
-    return tree ? walkPath(tree, path, translate) : undefined;
-  }
-
-  /** Location of a hit: the key of its pair (`mode: 'key'`) or the value node. */
+  /** Location of a hit: the key of its entry (`mode: 'key'`) or the value. */
   locationOf(hit: NodeHit, mode: 'key' | 'value'): SourceLocation {
-    const keyNode = hit.pair?.key as { range?: [number, number, number] } | undefined;
-    const target =
-      mode === 'key' && keyNode?.range ? keyNode.range : (hit.node as { range?: [number, number, number] }).range;
-    if (!target) return this.source.location(this.start);
-    return this.source.location(this.abs(target[0]), this.abs(target[1]));
+    const target = mode === 'key' && hit.key ? hit.key : (hit.range ?? hit.key);
+    if (!target) return this.startLocation();
+    return this.source.location(target[0], target[1]);
+  }
+
+  /** The key location of a mapping's `name` entry, or of its first entry. */
+  firstKeyLocation(hit: NodeHit): SourceLocation | undefined {
+    const value = hit.value;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+    const keys = Object.keys(value);
+    const key = keys.includes('name') ? 'name' : keys[0];
+    if (key === undefined) return undefined;
+    const position = entryPosition(this.positions, value, key);
+    return position?.key ? this.source.location(position.key[0], position.key[1]) : undefined;
   }
 
   /** Location of the first occurrence of `needle` inside the hit's value (e.g. one line of a block scalar). */
   locateNeedle(hit: NodeHit, needle: string): SourceLocation | undefined {
-    const range = (hit.node as { range?: [number, number, number] }).range;
-    if (!range || !needle) return undefined;
-    const from = this.abs(range[0]);
-    const index = this.source.text.slice(from, this.abs(range[1])).indexOf(needle);
+    if (!hit.range || !needle) return undefined;
+    const [from, to] = hit.range;
+    const index = this.source.text.slice(from, to).indexOf(needle);
     if (index < 0) return undefined;
     return this.source.location(from + index, from + index + needle.length);
   }
 
-  /** Where the document's content starts (skipping `---`, comments and blank lines). */
+  /** Where the document's content starts (after `---`, comments and blank lines). */
   startLocation(): SourceLocation {
-    const tree = this.tree();
-    const contents = tree?.contents as { range?: [number, number, number] } | null | undefined;
-    if (contents?.range) return this.source.location(this.abs(contents.range[0]));
-    return this.source.location(this.start);
+    return this.source.location(this.contentStart);
   }
 }
