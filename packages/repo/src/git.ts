@@ -46,6 +46,9 @@ export interface CloneDeps {
 
 export interface CloneResult {
   commit: string;
+  /** Author name and date of the graded commit. */
+  author?: string;
+  committedAt?: string;
   /** The URL without credentials, safe to show and store. */
   displayUrl: string;
 }
@@ -225,7 +228,9 @@ export async function cloneRepository(request: CloneRequest, deps: CloneDeps): P
     if (r.exitCode !== 0) fail('checkout', r);
     r = await git(['rev-parse', 'HEAD'], request.dest);
     if (r.exitCode !== 0) fail('rev-parse', r);
-    return { commit: r.stdout.trim(), displayUrl };
+    const commit = r.stdout.trim();
+    const meta = parseAuthorLine((await git(['log', '-1', `--format=${AUTHOR_FORMAT}`], request.dest)).stdout);
+    return { commit, displayUrl, ...meta };
   } finally {
     watching = false;
     clearTimeout(timer);
@@ -238,6 +243,15 @@ export interface LocalGitInfo {
   commit?: string;
   branch?: string;
   dirty: boolean;
+  author?: string;
+  committedAt?: string;
+}
+
+const AUTHOR_FORMAT = '%an%x1f%aI';
+
+function parseAuthorLine(line: string): { author?: string; committedAt?: string } {
+  const [author, date] = line.trim().split('\x1f');
+  return { ...(author ? { author } : {}), ...(date ? { committedAt: new Date(date).toISOString() } : {}) };
 }
 
 /** Commit, branch and dirtiness of a local directory, when it is in a git work tree. */
@@ -248,7 +262,9 @@ export async function describeLocalGit(dir: string, runner: CommandRunner): Prom
     if (head.exitCode !== 0) return { dirty: false };
     const branch = await runner.run('git', ['symbolic-ref', '-q', '--short', 'HEAD'], { cwd });
     const status = await runner.run('git', ['status', '--porcelain', '--', '.'], { cwd });
+    const log = await runner.run('git', ['log', '-1', `--format=${AUTHOR_FORMAT}`], { cwd });
     return {
+      ...(log.exitCode === 0 ? parseAuthorLine(log.stdout) : {}),
       commit: head.stdout.trim(),
       ...(branch.exitCode === 0 && branch.stdout.trim() ? { branch: branch.stdout.trim() } : {}),
       dirty: status.stdout.trim().length > 0,

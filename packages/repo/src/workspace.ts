@@ -229,6 +229,8 @@ export async function prepareWorkspace(source: SubmissionSource, deps: Workspace
         ...(git.commit ? { commit: git.commit } : {}),
         ...(git.branch ? { ref: git.branch } : {}),
         ...(git.commit ? { dirty: git.dirty } : {}),
+        ...(git.author ? { author: git.author } : {}),
+        ...(git.committedAt ? { submittedAt: git.committedAt } : {}),
       };
     } else {
       progress(`cloning ${source.url}${source.ref ? ` at ${source.ref}` : ''}`);
@@ -255,6 +257,8 @@ export async function prepareWorkspace(source: SubmissionSource, deps: Workspace
         repository: cloned.displayUrl,
         commit: cloned.commit,
         ...(source.ref ? { ref: source.ref } : {}),
+        ...(cloned.author ? { author: cloned.author } : {}),
+        ...(cloned.committedAt ? { submittedAt: cloned.committedAt } : {}),
       };
     }
 

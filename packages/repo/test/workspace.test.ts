@@ -37,7 +37,8 @@ describe('prepareWorkspace from a git URL', () => {
   it('clones the default branch shallowly and records the commit', async () => {
     const ws = await prepareWorkspace({ kind: 'git', url: remote.url }, { runner });
     await withWorkspace(ws, async () => {
-      expect(ws.submission).toMatchObject({ source: 'git', commit: second, repository: remote.url });
+      expect(ws.submission).toMatchObject({ source: 'git', commit: second, repository: remote.url, author: 'Student' });
+      expect(Date.parse(ws.submission.submittedAt ?? '')).not.toBeNaN();
       expect(await ws.files.readText('k8s/app.yaml')).toMatchObject({ value: 'kind: Pod # v2\n' });
       expect(existsSync(path.join(ws.root, '.git'))).toBe(false);
     });
@@ -146,7 +147,13 @@ describe('prepareWorkspace from a directory', () => {
   it('copies the tree without .git, keeps inside links, blocks outside links and records git metadata', async () => {
     const ws = await prepareWorkspace({ kind: 'directory', path: remote.workDir }, { runner });
     await withWorkspace(ws, async () => {
-      expect(ws.submission).toMatchObject({ source: 'directory', commit: second, ref: 'main', dirty: false });
+      expect(ws.submission).toMatchObject({
+        source: 'directory',
+        commit: second,
+        ref: 'main',
+        dirty: false,
+        author: 'Student',
+      });
       expect(ws.blocked.map((b) => b.path)).toEqual(['diagram.png']);
       expect(existsSync(path.join(ws.root, '.git'))).toBe(false);
       expect(readFileSync(path.join(ws.root, 'link.yaml'), 'utf8')).toBe('kind: Pod # v2\n');

@@ -67,7 +67,10 @@ export function formatText(report: Report, options: TextOptions = {}): string {
         : report.rubric.title
     }`,
   );
-  out.push(c.dim(`${sub.repository}${commit}${sub.ref ? ` · ${sub.ref}` : ''}`));
+  const who = sub.author
+    ? ` · ${sub.author}${sub.submittedAt ? `, ${sub.submittedAt.slice(0, 16).replace('T', ' ')} UTC` : ''}`
+    : '';
+  out.push(c.dim(`${sub.repository}${commit}${sub.ref ? ` · ${sub.ref}` : ''}${who}`));
   out.push('');
 
   if (report.status === 'not-gradable' && report.notGradable) {
