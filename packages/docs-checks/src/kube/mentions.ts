@@ -79,7 +79,11 @@ const SLASH = new RegExp(
   `(?<![\\w./-])(${ALIASES})(?:\\.[a-z0-9-]+(?:\\.[a-z0-9-]+)*)?/(${DNS_NAME})(?![\\w/-])`,
   'gi',
 );
-const KUBECTL = new RegExp(`\\bkubectl\\b[^\\n|;&]*?\\s(${ALIASES})\\s+(?!-)(${DNS_NAME})(?![\\w/.-])`, 'gi');
+/** `kubectl <verb> <kind> [generic|tls|docker-registry] <name>`. */
+const KUBECTL = new RegExp(
+  `\\bkubectl\\b[^\\n|;&]*?\\s(${ALIASES})\\s+(?:(?:generic|tls|docker-registry)\\s+)?(?!-)(${DNS_NAME})(?![\\w/.-])`,
+  'gi',
+);
 /** Names that follow a kind word without being object names ("ingress/egress"). */
 const NOT_NAMES = new Set([
   'egress',

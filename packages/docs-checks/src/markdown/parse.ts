@@ -119,20 +119,28 @@ export async function parseMarkdown(
       message: `lists or blockquotes are nested about ${deep.depth} levels deep at line ${deep.line} (the limit is ${limits.maxNestingDepth})`,
     };
   }
-  const worker = new Worker(WORKER_URL, {
-    resourceLimits: { maxOldGenerationSizeMb: limits.maxHeapMb, maxYoungGenerationSizeMb: 32, stackSizeMb: 8 },
-  });
+  const worker = acquireWorker(limits.maxHeapMb);
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
+  let reusable = false;
+  let onMessage: ((message: { ok: true; tree: Root } | { ok: false; error: string }) => void) | undefined;
+  let onError: ((err: unknown) => void) | undefined;
+  let onExit: ((code: number) => void) | undefined;
   try {
     const reply = await new Promise<{ ok: true; tree: Root } | { ok: false; error: string } | 'timeout' | 'aborted'>(
       (resolve, reject) => {
         timer = setTimeout(() => resolve('timeout'), limits.timeoutMs);
         onAbort = () => resolve('aborted');
         signal?.addEventListener('abort', onAbort, { once: true });
-        worker.once('message', resolve);
-        worker.once('error', (err) => resolve({ ok: false, error: err instanceof Error ? err.message : String(err) }));
-        worker.once('exit', (code) => resolve({ ok: false, error: `the parser exited with code ${code}` }));
+        onMessage = (message) => {
+          reusable = true;
+          resolve(message);
+        };
+        onError = (err) => resolve({ ok: false, error: err instanceof Error ? err.message : String(err) });
+        onExit = (code) => resolve({ ok: false, error: `the parser exited with code ${code}` });
+        worker.once('message', onMessage);
+        worker.once('error', onError);
+        worker.once('exit', onExit);
         try {
           worker.postMessage({ text });
         } catch (err) {
@@ -163,6 +171,46 @@ export async function parseMarkdown(
   } finally {
     if (timer) clearTimeout(timer);
     if (onAbort) signal?.removeEventListener('abort', onAbort);
-    await worker.terminate();
+    if (onMessage) worker.off('message', onMessage);
+    if (onError) worker.off('error', onError);
+    if (onExit) worker.off('exit', onExit);
+    // A worker that answered is idle and healthy: keep it for the next parse.
+    // One that timed out, failed or was aborted may still be busy: stop it.
+    if (reusable) releaseWorker(worker, limits.maxHeapMb);
+    else await worker.terminate();
   }
+}
+
+/**
+ * One idle parser is kept between parses (unreferenced, so it never keeps
+ * the process alive): starting a worker and loading remark costs ~100 ms,
+ * more than parsing a typical notes file.
+ */
+let idle: { worker: Worker; heapMb: number } | undefined;
+
+function acquireWorker(heapMb: number): Worker {
+  if (idle && idle.heapMb === heapMb) {
+    const { worker } = idle;
+    idle = undefined;
+    worker.ref();
+    return worker;
+  }
+  const worker = new Worker(WORKER_URL, {
+    resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: 32, stackSizeMb: 8 },
+  });
+  worker.once('exit', () => {
+    if (idle?.worker === worker) idle = undefined;
+  });
+  // An idle worker has no parse listening for its errors: never let one crash the process.
+  worker.on('error', () => {});
+  return worker;
+}
+
+function releaseWorker(worker: Worker, heapMb: number): void {
+  if (idle) {
+    void worker.terminate();
+    return;
+  }
+  worker.unref();
+  idle = { worker, heapMb };
 }
