@@ -53,6 +53,8 @@ describe('mentions of Kubernetes objects', () => {
       '$ kubectl delete svc web-old',
       'deployment.apps/web restarted',
       '```',
+      '',
+      '- **NetworkPolicy `default-deny`** blocks traffic; [the ServiceAccount `web`](k8s/sa.yaml).',
     ].join('\n');
     expect(await mentions(notes)).toEqual([
       'Deployment/web@1:adjacent',
@@ -62,6 +64,8 @@ describe('mentions of Kubernetes objects', () => {
       'StatefulSet/cache@2:kubectl',
       'Service/web-old@5:kubectl',
       'Deployment/web@6:slash',
+      'NetworkPolicy/default-deny@9:adjacent',
+      'ServiceAccount/web@9:adjacent',
     ]);
   });
 

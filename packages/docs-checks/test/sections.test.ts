@@ -114,6 +114,7 @@ describe('docs/required-sections', () => {
       '[fill in the number of replicas]',
       'Replicas: {{ replicas }}',
       'Coming soon.',
+      'We measured it. Explain how the probes work.',
       '`TODO` in inline code is still text.',
     ];
     const notes = [
@@ -131,7 +132,7 @@ describe('docs/required-sections', () => {
       'I will describe the autoscaler later; that phrase is ordinary prose.',
     ].join('\n');
     const outcome = await sections(notes, { sections: [{ title: 'Architecture', minWords: 0 }] });
-    expect(outcome.findings.map((f) => f.location?.line)).toEqual([5, 7, 9, 11, 13, 15, 17, 19]);
+    expect(outcome.findings.map((f) => f.location?.line)).toEqual([5, 7, 9, 11, 13, 15, 17, 19, 21]);
     expect(outcome.findings[4]!.message).toBe(
       "The 'Architecture' section still contains template text ('[fill in the number of replicas]'): replace it with your own notes.",
     );

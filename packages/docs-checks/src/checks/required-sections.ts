@@ -77,6 +77,8 @@ export const DEFAULT_PLACEHOLDERS: string[] = [
   '\\bFIXME\\b',
   '\\blorem ipsum\\b',
   '\\b(describe|explain|list|summari[sz]e|document|outline) (your|here)\\b',
+  // Instructions left at the start of a sentence: "Describe the failure you injected…"
+  '(?:^|(?<=[.!?:]\\s+))(describe|explain|list|summari[sz]e|outline|document) (the|how|what|why|which|any)\\b',
   '\\b(write|add|insert|put) (your|the) [^.\\n]{0,40}\\bhere\\b',
   '\\byour (text|answer|content|description|notes?) (goes )?here\\b',
   '<\\s*(fill[ -]?in|insert|add|your|describe|todo|tbd|placeholder)\\b[^>]*>',

@@ -12,7 +12,7 @@
  * Diagram blocks (mermaid, PlantUML) and YAML blocks are not read for
  * mentions: their names are labels, not claims about the manifests.
  */
-import type { Code, InlineCode, Nodes, Paragraph } from 'mdast';
+import type { Code, InlineCode, Nodes } from 'mdast';
 import { diagramLanguage } from '../diagrams/collect.js';
 import { walk, type NotesDocument } from '../markdown/document.js';
 
@@ -166,8 +166,20 @@ function kindWord(word: string): KindInfo | undefined {
   return info;
 }
 
-function adjacent(paragraph: Paragraph, out: Mention[]): void {
-  const children = paragraph.children;
+/** Nodes whose children are inline content where "Kind `name`" can appear. */
+const PHRASING_PARENTS = new Set([
+  'paragraph',
+  'heading',
+  'strong',
+  'emphasis',
+  'delete',
+  'link',
+  'linkReference',
+  'tableCell',
+]);
+
+function adjacent(parent: { children: readonly Nodes[] }, out: Mention[]): void {
+  const children = parent.children;
   children.forEach((child, i) => {
     if (child.type !== 'inlineCode') return;
     const code = child as InlineCode;
@@ -203,9 +215,6 @@ export function findMentions(doc: NotesDocument): Mention[] {
       case 'inlineCode':
         scan(node.value, start.line, start.column, ['slash', 'kubectl'], out);
         break;
-      case 'paragraph':
-        adjacent(node, out);
-        break;
       case 'code': {
         const code = node as Code;
         if (diagramLanguage(code) || !SHELLISH.test(code.lang ?? '')) break;
@@ -214,6 +223,7 @@ export function findMentions(doc: NotesDocument): Mention[] {
         break;
       }
       default:
+        if (PHRASING_PARENTS.has(node.type) && 'children' in node) adjacent(node as { children: Nodes[] }, out);
         break;
     }
   });
