@@ -290,6 +290,7 @@ export async function discoverObjects(options: DiscoverOptions): Promise<Discove
     const found = objectsOfFile(loaded, settings.ignoreApiGroups);
     if (found.length > 0 || loaded.parsed.documents.some((d) => d.problems.length > 0)) examined.add(entry.path);
     objects.push(...found);
+    loader.release(entry.path);
   }
 
   return {

@@ -67,6 +67,11 @@ export class FileLoader {
     return result;
   }
 
+  /** Forgets a file's parse results once its objects hold what they need (they keep their documents). */
+  release(path: string): void {
+    if (this.loaded.get(path)) this.loaded.set(path, undefined);
+  }
+
   private readonly inflight = new Map<string, Promise<ReadResult<string>>>();
 
   /**

@@ -22,12 +22,24 @@ export function isIgnoredConfig(value: Json, ignoreGroups: readonly string[]): b
   return apiVersion === 'v1' && value.kind === 'Config';
 }
 
+/** Where a plain (not rendered) object comes from; the fallback is computed only if a finding needs it. */
+class PlainOrigin implements ObjectOrigin {
+  constructor(
+    readonly sources: ObjectSource[],
+    private readonly doc: DocumentSource,
+  ) {}
+
+  get fallback(): SourceLocation {
+    return this.doc.startLocation();
+  }
+}
+
 /** Objects of one document, expanding `kind: List` (and `*List`) items. */
 export function objectsOfDocument(
   doc: DocumentSource,
   value: unknown,
   ignoreGroups: readonly string[],
-  origin: (sources: ObjectSource[]) => ObjectOrigin = (sources) => ({ sources, fallback: doc.startLocation() }),
+  origin: (sources: ObjectSource[]) => ObjectOrigin = (sources) => new PlainOrigin(sources, doc),
 ): KubeObject[] {
   if (!looksLikeObject(value) || isIgnoredConfig(value, ignoreGroups)) return [];
   if (value.kind.endsWith('List') && Array.isArray(value.items)) {

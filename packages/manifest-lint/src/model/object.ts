@@ -78,10 +78,11 @@ export class KubeObject {
     this.namespace = asString(metadata.namespace);
   }
 
-  /** `Deployment lab85/web` or `Deployment web`. */
+  /** `Deployment lab85/web` or `Deployment web` (computed once: rules use it as a subject many times). */
   get ref(): string {
-    return `${this.kind} ${this.namespace ? `${this.namespace}/` : ''}${this.name}`;
+    return (this.cachedRef ??= `${this.kind} ${this.namespace ? `${this.namespace}/` : ''}${this.name}`);
   }
+  private cachedRef: string | undefined;
 
   get file(): string {
     return this.origin.sources[this.origin.sources.length - 1]?.doc.file ?? this.origin.fallback.file;

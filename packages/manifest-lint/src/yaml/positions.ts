@@ -76,8 +76,24 @@ function expandedSize(node: unknown, state: ConvertState, depth: number): number
   return size;
 }
 
+/**
+ * Manifests repeat the same short strings thousands of times ("TCP", "http",
+ * label values, image names); sharing one copy of each keeps a large corpus
+ * small. Bounded, so hostile input cannot grow it without limit.
+ */
+const INTERNED = new Map<string, string>();
+function intern(value: string): string {
+  const known = INTERNED.get(value);
+  if (known !== undefined) return known;
+  if (INTERNED.size < 50_000) INTERNED.set(value, value);
+  return value;
+}
+
 function isMergeKey(key: unknown): boolean {
-  return isScalar(key) && (key.value === '<<' || key.tag === 'tag:yaml.org,2002:merge');
+  // The YAML 1.1 schema resolves `<<` to a merge symbol.
+  return (
+    isScalar(key) && (key.value === '<<' || String(key.value) === 'Symbol(<<)' || key.tag === 'tag:yaml.org,2002:merge')
+  );
 }
 
 function keyString(key: unknown, state: ConvertState, depth: number): string {
@@ -91,6 +107,7 @@ function convert(node: unknown, state: ConvertState, depth: number): unknown {
   if (depth > 200) throw new AliasBombError('nesting too deep');
   if (isScalar(node)) {
     const value = node.value;
+    if (typeof value === 'string') return value.length <= 48 ? intern(value) : value;
     return value !== null && typeof value === 'object' ? node.toJS(state.doc) : value;
   }
   if (isAlias(node)) {

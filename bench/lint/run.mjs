@@ -1,0 +1,285 @@
+#!/usr/bin/env node
+/**
+ * Lint benchmark: labgrader's lint stage against kube-linter and kube-score
+ * on the same files, on one core (`taskset -c 0`), measuring documents per
+ * second and peak RSS, and which planted course problems each tool reports.
+ *
+ *   node bench/lint/run.mjs [--docs 10000] [--runs 3]
+ *
+ * Needs the packages built (`npx tsc -b packages/manifest-lint packages/repo`,
+ * run.sh does it). Other linters are looked up on PATH and in
+ * ~/.cache/labgrader/bin; a missing one is reported as not available.
+ * Results go to bench/results/ (ignored by git), a table to stdout.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const results = path.join(root, 'bench', 'results');
+const args = process.argv.slice(2);
+const arg = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const docs = arg('docs', '10000');
+const runs = Number(arg('runs', '3'));
+const corpus = path.join(results, 'corpus');
+
+function which(name) {
+  for (const dir of [...(process.env.PATH ?? '').split(':'), path.join(homedir(), '.cache/labgrader/bin')]) {
+    const candidate = path.join(dir, name);
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+function filesUnder(dir) {
+  return readdirSync(dir)
+    .flatMap((name) => {
+      const full = path.join(dir, name);
+      return statSync(full).isDirectory() ? filesUnder(full) : /\.ya?ml$/.test(name) ? [full] : [];
+    })
+    .sort();
+}
+
+/** Runs a command pinned to core 0 under /usr/bin/time; returns wall seconds, peak RSS (KB) and stdout. */
+function measure(command, commandArgs) {
+  const result = spawnSync('taskset', ['-c', '0', '/usr/bin/time', '-f', '%e %M', command, ...commandArgs], {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 512 * 1024 * 1024,
+  });
+  const timing = result.stderr.trim().split('\n').pop() ?? '';
+  const [wall, rss] = timing.split(' ').map(Number);
+  if (!Number.isFinite(wall)) throw new Error(`${command} failed: ${result.stderr.slice(0, 500)}`);
+  return { wall, rssKb: rss, stdout: result.stdout };
+}
+
+/** The course problems and, per tool, which of its checks report them. */
+const PROBLEM_CHECKS = {
+  labgrader: {
+    'port-triangle': ['lint/service-target-port', 'lint/probe-port', 'lint/service-selector'],
+    'dns-egress': ['lint/networkpolicy-dns'],
+    'drain-blocking-pdb': ['lint/pdb-drain'],
+    'plaintext-secrets': ['lint/env-secret-literal', 'lint/secret-committed', 'lint/configmap-secrets'],
+  },
+  // Check names from kube-linter's documentation (all built-in checks enabled).
+  'kube-linter': {
+    'port-triangle': ['dangling-service', 'liveness-port', 'readiness-port', 'startup-port'],
+    'dns-egress': [],
+    'drain-blocking-pdb': ['pdb-max-unavailable', 'pdb-min-available', 'pdb-unhealthy-pod-eviction-policy'],
+    'plaintext-secrets': ['env-var-secret', 'read-secret-from-env-var'],
+  },
+  'kube-score': {
+    'port-triangle': ['service-targets-pod', 'container-ports-check'],
+    'dns-egress': ['pod-networkpolicy', 'networkpolicy-targets-pod'],
+    'drain-blocking-pdb': [
+      'poddisruptionbudget-has-policy',
+      'deployment-has-poddisruptionbudget',
+      'statefulset-has-poddisruptionbudget',
+    ],
+    'plaintext-secrets': [],
+  },
+};
+
+/** Normalised findings `{check, file}` (file relative to the linted directory) from each tool's output. */
+const PARSERS = {
+  labgrader: (stdout) => JSON.parse(stdout).findings,
+  'kube-score': (stdout, dir) =>
+    JSON.parse(stdout).flatMap((object) =>
+      object.checks
+        .filter((c) => !c.skipped && c.grade < 10)
+        .map((c) => ({ check: c.check.id, file: path.relative(dir, object.file_name) })),
+    ),
+  'kube-linter': (stdout, dir) =>
+    (JSON.parse(stdout).Reports ?? []).map((r) => ({
+      check: r.Check,
+      file: path.relative(dir, path.resolve(dir, r.Object.Metadata.FilePath)),
+    })),
+};
+
+function tools() {
+  const node = process.execPath;
+  const list = [
+    {
+      name: 'labgrader',
+      parse: 'labgrader',
+      available: existsSync(path.join(root, 'packages/manifest-lint/dist/index.js')),
+      command: (dir) => [node, ['bench/lint/labgrader-lint.mjs', dir]],
+    },
+    {
+      name: 'labgrader, sync file reads',
+      parse: 'labgrader',
+      available: existsSync(path.join(root, 'packages/manifest-lint/dist/index.js')),
+      command: (dir) => [node, ['bench/lint/labgrader-lint.mjs', dir, '--sync-read']],
+    },
+  ];
+  const kubeLinter = which('kube-linter');
+  list.push({
+    name: 'kube-linter',
+    parse: 'kube-linter',
+    available: Boolean(kubeLinter),
+    command: (dir) => [kubeLinter, ['lint', '--add-all-built-in', '--format', 'json', dir]],
+  });
+  const kubeScore = which('kube-score');
+  list.push({
+    name: 'kube-score',
+    parse: 'kube-score',
+    available: Boolean(kubeScore),
+    // kube-score takes files, not directories; all optional tests enabled.
+    command: (dir) => [
+      kubeScore,
+      [
+        'score',
+        '--output-format',
+        'json',
+        ...['container-resource-requests-equal-limits', 'container-ports-check', 'container-seccomp-profile'].flatMap(
+          (t) => ['--enable-optional-test', t],
+        ),
+        ...filesUnder(dir),
+      ],
+    ],
+  });
+  return list;
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function bench(dir, documents, repeat) {
+  const rows = [];
+  const available = tools().filter((t) => t.available);
+  const samples = new Map(available.map((t) => [t.name, []]));
+  // Interleave the tools so background load affects them alike.
+  for (let run = 0; run < repeat; run++) {
+    for (const tool of available) samples.get(tool.name).push(measure(...tool.command(dir)));
+  }
+  for (const tool of tools()) {
+    if (!tool.available) {
+      rows.push({ tool: tool.name, available: false });
+      continue;
+    }
+    const s = samples.get(tool.name);
+    const wall = median(s.map((x) => x.wall));
+    const findings = PARSERS[tool.parse](s[0].stdout, dir);
+    rows.push({
+      tool: tool.name,
+      available: true,
+      wall,
+      docsPerSecond: documents / wall,
+      peakRssMb: Math.max(...s.map((x) => x.rssKb)) / 1024,
+      findings,
+    });
+  }
+  return rows;
+}
+
+function detection(rows, truth) {
+  const out = {};
+  for (const row of rows.filter((r) => r.available)) {
+    const checks = PROBLEM_CHECKS[row.tool.startsWith('labgrader') ? 'labgrader' : row.tool];
+    const byFile = new Map();
+    for (const f of row.findings) byFile.set(f.file, [...(byFile.get(f.file) ?? []), f.check]);
+    out[row.tool] = {};
+    for (const [problem, mapped] of Object.entries(checks)) {
+      const planted = truth.problems.filter((p) => p.problem === problem);
+      const found = planted.filter((p) => (byFile.get(p.file) ?? []).some((c) => mapped.includes(c))).length;
+      out[row.tool][problem] = { planted: planted.length, found };
+    }
+  }
+  return out;
+}
+
+function table(headers, lines) {
+  const widths = headers.map((h, i) => Math.max(h.length, ...lines.map((l) => String(l[i]).length)));
+  const fmt = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
+  return [fmt(headers), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...lines.map(fmt)].join('\n');
+}
+
+mkdirSync(results, { recursive: true });
+execFileSync(process.execPath, ['bench/lint/generate-corpus.mjs', '--docs', docs, '--out', corpus], {
+  cwd: root,
+  stdio: 'inherit',
+});
+const truth = JSON.parse(readFileSync(path.join(results, 'truth.json'), 'utf8'));
+const machine = `${execFileSync('nproc', { encoding: 'utf8' }).trim()} cores, load ${execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).split(' ').slice(0, 3).join(' ')}`;
+
+console.log(
+  `\nCorpus: ${truth.documents} documents in ${filesUnder(corpus).length} files; ${runs} interleaved runs per tool, median wall time, one core.`,
+);
+const corpusRows = bench(corpus, truth.documents, runs);
+console.log(
+  table(
+    ['tool', 'wall (s)', 'documents/s', 'peak RSS (MB)', 'findings'],
+    corpusRows.map((r) =>
+      r.available
+        ? [r.tool, r.wall.toFixed(2), Math.round(r.docsPerSecond), r.peakRssMb.toFixed(0), r.findings.length]
+        : [r.tool, 'not available', '', '', ''],
+    ),
+  ),
+);
+const found = detection(corpusRows, truth);
+console.log('\nPlanted course problems reported (found / planted):');
+const problems = Object.keys(PROBLEM_CHECKS.labgrader);
+console.log(
+  table(
+    ['tool', ...problems],
+    Object.entries(found).map(([tool, byProblem]) => [
+      tool,
+      ...problems.map((p) => `${byProblem[p].found}/${byProblem[p].planted}`),
+    ]),
+  ),
+);
+
+// The example labs: tiny inputs, so the time is mostly process start-up.
+const examples = readdirSync(path.join(root, 'examples'))
+  .map((d) => path.join(root, 'examples', d))
+  .filter((d) => statSync(d).isDirectory());
+const exampleRows = [];
+for (const dir of examples) {
+  const documents = filesUnder(dir).reduce(
+    (n, f) =>
+      n +
+      readFileSync(f, 'utf8')
+        .split(/^---$/m)
+        .filter((d) => /\bkind:/.test(d)).length,
+    0,
+  );
+  for (const row of bench(dir, documents, runs)) exampleRows.push({ example: path.basename(dir), documents, ...row });
+}
+console.log('\nExample labs (whole process, start-up included):');
+console.log(
+  table(
+    ['example', 'tool', 'documents', 'wall (s)', 'documents/s', 'peak RSS (MB)', 'findings'],
+    exampleRows.map((r) =>
+      r.available
+        ? [
+            r.example,
+            r.tool,
+            r.documents,
+            r.wall.toFixed(2),
+            Math.round(r.docsPerSecond),
+            r.peakRssMb.toFixed(0),
+            r.findings.length,
+          ]
+        : [r.example, r.tool, r.documents, 'not available', '', '', ''],
+    ),
+  ),
+);
+// Steady state on an example: the same lab linted 200 times in one process.
+const steady = measure(process.execPath, ['bench/lint/labgrader-lint.mjs', examples[0], '--repeat', '200']);
+const steadyResult = JSON.parse(steady.stdout);
+console.log(
+  `\nlabgrader steady state on ${path.basename(examples[0])}: ${Math.round(steadyResult.documents / steadyResult.seconds)} documents/s (200 repetitions in one process)`,
+);
+
+writeFileSync(
+  path.join(results, 'results.json'),
+  `${JSON.stringify({ machine, date: new Date().toISOString(), corpus: { documents: truth.documents, rows: corpusRows.map(({ findings, ...r }) => ({ ...r, findings: findings?.length })) }, detection: found, examples: exampleRows.map(({ findings, ...r }) => ({ ...r, findings: findings?.length })), steady: { documentsPerSecond: steadyResult.documents / steadyResult.seconds } }, null, 2)}\n`,
+);
+console.log(`\n${machine}; results in bench/results/results.json`);
