@@ -49,6 +49,8 @@ export const parsingSettingsSchema = z.strictObject({
 });
 
 export const imageSettingsSchema = z.strictObject({
+  /** Images checked per notes file (each file is read once); the rest are reported as not checked. */
+  maxCount: z.number().int().positive().default(50),
   /** Images larger than this are not read (and reported). */
   maxBytes: z
     .number()

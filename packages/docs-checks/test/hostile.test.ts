@@ -143,6 +143,51 @@ describe('hostile notes', () => {
   });
 });
 
+describe('hostile but small notes', () => {
+  it('grades 200 KB of pathological inline syntax and diagram lines without quadratic blow-ups', async () => {
+    const unit = 30;
+    const pathological = [
+      '# Notes',
+      '',
+      '## Architecture',
+      '',
+      '![a]['.repeat(2_000), // reference-image openers that never close
+      '',
+      '<img '.repeat(4_000), // HTML tags that never close
+      '',
+      '{{'.repeat(5_000) + ' [fill in'.repeat(2_000), // placeholder openers that never close
+      '',
+      '`' + 'kubectl '.repeat(5_000) + '`', // kubectl without a kind
+      '',
+      '```mermaid',
+      'flowchart LR',
+      `  ${'-a'.repeat(5_000)}`, // an over-long line
+      ...Array.from({ length: unit }, () => `  ${'a@{ '.repeat(400)}`), // unclosed shape configs
+      '```',
+      '',
+      '```plantuml',
+      '@startuml',
+      ...Array.from({ length: unit }, () => `${'-a'.repeat(900)}`),
+      '@enduml',
+      '```',
+    ].join('\n');
+    expect(pathological.length).toBeGreaterThan(150_000);
+    const images = Array.from({ length: 80 }, (_, i) => `![d${i}](same.svg)`).join('\n');
+    const repo = memoryRepo({ 'architecture-notes.md': `${pathological}\n\n${images}\n`, 'same.svg': DIAGRAM_SVG });
+    const context = await prepare(repo);
+    expect(context.notes.status).toBe('ok');
+    const outcomes = await runAll(context);
+    const diagram = outcomes['docs/diagram-embedded']!;
+    expect(diagram.passed).toBe(1);
+    expect(diagram.findings.filter((f) => f.severity === 'info').map((f) => f.message)).toEqual([
+      expect.stringMatching(/^Only the first 50 images were checked; 30 more images from line \d+ on were not\.$/),
+    ]);
+    expect(diagram.findings.some((f) => f.message.includes('longer than 2000 characters'))).toBe(true);
+    // The same file embedded 50 times is read once.
+    expect(repo.reads.filter((p) => p === 'same.svg')).toEqual(['same.svg']);
+  });
+});
+
 describe('hostile images on a real filesystem', () => {
   it('never reads an image or notes file symlinked to /etc/passwd', async () => {
     const root = tempRepo({

@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
+import { z } from 'zod';
 import { catalogOf } from '@labgrader/core';
 import { DOCS_CHECKS, docsRegistry, docsSettingsSchema, docsStage } from '../src/index.js';
 
@@ -35,7 +36,13 @@ describe('docs registry', () => {
       expect(check.fixHint).toMatch(/```/);
       expect(check.docsUrl).toMatch(/^https:\/\//);
       expect(() => check.options.parse({})).not.toThrow();
+      // `labgrader checks` publishes the options as JSON Schema.
+      expect(z.toJSONSchema(check.options, { io: 'input', unrepresentable: 'any' })).toHaveProperty('type', 'object');
     }
+    expect(z.toJSONSchema(docsSettingsSchema, { io: 'input', unrepresentable: 'any' })).toHaveProperty(
+      'type',
+      'object',
+    );
     expect(() => catalogOf(docsRegistry)).not.toThrow();
   });
 
@@ -49,7 +56,7 @@ describe('docs registry', () => {
         maxBytes: 262144,
       },
       parsing: { timeoutMs: 8000, maxNestingDepth: 32 },
-      images: { maxBytes: 10485760 },
+      images: { maxCount: 50, maxBytes: 10485760 },
     });
     const rubric = docsSettingsSchema.parse({
       notes: { names: ['architecture-notes.md'], directories: ['.', 'docs'] },

@@ -5,7 +5,7 @@ import { collectDiagramSources, type CodeDiagram, type ImageUse } from '../diagr
 import { MERMAID_VALIDATED_TYPES } from '../diagrams/mermaid.js';
 import { compilePatterns, findSection } from '../markdown/document.js';
 import { extensionOf, resolveTarget } from '../images/resolve.js';
-import { IMAGE_EXTENSIONS, IMAGE_FORMAT_NAMES, sniffImage, type ImageInfo } from '../images/sniff.js';
+import { IMAGE_EXTENSIONS, IMAGE_FORMAT_NAMES, sniffImage, type ImageInfo, type SniffResult } from '../images/sniff.js';
 import { documentOf, makeEvidence, makeFinding, notesLocation, notesUnavailable, plural, quote } from './shared.js';
 
 export const diagramEmbeddedOptions = z.strictObject({
@@ -106,9 +106,8 @@ async function isDirectory(repo: RepoFiles, path: string): Promise<boolean> {
   return (await repo.list()).some((e) => e.path.startsWith(`${path}/`));
 }
 
-/** Judges the bytes of an image (local file or data: URI). */
-function judgeBytes(bytes: Uint8Array, name: string, use: ImageUse, options: DiagramEmbeddedOptions): Verdict {
-  const sniff = sniffImage(bytes);
+/** Judges what the bytes of an image (local file or data: URI) turned out to be. */
+function judgeSniff(sniff: SniffResult, name: string, use: ImageUse, options: DiagramEmbeddedOptions): Verdict {
   const where = `${name} (line ${use.location.line})`;
   if (!sniff.ok) {
     return {
@@ -156,11 +155,15 @@ function judgeBytes(bytes: Uint8Array, name: string, use: ImageUse, options: Dia
   return { valid: !problems.some((p) => !p.soft), problems, evidence: `${name} (${describeInfo(info)})` };
 }
 
+/** Each file is read and sniffed once, however often the notes embed it. */
+type SniffCache = Map<string, Promise<{ ok: true; sniff: SniffResult } | { ok: false; message: string }>>;
+
 async function judgeImage(
   context: DocsContext,
   use: ImageUse,
   options: DiagramEmbeddedOptions,
   dir: string,
+  cache: SniffCache,
 ): Promise<Verdict> {
   const { repo, settings } = context;
   const at = `line ${use.location.line}`;
@@ -212,7 +215,7 @@ async function judgeImage(
       };
     }
     case 'data':
-      return judgeBytes(target.bytes, `data:${target.mediaType} image`, use, options);
+      return judgeSniff(sniffImage(target.bytes), `data:${target.mediaType} image`, use, options);
     case 'local':
       break;
   }
@@ -246,10 +249,18 @@ async function judgeImage(
       'Commit the image file itself instead of a symbolic link.',
     );
   }
-  const read = await repo.readBytes(path, { maxBytes: settings.images.maxBytes });
+  let pending = cache.get(path);
+  if (!pending) {
+    pending = repo
+      .readBytes(path, { maxBytes: settings.images.maxBytes })
+      .then((read) =>
+        read.ok ? { ok: true as const, sniff: sniffImage(read.value) } : { ok: false as const, message: read.message },
+      );
+    cache.set(path, pending);
+  }
+  const read = await pending;
   if (!read.ok) return fail(`The image ${path} (${at}) could not be read: ${read.message}.`);
-  const verdict = judgeBytes(read.value, path, use, options);
-  return { ...verdict, path };
+  return { ...judgeSniff(read.sniff, path, use, options), path };
 }
 
 function judgeCode(diagram: CodeDiagram, options: DiagramEmbeddedOptions): Verdict {
@@ -344,8 +355,11 @@ export const diagramEmbedded: CheckDefinition<DocsContext, DiagramEmbeddedOption
     if (!doc) return notesUnavailable(meta, context, 1, 'the architecture diagram');
     const sources = collectDiagramSources(doc);
     const verdicts: { verdict: Verdict; kind: 'image' | 'code' }[] = [];
-    for (const use of sources.images)
-      verdicts.push({ verdict: await judgeImage(context, use, options, doc.dir), kind: 'image' });
+    const cache: SniffCache = new Map();
+    const limit = context.settings.images.maxCount;
+    for (const use of sources.images.slice(0, limit)) {
+      verdicts.push({ verdict: await judgeImage(context, use, options, doc.dir, cache), kind: 'image' });
+    }
     for (const code of sources.code) verdicts.push({ verdict: judgeCode(code, options), kind: 'code' });
 
     const valid = verdicts.filter((v) => v.verdict.valid);
@@ -397,6 +411,18 @@ export const diagramEmbedded: CheckDefinition<DocsContext, DiagramEmbeddedOption
           makeFinding(meta, { message, location: link.location, subject: 'diagram', severity, fixHint: EMBED_HINT }),
         );
       }
+    }
+    if (sources.images.length > limit) {
+      const first = sources.images[limit]!;
+      findings.push(
+        makeFinding(meta, {
+          severity: 'info',
+          message: `Only the first ${limit} images were checked; ${plural(sources.images.length - limit, 'more image')} from line ${first.location.line} on ${sources.images.length - limit === 1 ? 'was' : 'were'} not.`,
+          location: first.location,
+          subject: 'images not checked',
+          fixHint: 'Keep the notes focused: one architecture diagram, and screenshots only where they are evidence.',
+        }),
+      );
     }
     if (verdicts.length === 0 && findings.length === 0) {
       const section = findSection(doc, compilePatterns(options.sectionPatterns));

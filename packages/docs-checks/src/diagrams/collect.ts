@@ -61,8 +61,9 @@ export function diagramLanguage(code: Code): 'mermaid' | 'plantuml' | undefined 
   return undefined;
 }
 
-const IMG_TAG = /<img\b[^>]*>/gi;
-const A_TAG = /<a\b[^>]*>/gi;
+// Bounded repetitions: a run of '<img' without '>' must not cost quadratic time.
+const IMG_TAG = /<img\b[^>]{0,4000}>/gi;
+const A_TAG = /<a\b[^>]{0,4000}>/gi;
 
 function attribute(tag: string, name: string): string | undefined {
   const m = new RegExp(`\\s${name}\\s*=\\s*(?:"([^"]*)"|'([^']*)'|([^\\s"'>]+))`, 'i').exec(tag);
@@ -165,7 +166,7 @@ export function collectDiagramSources(doc: NotesDocument): DiagramSources {
       case 'text': {
         // `![alt][ref]` without a definition stays literal text.
         const start = node.position?.start ?? { line: 1, column: 1 };
-        for (const m of node.value.matchAll(/!\[([^\]]*)\]\[([^\]]*)\]/g)) {
+        for (const m of node.value.matchAll(/!\[([^\]\n]{0,500})\]\[([^\]\n]{0,500})\]/g)) {
           const pos = positionWithin(node.value, m.index, start.line, start.column);
           out.undefinedReferences.push({
             label: m[2] || m[1]!,

@@ -81,6 +81,9 @@ const OTHER_TYPES = [
 
 const ALL_TYPES: readonly string[] = [...MERMAID_VALIDATED_TYPES, ...OTHER_TYPES];
 
+/** Longer lines are not diagram statements (and are not parsed, to keep the cost linear). */
+const MAX_LINE = 2_000;
+
 /** Thrown inside a statement to abandon it after recording an error. */
 class StatementError extends Error {}
 
@@ -108,6 +111,12 @@ class Lines {
  */
 function preprocess(source: string, errors: DiagramError[]): string[] {
   const lines = source.replace(/\r\n?/g, '\n').split('\n');
+  lines.forEach((l, i) => {
+    if (l.length > MAX_LINE) {
+      errors.push({ line: i + 1, message: `this line is longer than ${MAX_LINE} characters` });
+      lines[i] = '';
+    }
+  });
   let first = lines.findIndex((l) => l.trim() !== '');
   if (first >= 0 && lines[first]!.trim() === '---') {
     const close = lines.findIndex((l, i) => i > first && l.trim() === '---');
@@ -523,10 +532,11 @@ function parseFlowchart(
   }
 }
 
+/** The `}` closing the `{` at `openAt`, looking at most 2,000 characters ahead. */
 function findBalancedBrace(text: string, openAt: number): number {
   let depth = 0;
   let quote = false;
-  for (let i = openAt; i < text.length; i++) {
+  for (let i = openAt; i < Math.min(text.length, openAt + 2_000); i++) {
     const ch = text[i];
     if (ch === '"') quote = !quote;
     else if (quote) continue;

@@ -73,6 +73,10 @@ const ARROW_CANDIDATE =
 /** The first real arrow of a line outside quotes and brackets, if any. */
 export function findArrow(line: string): { index: number; arrow: string } | undefined {
   ARROW_CANDIDATE.lastIndex = 0;
+  let scanned = 0;
+  let quotes = 0;
+  let lastOpen = -1;
+  let lastClose = -1;
   for (let m = ARROW_CANDIDATE.exec(line); m; m = ARROW_CANDIDATE.exec(line)) {
     const body = m[2]!;
     let [text, head, tail] = [m[0], m[1], m[3]];
@@ -89,10 +93,14 @@ export function findArrow(line: string): { index: number; arrow: string } | unde
       tail = undefined;
     }
     const bodyChars = body.replace(/\[[^\]]*\]|[a-z]/g, '').length;
-    const before = line.slice(0, index);
-    const insideQuotes = (before.match(/"/g)?.length ?? 0) % 2 === 1;
-    const insideBrackets = before.lastIndexOf('[') > before.lastIndexOf(']');
-    if (insideQuotes || insideBrackets) continue;
+    // Quote parity and bracket state up to the candidate, kept incrementally (linear per line).
+    for (; scanned < index; scanned++) {
+      const ch = line[scanned];
+      if (ch === '"') quotes++;
+      else if (ch === '[') lastOpen = scanned;
+      else if (ch === ']') lastClose = scanned;
+    }
+    if (quotes % 2 === 1 || lastOpen > lastClose) continue;
     if (bodyChars >= 2 || (bodyChars >= 1 && (head !== undefined || tail !== undefined))) {
       // `a.b` or `x-y` glued on both sides without heads is a name, not an arrow.
       const glued =
@@ -120,9 +128,16 @@ const BLOCK_CLOSERS: Record<string, RegExp> = {
   group: /^end$/i,
 };
 
+/** Longer lines are not diagram statements (and are not parsed, to keep the cost linear). */
+const MAX_LINE = 2_000;
+
 export function parsePlantUml(source: string): DiagramParse {
   const errors: DiagramError[] = [];
   const components = new ComponentSet();
+  const tooLongError = (i: number): DiagramError => ({
+    line: i + 1,
+    message: `this line is longer than ${MAX_LINE} characters`,
+  });
   const raw = source.replace(/\r\n?/g, '\n').split('\n');
   // Strip block comments /' … '/ keeping line numbers.
   const lines: string[] = [];
@@ -149,7 +164,15 @@ export function parsePlantUml(source: string): DiagramParse {
     }
     lines.push(out.trimStart().startsWith("'") ? '' : out);
   }
+  const tooLong = new Set<number>();
+  lines.forEach((l, i) => {
+    if (l.length > MAX_LINE) {
+      tooLong.add(i);
+      lines[i] = '';
+    }
+  });
 
+  for (const i of tooLong) errors.push(tooLongError(i));
   const start = lines.findIndex((l) => /^\s*@start\w+/.test(l));
   const kind = start >= 0 ? /^\s*@start(\w+)/.exec(lines[start]!)![1]! : 'uml';
   const end = lines.findIndex((l) => /^\s*@end\w+/.test(l));

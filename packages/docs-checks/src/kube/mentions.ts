@@ -81,7 +81,7 @@ const SLASH = new RegExp(
 );
 /** `kubectl <verb> <kind> [generic|tls|docker-registry] <name>`. */
 const KUBECTL = new RegExp(
-  `\\bkubectl\\b[^\\n|;&]*?\\s(${ALIASES})\\s+(?:(?:generic|tls|docker-registry)\\s+)?(?!-)(${DNS_NAME})(?![\\w/.-])`,
+  `\\bkubectl\\b[^\\n|;&]{0,200}?\\s(${ALIASES})\\s+(?:(?:generic|tls|docker-registry)\\s+)?(?!-)(${DNS_NAME})(?![\\w/.-])`,
   'gi',
 );
 /** Names that follow a kind word without being object names ("ingress/egress"). */

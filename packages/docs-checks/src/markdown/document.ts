@@ -42,6 +42,10 @@ export interface NotesDocument {
   definitions: Map<string, Definition>;
   /** Words of prose in the whole document (code and HTML excluded). */
   words: number;
+  /** Root-level headings by their index in `root.children`. */
+  headingAt: ReadonlyMap<number, HeadingInfo>;
+  /** For each heading (by position in `headings`), the index where its section ends. */
+  sectionEnds: readonly number[];
 }
 
 type AnyNode = Nodes;
@@ -149,6 +153,13 @@ export function buildDocument(path: string, text: string, tree: Root): NotesDocu
   });
   const words = proseSegments(tree.children).reduce((sum, s) => sum + countWords(s.value), 0);
   const slash = path.lastIndexOf('/');
+  // Section ends in one pass: a stack of headings still open.
+  const sectionEnds: number[] = headings.map(() => tree.children.length);
+  const open: number[] = [];
+  headings.forEach((h, i) => {
+    while (open.length > 0 && headings[open[open.length - 1]!]!.depth >= h.depth) sectionEnds[open.pop()!] = h.index;
+    open.push(i);
+  });
   const doc: NotesDocument = {
     path,
     dir: slash < 0 ? '' : path.slice(0, slash),
@@ -157,6 +168,8 @@ export function buildDocument(path: string, text: string, tree: Root): NotesDocu
     headings,
     definitions,
     words,
+    headingAt: new Map(headings.map((h) => [h.index, h])),
+    sectionEnds,
   };
   if (title) doc.title = title;
   return doc;
@@ -164,8 +177,8 @@ export function buildDocument(path: string, text: string, tree: Root): NotesDocu
 
 /** Index in `root.children` where the section of `heading` ends (exclusive). */
 export function sectionEnd(doc: NotesDocument, heading: HeadingInfo): number {
-  const next = doc.headings.find((h) => h.index > heading.index && h.depth <= heading.depth);
-  return next ? next.index : doc.tree.children.length;
+  const position = doc.headings.indexOf(heading);
+  return position < 0 ? doc.tree.children.length : doc.sectionEnds[position]!;
 }
 
 /** The body of a section: the root children after its heading, up to the next heading of the same or a higher level. */
@@ -177,7 +190,7 @@ export function sectionBody(
   const end = sectionEnd(doc, heading);
   const out: RootContent[] = [];
   for (let i = heading.index + 1; i < end; i++) {
-    const sub = doc.headings.find((h) => h.index === i);
+    const sub = doc.headingAt.get(i);
     if (sub && excludeSubsections.has(i)) {
       i = sectionEnd(doc, sub) - 1;
       continue;
@@ -191,7 +204,10 @@ export function sectionBody(
 /** Headings nested inside a section. */
 export function subheadings(doc: NotesDocument, heading: HeadingInfo): HeadingInfo[] {
   const end = sectionEnd(doc, heading);
-  return doc.headings.filter((h) => h.index > heading.index && h.index < end);
+  const position = doc.headings.indexOf(heading);
+  const out: HeadingInfo[] = [];
+  for (let i = position + 1; i < doc.headings.length && doc.headings[i]!.index < end; i++) out.push(doc.headings[i]!);
+  return out;
 }
 
 /** Compiles rubric patterns: case-insensitive, Unicode regular expressions. */
