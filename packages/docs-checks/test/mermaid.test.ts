@@ -64,6 +64,8 @@ describe('mermaid flowchart', () => {
     expect(errorLines('flowchart LR\n  A["multi\nline label"] --> B')).toEqual([]);
     expect(ids('flowchart LR\n  web-api --> db.main')).toEqual(['web-api', 'db.main']);
     expect(errorLines('flowchart LR\n  A e1@--> B')).toEqual([]);
+    expect(ids('flowchart LR\n  A--oB\n  C--xray')).toEqual(['A', 'B', 'C', 'ray']);
+    expect(ids('flowchart LR\n  A-- ok --xray')).toEqual(['A', 'ray']);
   });
 
   it('ignores front matter and comments but reports them when unterminated', () => {

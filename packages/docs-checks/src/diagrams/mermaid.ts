@@ -423,13 +423,17 @@ function parseFlowchart(
         const closeRe = body === '--' ? /-{2,}[>ox]?/g : /={2,}[>ox]?/g;
         closeRe.lastIndex = pos;
         const close = closeRe.exec(text);
-        if (!close || close.index >= lineEnd(pos)) {
+        if (close && close.index < lineEnd(pos)) {
+          pos = close.index + close[0].length;
+        } else if (rawEndHead === 'o' || rawEndHead === 'x') {
+          // `A--oB`: the o/x was the arrow head after all.
+          pos += 1;
+        } else {
           error(
             edgeAt,
             `the edge text after '${body}' is never closed: write A ${body} text ${body}> B, or A ${body}> B`,
           );
         }
-        pos = close!.index + close![0].length;
       }
     } else {
       const dotted = matchAt(DOTTED_LABEL_OPEN);
