@@ -70,7 +70,9 @@ export class CheckRegistry<Context> {
     for (const check of checks) {
       if (!CHECK_ID.test(check.id)) throw new Error(`check id '${check.id}' must look like '${stage}/kebab-case-name'`);
       if (check.stage !== stage || !check.id.startsWith(`${stage}/`)) {
-        throw new Error(`check '${check.id}' is registered in the ${stage} registry but declares stage '${check.stage}'`);
+        throw new Error(
+          `check '${check.id}' is registered in the ${stage} registry but declares stage '${check.stage}'`,
+        );
       }
       if (this.byId.has(check.id)) throw new Error(`duplicate check id '${check.id}'`);
       this.byId.set(check.id, check);
@@ -169,7 +171,11 @@ export async function runChecks<Context>(
  * made: a subject passes when none of the findings name it. Findings without
  * a subject do not affect the count.
  */
-export function outcomeFromSubjects(subjects: readonly string[], findings: Finding[], evidence?: Evidence[]): CheckOutcome {
+export function outcomeFromSubjects(
+  subjects: readonly string[],
+  findings: Finding[],
+  evidence?: Evidence[],
+): CheckOutcome {
   const failing = new Set(findings.filter((f) => f.severity !== 'info').map((f) => f.subject));
   const unique = new Set(subjects);
   let passed = 0;

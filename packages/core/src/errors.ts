@@ -43,12 +43,7 @@ export class ConfigError extends LabgraderError {
 }
 
 export type NotGradableReason =
-  | 'fetch-failed'
-  | 'no-manifests'
-  | 'too-large'
-  | 'cluster-unavailable'
-  | 'stage-failed'
-  | 'timed-out';
+  'fetch-failed' | 'no-manifests' | 'too-large' | 'cluster-unavailable' | 'stage-failed' | 'timed-out';
 
 export class NotGradableError extends LabgraderError {
   readonly kind = 'not-gradable';

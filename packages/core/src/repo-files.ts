@@ -24,17 +24,10 @@ export interface RepoEntry {
   linkTarget?: string;
 }
 
-export type ReadProblem =
-  | 'not-found'
-  | 'not-a-file'
-  | 'symlink-outside'
-  | 'symlink-broken'
-  | 'too-large'
-  | 'not-utf8';
+export type ReadProblem = 'not-found' | 'not-a-file' | 'symlink-outside' | 'symlink-broken' | 'too-large' | 'not-utf8';
 
 export type ReadResult<T> =
-  | { ok: true; value: T; size: number }
-  | { ok: false; problem: ReadProblem; message: string; size?: number };
+  { ok: true; value: T; size: number } | { ok: false; problem: ReadProblem; message: string; size?: number };
 
 export interface ReadOptions {
   /** Refuse files larger than this many bytes (default: the repo's limit). */

@@ -109,9 +109,7 @@ export const reportSchema = z.object({
   }),
   /** graded: a score was computed. not-gradable: see `notGradable`; the score is not a grade. */
   status: z.enum(['graded', 'not-gradable']),
-  notGradable: z
-    .object({ reason: z.string(), message: z.string(), hint: z.string().optional() })
-    .optional(),
+  notGradable: z.object({ reason: z.string(), message: z.string(), hint: z.string().optional() }).optional(),
   score: z.object({
     points: z.number().min(0),
     /** Sum of max points of the criteria that were graded (skipped ones excluded). */

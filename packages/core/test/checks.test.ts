@@ -17,7 +17,9 @@ const limits: CheckDefinition<Ctx, { min: number }> = {
   check: (ctx) =>
     outcomeFromSubjects(
       ctx.containers,
-      ctx.containers.filter((c) => c.startsWith('bad')).map((c) => ({ checkId: 'lint/example-limits', severity: 'error', message: c, subject: c })),
+      ctx.containers
+        .filter((c) => c.startsWith('bad'))
+        .map((c) => ({ checkId: 'lint/example-limits', severity: 'error', message: c, subject: c })),
     ),
 };
 

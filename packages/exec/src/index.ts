@@ -55,10 +55,14 @@ export function createExecaRunner(): CommandRunner {
         if (result.failed && result.code === 'ENOENT') throw new CommandNotFoundError(command);
         if (result.isCanceled) {
           const reason: unknown = options.signal?.reason;
-          throw reason instanceof AbortedError ? reason : new AbortedError(`'${command}' was cancelled`, { cause: reason });
+          throw reason instanceof AbortedError
+            ? reason
+            : new AbortedError(`'${command}' was cancelled`, { cause: reason });
         }
         if (result.isMaxBuffer) {
-          throw new InfrastructureError(`'${command}' produced more output than the ${options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT} byte limit`);
+          throw new InfrastructureError(
+            `'${command}' produced more output than the ${options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT} byte limit`,
+          );
         }
         if (result.failed && result.exitCode === undefined && !result.timedOut) {
           throw new InfrastructureError(redactSecrets(`'${command}' could not be started: ${result.shortMessage}`));
@@ -71,10 +75,13 @@ export function createExecaRunner(): CommandRunner {
           durationMs,
         };
       } catch (err) {
-        if (err instanceof CommandNotFoundError || err instanceof AbortedError || err instanceof InfrastructureError) throw err;
+        if (err instanceof CommandNotFoundError || err instanceof AbortedError || err instanceof InfrastructureError)
+          throw err;
         const e = err as ExecaError;
         if (e.code === 'ENOENT') throw new CommandNotFoundError(command);
-        throw new InfrastructureError(redactSecrets(`'${command}' failed to run: ${e.shortMessage ?? String(err)}`), { cause: err });
+        throw new InfrastructureError(redactSecrets(`'${command}' failed to run: ${e.shortMessage ?? String(err)}`), {
+          cause: err,
+        });
       }
     },
   };
