@@ -177,7 +177,7 @@ step_k8s() {
   done
   local pkgs=()
   for b in $K8S_BINS; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
-  log "go build ${pkgs[*]} (this is the long one: ~30-40 min cold on 2 cores)"
+  log "go build ${pkgs[*]} (the long step: ~10-12 min cold on this 2-core machine)"
   (cd "$mod" && "${NICE[@]}" go build -mod=mod -trimpath -ldflags "$ld" -o "$K8S_DIR/bin/" "${pkgs[@]}")
 
   local v
