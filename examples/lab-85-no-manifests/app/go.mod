@@ -1,3 +1,0 @@
-module example.com/lab85/web
-
-go 1.22
