@@ -12,6 +12,7 @@
  */
 import { Composer, Parser, type Document } from 'yaml';
 import { AliasBombError, toPlain } from './positions.js';
+import { quickParse } from './quick.js';
 import type { Tags } from 'yaml';
 
 export type PathSegment = string | number;
@@ -71,8 +72,8 @@ export interface ParsedDocument {
   value: unknown;
   /** Offset where the document's content starts (after `---` and comments). */
   contentStart: number;
-  /** Offsets of every entry of the value (see positions.ts). */
-  positions: Int32Array;
+  /** Offsets of every entry of the value (see positions.ts); absent on the quick path (computed on demand). */
+  positions?: Int32Array;
   problems: YamlProblem[];
 }
 
@@ -150,7 +151,11 @@ function problemFrom(
 }
 
 /** Parses every document of a file; never throws on bad input. */
-export function parseYamlFile(text: string, limits: ParseLimits = DEFAULT_PARSE_LIMITS): ParsedFile {
+export function parseYamlFile(
+  text: string,
+  limits: ParseLimits = DEFAULT_PARSE_LIMITS,
+  options: { quick?: boolean } = {},
+): ParsedFile {
   const problems: YamlProblem[] = [];
   const deep = findExcessiveNesting(text, limits.maxDepth);
   if (deep >= 0) {
@@ -163,6 +168,8 @@ export function parseYamlFile(text: string, limits: ParseLimits = DEFAULT_PARSE_
     });
     return { documents: [], problems };
   }
+  const quick = options.quick === false ? undefined : quickParse(text, limits);
+  if (quick) return quick;
   const documents: ParsedDocument[] = [];
   try {
     const composer = new Composer(YAML_OPTIONS);

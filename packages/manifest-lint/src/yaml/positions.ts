@@ -182,6 +182,33 @@ function convert(node: unknown, state: ConvertState, depth: number): unknown {
   return (node as { toJS?: (doc: Document) => unknown }).toJS?.(state.doc) ?? null;
 }
 
+/**
+ * Registers a container whose offsets come from elsewhere (the quick path's
+ * syntax tree): `entries` holds keyStart, keyEnd, valueStart, valueEnd per
+ * entry, `keys` each entry's key for mappings (plain objects order
+ * integer-like keys first, so slots follow Object.keys, not source order).
+ */
+export function indexContainer(
+  container: object,
+  keys: readonly string[] | undefined,
+  entries: readonly number[],
+  buffer: number[],
+): void {
+  const base = buffer.length;
+  OFFSETS.set(container, base);
+  if (!keys) {
+    for (const n of entries) buffer.push(n);
+    return;
+  }
+  const order = Object.keys(container);
+  for (let i = 0; i < order.length * WIDTH; i++) buffer.push(-1);
+  keys.forEach((key, i) => {
+    const slot = order[i] === key ? i : order.indexOf(key);
+    if (slot < 0) return;
+    for (let j = 0; j < WIDTH; j++) buffer[base + slot * WIDTH + j] = entries[i * WIDTH + j]!;
+  });
+}
+
 export interface EntryPosition {
   key?: [number, number];
   value?: [number, number];
