@@ -337,7 +337,10 @@ async function mapKustomizeOutput(
     const sources = sourcesFor(pool, kind, name);
     const origin = (): ObjectOrigin => ({
       sources,
-      fallback: sources.length > 0 ? sources[sources.length - 1]!.doc.startLocation() : start(root.file),
+      fallback:
+        sources.length > 0
+          ? sources[sources.length - 1]!.doc.startLocation()
+          : (transformerFields.get(`@${kind}`) ?? start(root.file)),
       transformerFields,
       renderedBy: 'kustomize',
       renderedFrom: root.dir || '.',

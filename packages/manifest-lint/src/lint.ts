@@ -4,6 +4,7 @@
  * and scoring).
  */
 import {
+  CommandNotFoundError,
   checkMeta,
   compareFindings,
   runChecks,
@@ -86,10 +87,7 @@ export async function lintRepository(repo: RepoFiles, options: LintRepositoryOpt
 
 /** Without a runner, renderers are "not installed". */
 const missingRunner: CommandRunner = {
-  run: async (command) => {
-    const { CommandNotFoundError } = await import('@labgrader/core');
-    throw new CommandNotFoundError(command);
-  },
+  run: (command) => Promise.reject(new CommandNotFoundError(command)),
 };
 
 export interface LintRuleMetadata extends CheckMeta {

@@ -168,6 +168,40 @@ describe('kustomize overlays (kubectl kustomize)', () => {
     }
   });
 
+  it('places generated objects and JSON patches on the kustomization', async () => {
+    const generated = tempRepo({
+      'k8s/kustomization.yaml': [
+        'resources:',
+        '  - deployment.yaml',
+        'configMapGenerator:',
+        '  - name: settings',
+        '    literals:',
+        '      - DB_PASSWORD=hunter2',
+        'patches:',
+        '  - target: { kind: Deployment, name: web }',
+        '    patch: |-',
+        '      - op: replace',
+        '        path: /spec/template/spec/containers/1/image',
+        '        value: ghcr.io/acme/web:latest',
+        '',
+      ].join('\n'),
+      'k8s/deployment.yaml': base['k8s/base/deployment.yaml'],
+    });
+    try {
+      const r = await lintRepository(await openRepoFiles(generated.dir), {
+        runner: createExecaRunner(),
+        checks: ['lint/configmap-secrets', 'lint/image-tag', 'lint/render'],
+      });
+      expect(r.findings.map((f) => `${f.checkId} ${f.location?.file}:${f.location?.line}`)).toEqual([
+        'lint/configmap-secrets k8s/kustomization.yaml:3',
+        'lint/image-tag k8s/kustomization.yaml:7',
+      ]);
+      expect(r.inventory.objects.map((o) => o.name).sort()).toEqual([expect.stringMatching(/^settings-/), 'web']);
+    } finally {
+      generated.cleanup();
+    }
+  });
+
   it('without kubectl, warns and lints the resource files as written', async () => {
     const r = await lintRepository(await openRepoFiles(repo.dir), {
       runner: noTools,

@@ -180,7 +180,8 @@ export class KubeObject {
       const found = fields.get(String(path[i]));
       if (found) return found;
     }
-    return undefined;
+    // Inline patches may have changed any field of an object that has a source.
+    return this.origin.sources.length > 0 ? fields.get('*') : undefined;
   }
 
   /** Maps an array index of the rendered object to the index of the same item in a source. */

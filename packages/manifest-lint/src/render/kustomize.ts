@@ -143,6 +143,13 @@ export function readKustomization(
   transformer('commonLabels', ['labels', 'matchLabels', 'selector']);
   transformer('labels', ['labels']);
   transformer('commonAnnotations', ['annotations']);
+  // Generated objects have no source file: point at their generator.
+  transformer('configMapGenerator', ['@ConfigMap']);
+  transformer('secretGenerator', ['@Secret']);
+  // Inline patches (strategic or JSON 6902) can change any field: '*' points at them when nothing more precise does.
+  for (const field of ['patches', 'patchesJson6902']) {
+    if (asArray(value[field]).some((p) => isRecord(p) && typeof p.patch === 'string')) transformer(field, ['*']);
+  }
   return k;
 }
 
