@@ -72,6 +72,30 @@ describe('discovery', () => {
     ]);
   });
 
+  it('reads Windows line endings and places findings on the same lines', async () => {
+    const text = [
+      'apiVersion: apps/v1',
+      'kind: Deployment',
+      'metadata:',
+      '  name: web',
+      'spec:',
+      '  replicas: 1',
+      '  template:',
+      '    spec:',
+      '      containers: [{ name: web, image: web:1 }]',
+      '',
+    ].join('\n');
+    const unix = await lintFiles({ 'k8s/d.yaml': text }, { checks: ['lint/replicas'] });
+    const windows = await lintFiles({ 'k8s/d.yaml': text.replace(/\n/g, '\r\n') }, { checks: ['lint/replicas'] });
+    expect(lines(windows, 'lint/replicas')).toEqual(['k8s/d.yaml:6']);
+    expect(lines(windows, 'lint/replicas')).toEqual(lines(unix, 'lint/replicas'));
+    const multi = await lintFiles(
+      { 'k8s/d.yaml': `${text}---\n${text.replace('name: web', 'name: api')}`.replace(/\n/g, '\r\n') },
+      { checks: ['lint/replicas'] },
+    );
+    expect(lines(multi, 'lint/replicas')).toEqual(['k8s/d.yaml:6', 'k8s/d.yaml:16']);
+  });
+
   it('says when the repository has no manifests at all', async () => {
     const result = await lintFiles({ 'README.md': '# lab', '.github/workflows/ci.yml': 'on: push\n' });
     expect(result.notGradable).toMatchObject({ reason: 'no-manifests' });
