@@ -135,9 +135,14 @@ pass "kind create cluster ($((SECONDS - t)) s)"
 k get nodes -o wide >&2
 k wait --for=condition=Ready node --all --timeout=120s >/dev/null || fail "node not Ready"
 pass "node Ready"
-timed coredns k -n kube-system wait --for=condition=Ready pod -l k8s-app=kube-dns --timeout=180s >/dev/null ||
-  fail "CoreDNS pods not Ready"
-pass "CoreDNS Ready"
+# kind's --wait only waits for the node to be Ready, which with a baked CNI
+# is almost at once: wait for the system add-ons too. kube-proxy matters:
+# until its rules exist, a ClusterIP is just an address to route elsewhere.
+t=$SECONDS
+k -n kube-system rollout status daemonset/kube-proxy --timeout=180s >&2 || fail "kube-proxy DaemonSet not ready"
+k -n kube-system rollout status deployment/coredns --timeout=180s >&2 || fail "CoreDNS Deployment not ready"
+TIMES+=("addons=$((SECONDS - t))")
+pass "kube-proxy and CoreDNS ready"
 
 # ---- 2. app image -----------------------------------------------------------
 timed load "$KIND" load docker-image "$APP_IMAGE" --name "$CLUSTER" >&2 || fail "kind load docker-image $APP_IMAGE failed"
@@ -166,6 +171,14 @@ ip=$(k -n "$NS" get svc web -o jsonpath='{.spec.clusterIP}')
 port=$(k -n "$NS" get svc web -o jsonpath='{.spec.ports[0].port}')
 eps=$(k -n "$NS" get endpointslices -l kubernetes.io/service-name=web -o jsonpath='{range .items[*].endpoints[*]}{.conditions.ready}{"\n"}{end}' | grep -c true || true)
 [ "$eps" = "$want" ] || fail "Service web has $eps ready endpoints, expected $want"
+# Only send traffic to the ClusterIP once kube-proxy has programmed it on the
+# node, so that it is DNATed to a pod and never leaves the node.
+ok=0
+for i in $(seq 1 60); do
+  if docker exec "$NODE" iptables -t nat -S KUBE-SERVICES 2>/dev/null | grep -q -- "-d $ip/32 .*--dport $port "; then ok=1; break; fi
+  sleep 1
+done
+[ "$ok" = 1 ] || fail "kube-proxy did not program Service web ($ip:$port) on the node within 60 s"
 pods_seen=""
 for i in $(seq 1 12); do
   body=$(docker exec "$NODE" curl -fsS --max-time 5 "http://$ip:$port/") || fail "GET http://$ip:$port/ (Service web) failed"
