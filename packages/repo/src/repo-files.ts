@@ -7,7 +7,7 @@
  * Symlinks that the workspace removed (they pointed outside) are still listed,
  * from `blocked`, so checks can tell the student about them.
  */
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { lstat, open, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -30,6 +30,15 @@ export interface RepoFilesOptions {
 }
 
 export const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
+
+/**
+ * Files up to this size are read synchronously: for the small files of a lab
+ * repository one blocking read costs far less than the thread-pool round
+ * trips of an async open/stat/read/close (measured: a quarter of the lint
+ * stage's time on a 7,000-file corpus), and blocks the event loop for
+ * microseconds. Larger files stay async.
+ */
+const SYNC_READ_MAX = 256 * 1024;
 export const DEFAULT_MAX_ENTRIES = 20_000;
 
 const SKIPPED_DIRS = new Set(['.git']);
@@ -45,6 +54,16 @@ export async function openRepoFiles(rootDir: string, options: RepoFilesOptions =
   const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
   const blocked = new Map((options.blocked ?? []).map((e) => [e.path, e]));
   let cache: RepoEntry[] | undefined;
+  let listed: Map<string, RepoEntry> | undefined;
+
+  function fileEntry(rel: string): RepoEntry | undefined {
+    try {
+      const info = lstatSync(path.join(root, rel));
+      return info.isFile() ? { path: rel, kind: 'file', size: info.size } : undefined;
+    } catch {
+      return undefined; // removed while listing
+    }
+  }
 
   /** Classify one path, following a symlink only to decide where it lands. */
   async function describe(rel: string): Promise<RepoEntry | undefined> {
@@ -84,7 +103,8 @@ export async function openRepoFiles(rootDir: string, options: RepoFilesOptions =
           continue;
         }
         if (!entry.isFile() && !entry.isSymbolicLink()) continue; // sockets, fifos, devices
-        const described = await describe(rel);
+        // Regular files only need their size (a synchronous lstat is far cheaper than an async round trip).
+        const described = entry.isFile() && !blocked.has(rel) ? fileEntry(rel) : await describe(rel);
         if (described) out.push(described);
         if (out.length > maxEntries) {
           throw new NotGradableError('too-large', `the repository has more than ${maxEntries} files`, {
@@ -102,6 +122,9 @@ export async function openRepoFiles(rootDir: string, options: RepoFilesOptions =
     if (normal === undefined || normal === '') {
       return { ok: false, problem: 'not-found', message: `'${rel}' is outside the repository` };
     }
+    const limit = readOptions.maxBytes ?? maxFileBytes;
+    // Fast path: list() already saw a regular file here (no symlink to resolve).
+    if (listed?.get(normal)?.kind === 'file') return readRegularFile(path.join(root, normal), normal, limit);
     const entry = await describe(normal);
     if (!entry) return { ok: false, problem: 'not-found', message: `'${normal}' does not exist` };
     if (entry.kind === 'symlink-outside') {
@@ -118,7 +141,6 @@ export async function openRepoFiles(rootDir: string, options: RepoFilesOptions =
         message: `'${normal}' is a symlink to '${entry.linkTarget ?? '?'}', which does not exist`,
       };
     }
-    const limit = readOptions.maxBytes ?? maxFileBytes;
     const abs = entry.kind === 'symlink' ? await realpath(path.join(root, normal)) : path.join(root, normal);
     // Re-check after resolving (the tree could change between describe() and open()).
     if (!isInside(root, abs)) {
@@ -128,36 +150,71 @@ export async function openRepoFiles(rootDir: string, options: RepoFilesOptions =
         message: `'${normal}' resolves outside the repository; it is never read`,
       };
     }
-    const handle = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+    return readRegularFile(abs, normal, limit);
+  }
+
+  /** Reads a regular file by an absolute path known to be inside the root; O_NOFOLLOW refuses a swapped-in symlink. */
+  async function readRegularFile(abs: string, normal: string, limit: number): Promise<ReadResult<Uint8Array>> {
+    const notAFile: ReadResult<Uint8Array> = {
+      ok: false,
+      problem: 'not-a-file',
+      message: `'${normal}' is not a regular file`,
+    };
+    const tooLarge = (size: number): ReadResult<Uint8Array> => ({
+      ok: false,
+      problem: 'too-large',
+      size,
+      message: `'${normal}' is ${formatBytes(size)}, over the ${formatBytes(limit)} limit`,
+    });
+    let fd: number;
     try {
-      const info = await handle.stat();
-      if (!info.isFile()) return { ok: false, problem: 'not-a-file', message: `'${normal}' is not a regular file` };
-      if (info.size > limit) {
-        return {
-          ok: false,
-          problem: 'too-large',
-          size: info.size,
-          message: `'${normal}' is ${formatBytes(info.size)}, over the ${formatBytes(limit)} limit`,
-        };
-      }
-      const buffer = Buffer.alloc(info.size);
+      fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return { ok: false, problem: 'not-found', message: `'${normal}' does not exist` };
+      if (code === 'ELOOP' || code === 'EISDIR') return notAFile;
+      throw err;
+    }
+    let closed = false;
+    try {
+      const info = fstatSync(fd);
+      if (!info.isFile()) return notAFile;
+      if (info.size > limit) return tooLarge(info.size);
+      const buffer = Buffer.allocUnsafe(info.size);
       let offset = 0;
-      while (offset < info.size) {
-        const { bytesRead } = await handle.read(buffer, offset, info.size - offset, offset);
-        if (bytesRead === 0) break;
-        offset += bytesRead;
+      if (info.size <= SYNC_READ_MAX) {
+        while (offset < info.size) {
+          const bytesRead = readSync(fd, buffer, offset, info.size - offset, offset);
+          if (bytesRead === 0) break;
+          offset += bytesRead;
+        }
+      } else {
+        closeSync(fd);
+        closed = true;
+        const handle = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+        try {
+          while (offset < info.size) {
+            const { bytesRead } = await handle.read(buffer, offset, info.size - offset, offset);
+            if (bytesRead === 0) break;
+            offset += bytesRead;
+          }
+        } finally {
+          await handle.close();
+        }
       }
-      const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, offset);
-      return { ok: true, value: bytes, size: offset };
+      return { ok: true, value: new Uint8Array(buffer.buffer, buffer.byteOffset, offset), size: offset };
     } finally {
-      await handle.close();
+      if (!closed) closeSync(fd);
     }
   }
 
   return {
     root,
     async list() {
-      cache ??= await walk();
+      if (!cache) {
+        cache = await walk();
+        listed = new Map(cache.map((e) => [e.path, e]));
+      }
       return cache;
     },
     async stat(rel) {
