@@ -12,6 +12,8 @@
 #      the request goes through kube-proxy's Service rules)
 #   7. kubectl delete pod: a new Ready pod replaces it
 #   8. kind delete cluster, and no container of the cluster is left
+# It also checks that the node's egress guard is in place (see the node's
+# entrypoint), so no cluster traffic to private ranges leaves this machine.
 # The cluster is deleted on every exit path (trap), and the check that no
 # container is left runs then too.
 #
@@ -143,6 +145,9 @@ k -n kube-system rollout status daemonset/kube-proxy --timeout=180s >&2 || fail 
 k -n kube-system rollout status deployment/coredns --timeout=180s >&2 || fail "CoreDNS Deployment not ready"
 TIMES+=("addons=$((SECONDS - t))")
 pass "kube-proxy and CoreDNS ready"
+docker exec "$NODE" iptables -w -S LABGRADER-EGRESS 2>/dev/null | grep -q REJECT ||
+  fail "the node's egress guard (LABGRADER-EGRESS) is missing: private-range traffic could leave the node"
+pass "node egress guard in place"
 
 # ---- 2. app image -----------------------------------------------------------
 timed load "$KIND" load docker-image "$APP_IMAGE" --name "$CLUSTER" >&2 || fail "kind load docker-image $APP_IMAGE failed"
