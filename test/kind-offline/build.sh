@@ -255,12 +255,19 @@ step_pause() {
   STEP_RESULT=built
 }
 
+# The tarball of a debootstrapped rootfs, keyed on suite and package list.
+rootfs_tar() { # $1 = name, $2 = packages
+  local key
+  key=$(printf '%s %s %s' "$DEBIAN_SUITE" "$2" "v1" | sha256sum | cut -c1-12)
+  echo "$CACHE/rootfs/$1-$DEBIAN_SUITE-$key.tar"
+}
+
 # debootstrap a minimal Debian into a tarball ($1 = name, $2 = packages).
 debootstrap_tar() {
-  local name=$1 pkgs=$2 key out dir mirror
-  key=$(printf '%s %s %s' "$DEBIAN_SUITE" "$pkgs" "v1" | sha256sum | cut -c1-12)
-  out=$CACHE/rootfs/$name-$DEBIAN_SUITE-$key.tar
-  ROOTFS_TAR=$out
+  local name=$1 pkgs=$2 out dir mirror
+  out=$(rootfs_tar "$name" "$pkgs")
+  # Drop tarballs of older package lists.
+  find "$CACHE/rootfs" -name "$name-*.tar" ! -path "$out" -delete
   if [ -s "$out" ]; then STEP_RESULT=cached; return; fi
   apt_install debootstrap
   mirror=$(debian_mirror)
@@ -305,10 +312,12 @@ step_control_plane_images() {
   load_image_list
   [ -n "$PAUSE_BIN" ] || step_pause >/dev/null
   local etcd_bin=$CACHE/etcd/v${ETCD_TAG%%-*}/etcd coredns_bin=$CACHE/coredns/$COREDNS_TAG/coredns
-  local key built=0 img name dir
+  local key built=0 img name dir kp_rootfs
+  kp_rootfs=$(rootfs_tar kube-proxy "$KUBE_PROXY_PKGS")
+  [ -s "$kp_rootfs" ] || die "missing $kp_rootfs (run the rootfs-kube-proxy step)"
   # Inputs that define the images: the binaries' hashes and this script's recipe version.
   key=$( (sha256sum "$K8S_DIR"/bin/kube-apiserver "$K8S_DIR"/bin/kube-controller-manager "$K8S_DIR"/bin/kube-scheduler \
-    "$K8S_DIR"/bin/kube-proxy "$etcd_bin" "$coredns_bin" "$PAUSE_BIN" | cut -c1-64; ls "$CACHE"/rootfs/kube-proxy-*.tar; echo "$RECIPE") | sha256sum | cut -c1-16)
+    "$K8S_DIR"/bin/kube-proxy "$etcd_bin" "$coredns_bin" "$PAUSE_BIN" | cut -c1-64; echo "$kp_rootfs $RECIPE") | sha256sum | cut -c1-16)
   local tarball=$CACHE/images/control-plane-$K8S_VERSION-$key.tar
   if [ -s "$tarball" ]; then
     # Cached as a `docker save` archive: load it if the daemon lacks any tag.
@@ -318,6 +327,7 @@ step_control_plane_images() {
     CONTROL_PLANE_TAR=$tarball
     return
   fi
+  local label="LABEL labgrader.kind-offline.cp-key=$key"
   while read -r img; do
     name=${img##*/}; name=${name%%:*}
     dir=$CACHE/tmp/img-$name
@@ -327,34 +337,34 @@ step_control_plane_images() {
         minimal_rootfs "$dir"
         install -m 0755 "$K8S_DIR/bin/$name" "$dir/usr/local/bin/$name"
         tar --numeric-owner -C "$dir" -cf "$dir.tar" .
-        import_tar "$dir.tar" "$img" 'ENV PATH=/usr/local/bin:/usr/bin:/bin' "ENTRYPOINT [\"/usr/local/bin/$name\"]"
+        import_tar "$dir.tar" "$img" "$label" 'ENV PATH=/usr/local/bin:/usr/bin:/bin' "ENTRYPOINT [\"/usr/local/bin/$name\"]"
         ;;
       etcd)
         minimal_rootfs "$dir"
         mkdir -p "$dir/var/lib/etcd"
         install -m 0755 "$etcd_bin" "$dir/usr/local/bin/etcd"
         tar --numeric-owner -C "$dir" -cf "$dir.tar" .
-        import_tar "$dir.tar" "$img" 'ENV PATH=/usr/local/bin:/usr/bin:/bin' 'ENTRYPOINT ["/usr/local/bin/etcd"]'
+        import_tar "$dir.tar" "$img" "$label" 'ENV PATH=/usr/local/bin:/usr/bin:/bin' 'ENTRYPOINT ["/usr/local/bin/etcd"]'
         ;;
       coredns)
         minimal_rootfs "$dir"
         install -m 0755 "$coredns_bin" "$dir/coredns"
         tar --numeric-owner -C "$dir" -cf "$dir.tar" .
-        import_tar "$dir.tar" "$img" 'ENTRYPOINT ["/coredns"]' 'EXPOSE 53 53/udp'
+        import_tar "$dir.tar" "$img" "$label" 'ENTRYPOINT ["/coredns"]' 'EXPOSE 53 53/udp'
         ;;
       pause)
         mkdir -p "$dir"
         install -m 0755 "$PAUSE_BIN" "$dir/pause"
         tar --numeric-owner -C "$dir" -cf "$dir.tar" .
-        import_tar "$dir.tar" "$img" 'ENTRYPOINT ["/pause"]' 'USER 65535:65535'
+        import_tar "$dir.tar" "$img" "$label" 'ENTRYPOINT ["/pause"]' 'USER 65535:65535'
         ;;
       kube-proxy)
         # Debian rootfs (iptables, conntrack) plus the binary.
         mkdir -p "$dir/usr/local/bin"
         install -m 0755 "$K8S_DIR/bin/kube-proxy" "$dir/usr/local/bin/kube-proxy"
-        cp "$(ls "$CACHE"/rootfs/kube-proxy-*.tar | head -1)" "$dir.tar"
+        cp "$kp_rootfs" "$dir.tar"
         tar --numeric-owner -C "$dir" -rf "$dir.tar" ./usr/local/bin/kube-proxy
-        import_tar "$dir.tar" "$img" 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' 'ENTRYPOINT ["/usr/local/bin/kube-proxy"]'
+        import_tar "$dir.tar" "$img" "$label" 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' 'ENTRYPOINT ["/usr/local/bin/kube-proxy"]'
         ;;
       *) die "no recipe for image $img" ;;
     esac
@@ -365,6 +375,9 @@ step_control_plane_images() {
   # shellcheck disable=SC2046
   docker save -o "$tarball.tmp" $(cat "$IMAGES_FILE")
   mv "$tarball.tmp" "$tarball"
+  # Older builds of these tags are dangling now; so are their archives.
+  docker image prune -f --filter "label=labgrader.kind-offline.cp-key" >/dev/null || true
+  find "$CACHE/images" -name "control-plane-*.tar" ! -path "$tarball" -delete
   CONTROL_PLANE_TAR=$tarball
   STEP_RESULT=built
 }
@@ -383,7 +396,8 @@ step_node_image() {
   [ -n "${CONTROL_PLANE_TAR:-}" ] || STEPS="control-plane-images" step_control_plane_images
   local tag key rootfs_tar dir
   tag=$(node_tag)
-  rootfs_tar=$(ls "$CACHE"/rootfs/node-*.tar | head -1)
+  rootfs_tar=$(rootfs_tar node "$NODE_PKGS")
+  [ -s "$rootfs_tar" ] || die "missing $rootfs_tar (run the rootfs-node step)"
   key=$( (sha256sum "$rootfs_tar" "$CONTROL_PLANE_TAR" "$K8S_DIR"/bin/kubeadm "$K8S_DIR"/bin/kubelet "$K8S_DIR"/bin/kubectl 2>/dev/null | cut -c1-64
     find "$HERE/node" -type f | sort | xargs sha256sum | cut -c1-64; echo "$PAUSE_TAG $RECIPE") | sha256sum | cut -c1-16)
   local saved=$CACHE/images/kind-node-$K8S_VERSION-$key.tar
