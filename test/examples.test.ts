@@ -45,8 +45,8 @@ describe('examples graded with the Lab 85 rubric', () => {
     expect(code).toBe(0);
     expect(findingsOf(report)).toEqual([
       'lint/image-tag k8s/deployment.yaml:35', // image ...:latest
-      'lint/env-secret-literal k8s/deployment.yaml:47', // API_TOKEN value: "tok_live_..."
-      'lint/container-resources k8s/deployment.yaml:53', // requests without limits
+      'lint/env-secret-literal k8s/deployment.yaml:50', // API_TOKEN value: "tok_live_..."
+      'lint/container-resources k8s/deployment.yaml:56', // requests without limits
       'lint/secret-committed k8s/secret.yaml:9', // data.password is a real base64 value
     ]);
     expect(pointsOf(report)).toEqual({
@@ -68,7 +68,7 @@ describe('examples graded with the Lab 85 rubric', () => {
       'lint/replicas k8s/deployment.yaml:9', // replicas: 1
       'lint/rolling-update k8s/deployment.yaml:17', // maxUnavailable 1 of 1 replica
       'lint/probes-present k8s/deployment.yaml:34', // no readinessProbe
-      'lint/probe-port k8s/deployment.yaml:62', // liveness on undeclared 9090
+      'lint/probe-port k8s/deployment.yaml:65', // liveness on port 80, the Service port, undeclared
       'lint/pdb-drain k8s/pdb.yaml:7', // minAvailable 1 with 1 replica blocks drains
       'lint/service-target-port k8s/service.yaml:15', // targetPort 8081 matches no container port
     ]);

@@ -17,8 +17,8 @@ describe('example labs', () => {
   it('lab-85-flawed-secrets: literal token, committed Secret, no limits, :latest', async () => {
     expect(summary(await lint('lab-85-flawed-secrets'))).toEqual([
       'lint/image-tag k8s/deployment.yaml:35',
-      'lint/env-secret-literal k8s/deployment.yaml:47',
-      'lint/container-resources k8s/deployment.yaml:53',
+      'lint/env-secret-literal k8s/deployment.yaml:50',
+      'lint/container-resources k8s/deployment.yaml:56',
       'lint/secret-committed k8s/secret.yaml:9',
     ]);
   });
@@ -28,7 +28,7 @@ describe('example labs', () => {
       'lint/replicas k8s/deployment.yaml:9',
       'lint/rolling-update k8s/deployment.yaml:17',
       'lint/probes-present k8s/deployment.yaml:34',
-      'lint/probe-port k8s/deployment.yaml:62',
+      'lint/probe-port k8s/deployment.yaml:65',
       'lint/pdb-drain k8s/pdb.yaml:7',
       'lint/service-target-port k8s/service.yaml:15',
     ]);

@@ -71,13 +71,11 @@ describe('lintStage', () => {
 });
 
 describe('the passing lab 85 example', () => {
-  it('produces no findings except the informational metrics note', async () => {
+  it('is a clean production-grade manifest set: every rule runs, zero findings', async () => {
     const repo = await openRepoFiles(fileURLToPath(new URL('../../../examples/lab-85-passing', import.meta.url)));
     const result = await lintRepository(repo, { runner: createExecaRunner() });
-    // The example exposes no metrics; lint/observability-metrics (info) says so. See the report to the lead.
-    expect(result.findings.map((f) => `${f.checkId} ${f.severity} ${f.location?.file}:${f.location?.line}`)).toEqual([
-      'lint/observability-metrics info k8s/deployment.yaml:4',
-    ]);
+    expect(result.findings.map((f) => `${f.checkId} ${f.severity} ${f.location?.file}:${f.location?.line}`)).toEqual([]);
+    expect(result.runs.filter((r) => r.error)).toEqual([]);
     expect(result.inventory.objects.map((o) => `${o.kind}/${o.name}`).sort()).toEqual([
       'ConfigMap/web-config',
       'Deployment/web',
