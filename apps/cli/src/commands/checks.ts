@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import type { CliIO } from '../io.js';
-import { builtinCatalog } from '../stages.js';
+import { builtinCatalog } from '@labgrader/builtin';
 
 /** `labgrader checks`: every check id a rubric can use, with its options and their defaults. */
 export function registerChecks(program: Command, io: CliIO): void {

@@ -1,14 +1,13 @@
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { UsageError, type CheckStage } from '@labgrader/core';
+import { builtinCatalog, builtinStages, loadRubric } from '@labgrader/builtin';
 import { createExecaRunner } from '@labgrader/exec';
 import { gradeSource } from '@labgrader/pipeline';
 import { FORMATS, renderReport, type Format } from '@labgrader/report';
 import { EXIT, wantsColor, type CliIO } from '../io.js';
 import { createProgress } from '../progress.js';
-import { loadRubric } from '../rubrics.js';
 import { parseSource } from '../source.js';
-import { builtinCatalog, builtinStages } from '../stages.js';
 import { writeOutput } from '../write-output.js';
 
 export const CLUSTER_MODES = ['auto', 'kind', 'none'] as const;

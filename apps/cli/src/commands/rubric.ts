@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '@labgrader/core';
 import { loadRubricFile, rubricMaxPoints } from '@labgrader/rubric';
 import { EXIT, type CliIO } from '../io.js';
-import { rubricEnvironment } from '../stages.js';
+import { rubricEnvironment } from '@labgrader/builtin';
 
 /** `labgrader rubric validate FILE...`: for instructors editing rubrics. */
 export function registerRubric(program: Command, io: CliIO, setExit: (code: number) => void): void {

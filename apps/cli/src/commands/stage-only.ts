@@ -6,14 +6,13 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import type { CheckStage, Severity } from '@labgrader/core';
+import { builtinCatalog, builtinStages, loadRubric } from '@labgrader/builtin';
 import { createExecaRunner } from '@labgrader/exec';
 import { gradeSource } from '@labgrader/pipeline';
 import { renderReport } from '@labgrader/report';
 import { rubricForAllChecks } from '@labgrader/rubric';
 import { EXIT, wantsColor, type CliIO } from '../io.js';
 import { createProgress } from '../progress.js';
-import { loadRubric } from '../rubrics.js';
-import { builtinCatalog, builtinStages } from '../stages.js';
 import { writeOutput } from '../write-output.js';
 
 const FAIL_ON = ['error', 'warning', 'info', 'none'] as const;
