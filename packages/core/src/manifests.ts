@@ -30,6 +30,12 @@ export interface KubeReference {
   location: SourceLocation;
   /** True when the manifests also define it. */
   defined: boolean;
+  /** The key read from it (`secretKeyRef.key`, `configMapKeyRef.key`), when one is named. */
+  key?: string;
+  /** `optional: true` on the reference: the pod starts without it. */
+  optional?: boolean;
+  /** Who refers to it, e.g. `Deployment lab85/web container web`. */
+  from: string;
 }
 
 export interface ManifestInventory {

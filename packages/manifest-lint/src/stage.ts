@@ -13,6 +13,7 @@ import {
 import type { LintContext } from './context.js';
 import { discoverObjects } from './discover.js';
 import { ObjectIndex } from './model/index.js';
+import { referencesOf } from './model/references.js';
 import type { KubeObject } from './model/object.js';
 import { LINT_RULES } from './rules/index.js';
 import { loadKubeSchema } from './schema/kubernetes.js';
@@ -22,7 +23,11 @@ export const lintRegistry = new CheckRegistry<LintContext>('lint', LINT_RULES);
 
 export function inventoryOf(objects: readonly KubeObject[]): ManifestInventory {
   const refs = objects.map((o) => o.toRef());
-  return { objects: refs, files: [...new Set(refs.map((r) => r.location.file))].sort() };
+  return {
+    objects: refs,
+    files: [...new Set(refs.map((r) => r.location.file))].sort(),
+    references: referencesOf(objects),
+  };
 }
 
 export async function prepareLint(
