@@ -49,6 +49,7 @@ describe('lintStage', () => {
         },
       ],
       files: ['k8s/ns.yaml', 'k8s/svc.yaml'],
+      references: [],
     });
     expect(prepared.context.objects).toHaveLength(2);
   });
@@ -74,7 +75,9 @@ describe('the passing lab 85 example', () => {
   it('is a clean production-grade manifest set: every rule runs, zero findings', async () => {
     const repo = await openRepoFiles(fileURLToPath(new URL('../../../examples/lab-85-passing', import.meta.url)));
     const result = await lintRepository(repo, { runner: createExecaRunner() });
-    expect(result.findings.map((f) => `${f.checkId} ${f.severity} ${f.location?.file}:${f.location?.line}`)).toEqual([]);
+    expect(result.findings.map((f) => `${f.checkId} ${f.severity} ${f.location?.file}:${f.location?.line}`)).toEqual(
+      [],
+    );
     expect(result.runs.filter((r) => r.error)).toEqual([]);
     expect(result.inventory.objects.map((o) => `${o.kind}/${o.name}`).sort()).toEqual([
       'ConfigMap/web-config',
