@@ -32,12 +32,22 @@ export interface CheckMeta {
  * looked at (containers, sections, images...) and `passed` how many of them
  * were fine; scoring uses the ratio for partial credit. A check with nothing
  * to examine returns `examined: 0` (not applicable).
+ *
+ * A check whose credit is not a share of whole subjects (a recovery time that
+ * falls in a "half credit" band) also sets `score`, the credit in [0, 1] that
+ * scoring uses instead of `passed / examined`; `passed` then counts the
+ * subjects that earned full credit. Checks that leave it out are scored as
+ * before.
  */
 export interface CheckOutcome {
   findings: Finding[];
   evidence?: Evidence[];
   examined: number;
   passed: number;
+  /** Credit in [0, 1], when it is finer than `passed / examined`. Ignored when `examined` is 0. */
+  score?: number;
+  /** One line for the criterion's summary instead of "passed/examined pass" (e.g. "recovered in 4.2 s"). */
+  summary?: string;
 }
 
 /** Options after the check's schema has applied its defaults. */

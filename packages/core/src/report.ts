@@ -63,6 +63,10 @@ export const checkSummarySchema = z.object({
   passed: z.number().int().min(0),
   findings: z.number().int().min(0),
   weight: z.number().min(0),
+  /** Credit in [0, 1] when the check grades finer than whole subjects (e.g. recovery-time bands). */
+  score: z.number().min(0).max(1).optional(),
+  /** What the check measured, in one line (e.g. "recovered in 4.2 s: ≤ 30 s band, full credit"). */
+  summary: z.string().optional(),
   /** Set when the check could not run (labgrader bug or its stage did not run). */
   error: z.string().optional(),
 });

@@ -6,7 +6,7 @@
  * (time budget, running configured checks, scoring).
  */
 import type { z } from 'zod';
-import type { CheckRegistry, CheckStage } from './checks.js';
+import type { CheckRegistry, CheckStage, ConfiguredCheck } from './checks.js';
 import type { Evidence, Finding } from './findings.js';
 import type { ManifestInventory } from './manifests.js';
 import type { CommandRunner, Logger } from './ports.js';
@@ -23,6 +23,13 @@ export interface StageInput<Settings> {
   inventory: ManifestInventory;
   /** Report progress on long steps ("rendering kustomize overlay k8s/overlays/prod"). */
   progress: (message: string) => void;
+  /**
+   * The stage's checks that the rubric configures (with their options), so a
+   * stage whose preparation is expensive (the cluster stage's failure drills)
+   * can do only the work those checks grade. Undefined when the caller does
+   * not say: prepare everything.
+   */
+  checks?: readonly ConfiguredCheck[];
 }
 
 export interface StagePreparation<Context> {
@@ -41,6 +48,12 @@ export interface GradingStage<Settings, Context> {
   settingsSchema: z.ZodType<Settings>;
   registry: CheckRegistry<Context>;
   prepare(input: StageInput<Settings>): Promise<StagePreparation<Context>>;
+  /**
+   * How long the pipeline keeps waiting, after it aborted the stage (time
+   * budget spent, job cancelled), for `prepare` to release what it holds,
+   * e.g. to delete the cluster it created. Default 0: stop waiting at once.
+   */
+  abortGraceMs?: number;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

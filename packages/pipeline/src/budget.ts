@@ -1,8 +1,9 @@
 /**
  * Runs one stage under a time budget. The stage gets an AbortSignal that
- * fires when the budget is spent (or the job is cancelled); we also stop
- * waiting at that moment, so a stage that ignores its signal cannot hold the
- * pipeline hostage.
+ * fires when the budget is spent (or the job is cancelled); we stop waiting
+ * at that moment, or at most `graceMs` later when the stage asked for time to
+ * release what it holds (the cluster stage deletes its cluster). A stage that
+ * ignores its signal cannot hold the pipeline hostage beyond that.
  */
 import { AbortedError } from '@labgrader/core';
 
@@ -13,6 +14,7 @@ export async function withBudget<T>(
   budgetMs: number,
   parent: AbortSignal | undefined,
   fn: (signal: AbortSignal) => Promise<T>,
+  graceMs = 0,
 ): Promise<T> {
   const controller = new AbortController();
   const timeout = new StageTimeoutError(
@@ -23,17 +25,29 @@ export async function withBudget<T>(
   if (parent?.aborted) onParentAbort();
   else parent?.addEventListener('abort', onParentAbort, { once: true });
   let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(controller.signal.reason);
-    if (controller.signal.aborted) onAbort();
-    else controller.signal.addEventListener('abort', onAbort, { once: true });
-  });
+  let graceTimer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([fn(controller.signal), aborted]);
+    return await new Promise<T>((resolve, reject) => {
+      let work: Promise<T>;
+      try {
+        work = fn(controller.signal);
+      } catch (err) {
+        work = Promise.reject(err);
+      }
+      // Once aborted, whatever the stage throws while unwinding is reported as the abort itself.
+      work.then(resolve, (err: unknown) => reject(controller.signal.aborted ? controller.signal.reason : err));
+      onAbort = () => {
+        const reason: unknown = controller.signal.reason;
+        if (graceMs <= 0) reject(reason);
+        else graceTimer = setTimeout(() => reject(reason), graceMs);
+      };
+      if (controller.signal.aborted) onAbort();
+      else controller.signal.addEventListener('abort', onAbort, { once: true });
+    });
   } finally {
     clearTimeout(timer);
+    clearTimeout(graceTimer);
     parent?.removeEventListener('abort', onParentAbort);
     if (onAbort) controller.signal.removeEventListener('abort', onAbort);
-    aborted.catch(() => {});
   }
 }

@@ -173,43 +173,50 @@ export async function gradeRepository(
     let outcome: StageOutcome;
     let result: StageResult;
     try {
-      outcome = await withBudget(`the ${name} stage`, config.timeoutMs, deps.signal, async (signal) => {
-        const prep = await impl.prepare({
-          repo: input.files,
-          settings: config.settings,
-          runner: deps.runner,
-          signal,
-          logger: logger.child({ stage: name }),
-          inventory,
-          progress: (message) => emit({ type: 'progress', stage: name, message }),
-        });
-        if (prep.inventory) inventory = prep.inventory;
-        if (prep.findings) extraFindings.push(...enrich(prep.findings, impl));
-        if (prep.evidence) evidence.push(...prep.evidence);
-        if (prep.notGradable) {
-          notGradable ??= prep.notGradable;
-          return {
-            status: 'not-gradable',
-            message: prep.notGradable.message,
-            runs: new Map<string, CheckRun>(),
-          } satisfies StageOutcome;
-        }
-        const keys = [...configured.keys()];
-        const runs = await runChecks(impl.registry, [...configured.values()], prep.context, {
-          signal,
-          now: () => clock.monotonicMs(),
-        });
-        const byKey = new Map<string, CheckRun>();
-        runs.forEach((run, i) => {
-          if (run.outcome) {
-            run.outcome.findings = enrich(run.outcome.findings, impl);
-            if (run.outcome.evidence) evidence.push(...run.outcome.evidence);
+      outcome = await withBudget(
+        `the ${name} stage`,
+        config.timeoutMs,
+        deps.signal,
+        async (signal) => {
+          const prep = await impl.prepare({
+            repo: input.files,
+            settings: config.settings,
+            runner: deps.runner,
+            signal,
+            logger: logger.child({ stage: name }),
+            inventory,
+            progress: (message) => emit({ type: 'progress', stage: name, message }),
+            checks: [...configured.values()],
+          });
+          if (prep.inventory) inventory = prep.inventory;
+          if (prep.findings) extraFindings.push(...enrich(prep.findings, impl));
+          if (prep.evidence) evidence.push(...prep.evidence);
+          if (prep.notGradable) {
+            notGradable ??= prep.notGradable;
+            return {
+              status: 'not-gradable',
+              message: prep.notGradable.message,
+              runs: new Map<string, CheckRun>(),
+            } satisfies StageOutcome;
           }
-          if (run.error) logger.error('check crashed', { check: run.id, error: run.error });
-          byKey.set(keys[i]!, run);
-        });
-        return { status: 'ok', runs: byKey } satisfies StageOutcome;
-      });
+          const keys = [...configured.keys()];
+          const runs = await runChecks(impl.registry, [...configured.values()], prep.context, {
+            signal,
+            now: () => clock.monotonicMs(),
+          });
+          const byKey = new Map<string, CheckRun>();
+          runs.forEach((run, i) => {
+            if (run.outcome) {
+              run.outcome.findings = enrich(run.outcome.findings, impl);
+              if (run.outcome.evidence) evidence.push(...run.outcome.evidence);
+            }
+            if (run.error) logger.error('check crashed', { check: run.id, error: run.error });
+            byKey.set(keys[i]!, run);
+          });
+          return { status: 'ok', runs: byKey } satisfies StageOutcome;
+        },
+        impl.abortGraceMs ?? 0,
+      );
       result = stageResult(name, t, outcome.status, {
         budgetMs: config.timeoutMs,
         ...(outcome.message ? { message: outcome.message } : {}),

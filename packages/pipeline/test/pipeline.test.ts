@@ -11,6 +11,7 @@ import {
   outcomeFromSubjects,
   reportSchema,
   type CheckDefinition,
+  type ConfiguredCheck,
   type GradingStage,
   type ManifestInventory,
 } from '@labgrader/core';
@@ -68,7 +69,10 @@ const seesInventory: CheckDefinition<DocsCtx> = {
   check: (ctx) => ({ findings: [], examined: 1, passed: ctx.inventory.objects.length > 0 ? 1 : 0 }),
 };
 
-type LintBehaviour = 'ok' | 'no-manifests' | 'hang' | 'infra' | 'bug';
+type LintBehaviour = 'ok' | 'no-manifests' | 'hang' | 'infra' | 'bug' | 'hang-then-clean-up';
+
+/** What the last prepare() saw and did, for the tests that look at the stage contract. */
+const seen: { checks?: readonly ConfiguredCheck[] | undefined; cleanedUp?: boolean } = {};
 
 function lintStage(behaviour: () => LintBehaviour): GradingStage<{ extension: string }, LintCtx> {
   return {
@@ -77,8 +81,17 @@ function lintStage(behaviour: () => LintBehaviour): GradingStage<{ extension: st
     registry: new CheckRegistry<LintCtx>('lint', [yamlFiles, crashes]),
     async prepare(input) {
       input.progress('listing files');
+      seen.checks = input.checks;
       const mode = behaviour();
       if (mode === 'hang') await new Promise(() => {});
+      if (mode === 'hang-then-clean-up') {
+        seen.cleanedUp = false;
+        // Hold a resource until aborted, then take a while to release it (like deleting a cluster).
+        await new Promise<void>((resolve) => input.signal.addEventListener('abort', () => resolve(), { once: true }));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        seen.cleanedUp = true;
+        throw new InfrastructureError('cleaned up after the abort');
+      }
       if (mode === 'infra') throw new InfrastructureError('kubectl could not start');
       if (mode === 'bug') throw new TypeError('undefined is not a function');
       if (mode === 'no-manifests')
@@ -291,6 +304,38 @@ describe('gradeSource', () => {
     await expect(
       gradeSource({ kind: 'directory', path: '/no/such/lab' }, { rubric: rubric() }, { runner, stages }),
     ).rejects.toBeInstanceOf(UsageError);
+  });
+
+  it('tells prepare() which of its checks the rubric configures, with their options', async () => {
+    behaviour = 'ok';
+    await grade(rubric('  - id: crash\n    title: Crash\n    points: 3\n    checks: [lint/crashes]\n'));
+    expect(seen.checks).toEqual([
+      { id: 'lint/named-yaml', options: { suffix: '.yaml' }, weight: 1 },
+      { id: 'lint/crashes', options: {}, weight: 1 },
+    ]);
+  });
+
+  it("waits up to the stage's abortGraceMs for it to clean up after a timeout, and no longer", async () => {
+    behaviour = 'hang-then-clean-up';
+    const graceful = { ...stages, lint: { ...stages.lint, abortGraceMs: 5_000 } };
+    let { report } = await grade(rubric(), { stages: graceful });
+    expect(seen.cleanedUp).toBe(true);
+    expect(report.stages.find((s) => s.name === 'lint')).toMatchObject({ status: 'timed-out' });
+    expect(report.notGradable?.reason).toBe('timed-out');
+
+    // Without a grace period the pipeline stops waiting at the deadline.
+    ({ report } = await grade(rubric()));
+    expect(seen.cleanedUp).toBe(false);
+    expect(report.notGradable?.reason).toBe('timed-out');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(seen.cleanedUp).toBe(true);
+
+    // A grace period is a bound, not a promise to wait forever.
+    const short = { ...stages, lint: { ...stages.lint, abortGraceMs: 50 } };
+    ({ report } = await grade(rubric(), { stages: short }));
+    expect(seen.cleanedUp).toBe(false);
+    expect(report.notGradable?.reason).toBe('timed-out');
+    await new Promise((resolve) => setTimeout(resolve, 400));
   });
 
   it('cancels the job when the caller aborts', async () => {

@@ -2,6 +2,7 @@
  * Scoring: pure functions from check outcomes to criterion results.
  *
  *  ratio (default)   points × weighted mean over applicable checks of passed/examined
+ *                    (or of the check's own `score` in [0, 1], e.g. a recovery-time band)
  *  all-or-nothing    full points only if every applicable check passed everything
  *  deduct            points − perFinding × (error and warning findings), floored at 0
  *
@@ -61,15 +62,23 @@ function scoreOne(criterion: Criterion, stage: StageOutcome | undefined): Criter
   const summaries = criterion.checks.map((check) => {
     const run = stage?.runs.get(configKey(check));
     const outcome = run?.outcome;
+    const examined = outcome?.examined ?? 0;
+    const score = outcome?.score;
     return {
       id: check.id,
-      examined: outcome?.examined ?? 0,
-      passed: Math.min(outcome?.passed ?? 0, outcome?.examined ?? 0),
+      examined,
+      passed: Math.min(outcome?.passed ?? 0, examined),
       findings: outcome?.findings.filter(countsAgainst).length ?? 0,
       weight: check.weight,
+      ...(examined > 0 && score !== undefined && Number.isFinite(score)
+        ? { score: Math.min(1, Math.max(0, score)) }
+        : {}),
+      ...(outcome?.summary ? { summary: outcome.summary } : {}),
       ...(run?.error ? { error: run.error } : !run && stage?.status === 'ok' ? { error: 'check did not run' } : {}),
     };
   });
+  /** A check's credit: its own score when it gives one (recovery-time bands), else the share of subjects passing. */
+  const credit = (s: (typeof summaries)[number]) => s.score ?? s.passed / s.examined;
 
   if (!stage || stage.status === 'skipped') {
     return {
@@ -105,10 +114,9 @@ function scoreOne(criterion: Criterion, stage: StageOutcome | undefined): Criter
   const scoring = criterion.scoring;
   if (scoring === 'ratio') {
     const totalWeight = applicable.reduce((sum, s) => sum + s.weight, 0);
-    fraction =
-      totalWeight === 0 ? 1 : applicable.reduce((sum, s) => sum + (s.weight * s.passed) / s.examined, 0) / totalWeight;
+    fraction = totalWeight === 0 ? 1 : applicable.reduce((sum, s) => sum + s.weight * credit(s), 0) / totalWeight;
   } else if (scoring === 'all-or-nothing') {
-    fraction = applicable.every((s) => s.passed === s.examined) ? 1 : 0;
+    fraction = applicable.every((s) => credit(s) >= 1) ? 1 : 0;
   } else {
     const findings = summaries.reduce((sum, s) => sum + s.findings, 0);
     fraction =
@@ -117,7 +125,13 @@ function scoreOne(criterion: Criterion, stage: StageOutcome | undefined): Criter
   const points = round2(criterion.points * fraction);
   const status = points >= criterion.points ? 'passed' : points <= 0 ? 'failed' : 'partial';
   const parts = summaries.map((s) =>
-    s.examined === 0 ? `${s.id}: not applicable` : `${s.id}: ${s.passed}/${s.examined} pass`,
+    s.summary
+      ? `${s.id}: ${s.summary}`
+      : s.examined === 0
+        ? `${s.id}: not applicable`
+        : s.score !== undefined
+          ? `${s.id}: ${Math.round(s.score * 100)}% credit`
+          : `${s.id}: ${s.passed}/${s.examined} pass`,
   );
   return { ...base, points, status, checks: summaries, summary: parts.join('; ') };
 }

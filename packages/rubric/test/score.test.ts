@@ -70,6 +70,42 @@ describe('scoreRubric', () => {
     expect(scoreRubric(rubric, new Map([['lint', none]])).criteria[0]).toMatchObject({ points: 30, status: 'passed' });
   });
 
+  it("uses a check's own score (e.g. a recovery-time band) instead of passed/examined, with its summary", () => {
+    const rubric = rubricWith(twoChecks);
+    const lint = stageWith(rubric, {
+      // One subject, half credit: passed counts only full-credit subjects.
+      'lint/container-resources': {
+        outcome: { findings: [], examined: 1, passed: 0, score: 0.5, summary: 'recovered in 45 s: ≤ 90 s band, 50%' },
+      },
+      'lint/replicas': { outcome: { findings: [], examined: 2, passed: 1 } },
+    });
+    const result = scoreRubric(rubric, new Map([['lint', lint]]));
+    // (1 × 0.5 + 2 × 1/2) / 3 = 0.5 → 15 of 30
+    expect(result.criteria[0]).toMatchObject({ points: 15, status: 'partial' });
+    expect(result.criteria[0]?.summary).toBe(
+      'lint/container-resources: recovered in 45 s: ≤ 90 s band, 50%; lint/replicas: 1/2 pass',
+    );
+    expect(result.criteria[0]?.checks[0]).toMatchObject({ examined: 1, passed: 0, score: 0.5 });
+    expect(result.criteria[0]?.checks[1]).not.toHaveProperty('score');
+
+    // Out-of-range scores are clamped; a score on a check that examined nothing is ignored.
+    const odd = stageWith(rubric, {
+      'lint/container-resources': { outcome: { findings: [], examined: 1, passed: 1, score: 1.7 } },
+      'lint/replicas': { outcome: { findings: [], examined: 0, passed: 0, score: 0 } },
+    });
+    const oddResult = scoreRubric(rubric, new Map([['lint', odd]]));
+    expect(oddResult.criteria[0]).toMatchObject({ points: 30, status: 'passed' });
+    expect(oddResult.criteria[0]?.summary).toBe('lint/container-resources: 100% credit; lint/replicas: not applicable');
+
+    // all-or-nothing: partial band credit is not full credit.
+    const strict = rubricWith(twoChecks.replace('points: 30', 'points: 10\n    scoring: all-or-nothing'));
+    const banded = stageWith(strict, {
+      'lint/container-resources': { outcome: { findings: [], examined: 1, passed: 1, score: 0.5 } },
+      'lint/replicas': { outcome: { findings: [], examined: 1, passed: 1 } },
+    });
+    expect(scoreRubric(strict, new Map([['lint', banded]])).criteria[0]).toMatchObject({ points: 0, status: 'failed' });
+  });
+
   it('supports all-or-nothing and deduct scoring; info findings cost nothing', () => {
     const rubric = rubricWith(
       `${twoChecks.replace('id: avail', 'id: strict').replace('points: 30', 'points: 10\n    scoring: all-or-nothing')}  - id: deduct\n    title: D\n    points: 10\n    scoring: { mode: deduct, perFinding: 4 }\n    checks: [lint/container-resources]\n`,
