@@ -11,6 +11,21 @@ export {
 export { ObjectIndex } from './model/index.js';
 export { KubeObject } from './model/object.js';
 export { parseQuantity } from './model/quantity.js';
+export {
+  isEmptySelector,
+  mapSelector,
+  selectorMatches,
+  toLabelSelector,
+  type LabelSelector,
+} from './model/selectors.js';
+export {
+  allContainers,
+  toWorkload,
+  SERVING_KINDS,
+  type Container,
+  type Workload,
+  type WorkloadKind,
+} from './model/workloads.js';
 export { LINT_RULES } from './rules/index.js';
 export { loadKubeSchema, SUPPORTED_KUBERNETES_VERSIONS, DEFAULT_KUBERNETES_VERSION } from './schema/kubernetes.js';
 export { defaultLintSettings, lintSettingsSchema, type LintSettings } from './settings.js';

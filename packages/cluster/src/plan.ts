@@ -1,0 +1,476 @@
+/**
+ * The deployment plan: what the student's manifests ask for, as objects to
+ * apply, in which namespaces, plus what the stage adds (namespaces the
+ * manifests use without defining them, the Secrets they expect to be created
+ * out of band) and what the drills target (the main workload and Service).
+ *
+ * In an existing cluster every namespace of the lab is renamed to a
+ * job-private one (`lg-<job>-lab85`), references to it are rewritten, and
+ * cluster-scoped objects are either renamed (RBAC) or left out, so that
+ * concurrent jobs and the cluster's own workloads never meet.
+ */
+import type { KubeReference, SourceLocation } from '@labgrader/core';
+import {
+  inventoryOf,
+  mapSelector,
+  selectorMatches,
+  toLabelSelector,
+  toWorkload,
+  type KubeObject,
+  type LabelSelector,
+  type Workload,
+} from '@labgrader/manifest-lint';
+
+export type Json = Record<string, unknown>;
+
+/** Kinds that live outside namespaces. Anything else is treated as namespaced. */
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'Node',
+  'PersistentVolume',
+  'StorageClass',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'PriorityClass',
+  'IngressClass',
+  'RuntimeClass',
+  'APIService',
+  'CSIDriver',
+  'CSINode',
+  'VolumeAttachment',
+  'ValidatingWebhookConfiguration',
+  'MutatingWebhookConfiguration',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
+  'VolumeSnapshotClass',
+  'ComponentStatus',
+  'CertificateSigningRequest',
+]);
+/** Cluster-scoped kinds an existing-cluster job may create, renamed to its own names. */
+const RENAMABLE_CLUSTER_SCOPED = new Set(['ClusterRole', 'ClusterRoleBinding']);
+/** Namespaces that exist in every cluster. */
+const BUILTIN_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
+/** Kinds whose pods run continuously: the ones the stage waits for and drills. */
+const SERVING = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
+
+export const JOB_LABEL = 'labgrader.dev/job';
+export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'labgrader' };
+
+export interface NamespaceMapping {
+  /** `existing`: rename into job-private namespaces; `kind`: keep names (the cluster is private). */
+  mode: 'kind' | 'existing';
+  /** Job id, for labels and names. */
+  job: string;
+  /** Existing clusters: `<prefix>-<job>-<namespace>`. */
+  prefix?: string;
+}
+
+export interface PlannedObject {
+  source: KubeObject;
+  /** What is sent to the API server (namespace and names rewritten as needed). */
+  manifest: Json;
+  /** Effective namespace (undefined for cluster-scoped objects). */
+  namespace?: string;
+  /** `Deployment lab85/web`, with the names as the student wrote them. */
+  subject: string;
+}
+
+export interface PlannedWorkload {
+  source: KubeObject;
+  workload: Workload;
+  kind: 'Deployment' | 'StatefulSet' | 'DaemonSet';
+  name: string;
+  /** Effective namespace in the cluster. */
+  namespace: string;
+  selector: LabelSelector;
+  /** For `kubectl get pods -l`. */
+  selectorArg: string;
+  subject: string;
+}
+
+export interface PlannedService {
+  source: KubeObject;
+  name: string;
+  namespace: string;
+  subject: string;
+  selector: Record<string, string>;
+  /** The port probed (named http, else the first TCP port). */
+  port?: { port: number; name?: string };
+  headless: boolean;
+}
+
+export interface PlannedSecret {
+  name: string;
+  namespace: string;
+  /** Keys the workloads read from it (may be empty: envFrom, whole-volume mounts). */
+  keys: string[];
+  /** Where the manifests refer to it. */
+  references: SourceLocation[];
+  /** `lab85/web-secrets`, as the student wrote it. */
+  subject: string;
+}
+
+export interface DeployPlan {
+  mapping: NamespaceMapping;
+  /** Namespace objects of the manifests (renamed in existing clusters). */
+  namespaceObjects: PlannedObject[];
+  /** Namespaces used but not defined by the manifests, which the stage creates (effective names). */
+  extraNamespaces: string[];
+  /** Every effective namespace the job uses (for listing and, in existing clusters, deleting). */
+  namespaces: string[];
+  /** Everything else, in manifest order. */
+  objects: PlannedObject[];
+  workloads: PlannedWorkload[];
+  services: PlannedService[];
+  /** Images of every container, init containers included. */
+  images: string[];
+  secrets: PlannedSecret[];
+  /** Objects not applied, with the reason (cluster-scoped objects in an existing cluster). */
+  skipped: { source: KubeObject; subject: string; reason: string }[];
+  /** Effective name → name in the manifests, to talk to students in their own terms. */
+  originalNamespace: ReadonlyMap<string, string>;
+}
+
+function asRecord(value: unknown): Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : {};
+}
+
+function clone<T>(value: T): T {
+  return structuredClone(value);
+}
+
+export function isClusterScoped(kind: string): boolean {
+  return CLUSTER_SCOPED.has(kind);
+}
+
+/** `lg-3fa9c2-lab85`: a DNS label of at most 63 characters. */
+export function jobNamespace(mapping: NamespaceMapping, namespace: string): string {
+  if (mapping.mode === 'kind') return namespace;
+  const name = `${mapping.prefix ?? 'lg'}-${mapping.job}-${namespace}`.slice(0, 63).replace(/-+$/, '');
+  return name;
+}
+
+function jobName(mapping: NamespaceMapping, name: string): string {
+  return `${mapping.prefix ?? 'lg'}-${mapping.job}-${name}`.slice(0, 253);
+}
+
+export function selectorArgument(selector: LabelSelector): string {
+  const parts = Object.entries(selector.matchLabels).map(([k, v]) => `${k}=${v}`);
+  for (const e of selector.matchExpressions) {
+    if (e.operator === 'In') parts.push(`${e.key} in (${e.values.join(',')})`);
+    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${e.values.join(',')})`);
+    else if (e.operator === 'Exists') parts.push(e.key);
+    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
+  }
+  return parts.join(',');
+}
+
+function subjectOf(object: KubeObject): string {
+  return object.ref;
+}
+
+/** Rewrites a lab namespace to the job's, in the places objects name namespaces. */
+function rewriteNamespaceReferences(manifest: Json, kind: string, rename: (ns: string) => string | undefined): void {
+  const spec = asRecord(manifest.spec);
+  if (kind === 'NetworkPolicy') {
+    for (const direction of ['ingress', 'egress'] as const) {
+      const rules = Array.isArray(spec[direction]) ? (spec[direction] as unknown[]) : [];
+      for (const rule of rules) {
+        const peers = asRecord(rule)[direction === 'ingress' ? 'from' : 'to'];
+        for (const peer of Array.isArray(peers) ? peers : []) {
+          const labels = asRecord(asRecord(asRecord(peer).namespaceSelector).matchLabels);
+          const name = labels['kubernetes.io/metadata.name'];
+          if (typeof name === 'string' && rename(name)) labels['kubernetes.io/metadata.name'] = rename(name);
+        }
+      }
+    }
+  }
+  if (kind === 'RoleBinding' || kind === 'ClusterRoleBinding') {
+    const subjects = Array.isArray(manifest.subjects) ? (manifest.subjects as unknown[]) : [];
+    for (const subject of subjects) {
+      const s = asRecord(subject);
+      if (typeof s.namespace === 'string' && rename(s.namespace)) s.namespace = rename(s.namespace);
+    }
+  }
+}
+
+export interface PlanOptions {
+  mapping: NamespaceMapping;
+  /** The workload the drills break, as configured (`Deployment lab85/web`, `lab85/web`, `web`). */
+  workload?: string;
+  service?: string;
+  secrets: { synthesize: boolean; exclude: readonly string[] };
+}
+
+export function buildPlan(objects: readonly KubeObject[], options: PlanOptions): DeployPlan {
+  const { mapping } = options;
+  const labNamespaces = new Set<string>();
+  for (const o of objects) {
+    if (o.kind === 'Namespace') labNamespaces.add(o.name);
+    else if (!isClusterScoped(o.kind)) labNamespaces.add(o.namespace ?? 'default');
+  }
+  const renameNs = (ns: string): string | undefined =>
+    mapping.mode === 'existing' && labNamespaces.has(ns) ? jobNamespace(mapping, ns) : undefined;
+  const effective = (ns: string | undefined) => {
+    const name = ns ?? 'default';
+    return mapping.mode === 'existing' ? jobNamespace(mapping, name) : name;
+  };
+  const labClusterRoles = new Set(objects.filter((o) => o.kind === 'ClusterRole').map((o) => o.name));
+
+  const plan: DeployPlan = {
+    mapping,
+    namespaceObjects: [],
+    extraNamespaces: [],
+    namespaces: [],
+    objects: [],
+    workloads: [],
+    services: [],
+    images: [],
+    secrets: [],
+    skipped: [],
+    originalNamespace: new Map(),
+  };
+  const originals = new Map<string, string>();
+  const jobLabels = mapping.mode === 'existing' ? { [JOB_LABEL]: mapping.job, ...MANAGED_BY } : {};
+
+  for (const object of objects) {
+    const subject = subjectOf(object);
+    const manifest = clone(object.value);
+    delete manifest.status;
+    const metadata = asRecord(manifest.metadata);
+    manifest.metadata = metadata;
+    if (object.kind === 'Namespace') {
+      const name = effective(object.name);
+      originals.set(name, object.name);
+      metadata.name = name;
+      metadata.labels = { ...asRecord(metadata.labels), ...jobLabels };
+      plan.namespaceObjects.push({ source: object, manifest, subject });
+      continue;
+    }
+    if (isClusterScoped(object.kind)) {
+      if (mapping.mode === 'existing') {
+        if (!RENAMABLE_CLUSTER_SCOPED.has(object.kind)) {
+          plan.skipped.push({
+            source: object,
+            subject,
+            reason: `${object.kind} is cluster-scoped: it is not applied to a shared cluster`,
+          });
+          continue;
+        }
+        metadata.name = jobName(mapping, object.name);
+        metadata.labels = { ...asRecord(metadata.labels), ...jobLabels };
+        if (object.kind === 'ClusterRoleBinding') {
+          const roleRef = asRecord(manifest.roleRef);
+          if (roleRef.kind === 'ClusterRole' && typeof roleRef.name === 'string' && labClusterRoles.has(roleRef.name))
+            roleRef.name = jobName(mapping, roleRef.name);
+        }
+      }
+      delete metadata.namespace;
+      rewriteNamespaceReferences(manifest, object.kind, renameNs);
+      plan.objects.push({ source: object, manifest, subject });
+      continue;
+    }
+    const namespace = effective(object.namespace);
+    originals.set(namespace, object.namespace ?? 'default');
+    metadata.namespace = namespace;
+    if (mapping.mode === 'existing' && object.kind === 'RoleBinding') {
+      const roleRef = asRecord(manifest.roleRef);
+      if (roleRef.kind === 'ClusterRole' && typeof roleRef.name === 'string' && labClusterRoles.has(roleRef.name))
+        roleRef.name = jobName(mapping, roleRef.name);
+    }
+    rewriteNamespaceReferences(manifest, object.kind, renameNs);
+    plan.objects.push({ source: object, manifest, namespace, subject });
+
+    const workload = toWorkload(object);
+    if (workload) {
+      for (const container of [...workload.initContainers, ...workload.containers]) {
+        const image = container.value.image;
+        if (typeof image === 'string' && image && !plan.images.includes(image)) plan.images.push(image);
+      }
+    }
+    if (workload && SERVING.has(object.kind)) {
+      const selector = toLabelSelector(object.get(['spec', 'selector'])) ?? mapSelector(workload.labels);
+      plan.workloads.push({
+        source: object,
+        workload,
+        kind: object.kind as PlannedWorkload['kind'],
+        name: object.name,
+        namespace,
+        selector,
+        selectorArg: selectorArgument(selector),
+        subject,
+      });
+    }
+    if (object.kind === 'Service') {
+      const spec = asRecord(object.get(['spec']));
+      const ports = (Array.isArray(spec.ports) ? spec.ports : []).map(asRecord);
+      const tcp = ports.filter((p) => typeof p.port === 'number' && (p.protocol ?? 'TCP') === 'TCP');
+      const chosen = tcp.find((p) => p.name === 'http' || p.appProtocol === 'http') ?? tcp[0];
+      const selector: Record<string, string> = {};
+      for (const [k, v] of Object.entries(asRecord(spec.selector))) selector[k] = String(v);
+      plan.services.push({
+        source: object,
+        name: object.name,
+        namespace,
+        subject,
+        selector,
+        ...(chosen
+          ? { port: { port: chosen.port as number, ...(typeof chosen.name === 'string' ? { name: chosen.name } : {}) } }
+          : {}),
+        headless: spec.clusterIP === 'None' || spec.type === 'ExternalName',
+      });
+    }
+  }
+
+  const defined = new Set(plan.namespaceObjects.map((o) => String(asRecord(o.manifest.metadata).name)));
+  const used = new Set(plan.objects.map((o) => o.namespace).filter((ns): ns is string => ns !== undefined));
+  for (const ns of [...used].sort()) {
+    if (defined.has(ns)) continue;
+    if (mapping.mode === 'kind' && BUILTIN_NAMESPACES.has(ns)) continue;
+    plan.extraNamespaces.push(ns);
+  }
+  plan.namespaces = [...new Set([...defined, ...used])].sort();
+  for (const ns of plan.namespaces) if (!originals.has(ns)) originals.set(ns, ns);
+  plan.originalNamespace = originals;
+
+  if (options.secrets.synthesize) plan.secrets = secretsToSynthesize(objects, options, effective);
+  return plan;
+}
+
+/**
+ * The Secrets that workloads need to start (non-optional `secretKeyRef`,
+ * `envFrom.secretRef`, secret volumes) and that the repository does not
+ * define. Image pull secrets are left alone: a missing one does not stop a pod.
+ */
+function secretsToSynthesize(
+  objects: readonly KubeObject[],
+  options: PlanOptions,
+  effective: (ns: string | undefined) => string,
+): PlannedSecret[] {
+  const references: readonly KubeReference[] = inventoryOf([...objects]).references ?? [];
+  // Where image pull secrets are named: references found there are not synthesized.
+  const pullSecretAt = new Set<string>();
+  const at = (l: SourceLocation) => `${l.file}:${l.line}:${l.column}`;
+  for (const object of objects) {
+    const workload = toWorkload(object);
+    const pullSecrets = workload?.podSpec.imagePullSecrets;
+    (Array.isArray(pullSecrets) ? pullSecrets : []).forEach((_s, i) =>
+      pullSecretAt.add(at(object.locate([...workload!.podSpecPath, 'imagePullSecrets', i, 'name']))),
+    );
+  }
+  // Keys that secret volumes project (`items: [{ key }]`): the references do not name them.
+  const volumeKeys = new Map<string, string[]>();
+  for (const object of objects) {
+    const volumes = toWorkload(object)?.podSpec.volumes;
+    for (const v of Array.isArray(volumes) ? volumes : []) {
+      const secret = asRecord(asRecord(v).secret);
+      if (typeof secret.secretName !== 'string' || !Array.isArray(secret.items)) continue;
+      const id = `${effective(object.namespace)}/${secret.secretName}`;
+      for (const item of secret.items) {
+        const key = asRecord(item).key;
+        if (typeof key === 'string') volumeKeys.set(id, [...(volumeKeys.get(id) ?? []), key]);
+      }
+    }
+  }
+  const byKey = new Map<string, PlannedSecret>();
+  for (const ref of references) {
+    if (ref.kind !== 'Secret' || ref.defined || ref.optional) continue;
+    if (options.secrets.exclude.includes(ref.name) || pullSecretAt.has(at(ref.location))) continue;
+    const namespace = effective(ref.namespace);
+    const key = `${namespace}/${ref.name}`;
+    let entry = byKey.get(key);
+    if (!entry) {
+      entry = {
+        name: ref.name,
+        namespace,
+        keys: [],
+        references: [],
+        subject: `${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`,
+      };
+      byKey.set(key, entry);
+    }
+    for (const k of [...(ref.key ? [ref.key] : []), ...(volumeKeys.get(key) ?? [])]) {
+      if (!entry.keys.includes(k)) entry.keys.push(k);
+    }
+    entry.references.push(ref.location);
+  }
+  return [...byKey.values()];
+}
+
+/** Parses `Deployment lab85/web`, `lab85/web` or `web`. */
+export function parseObjectName(text: string): { kind?: string; namespace?: string; name: string } {
+  const [first, second] = text.trim().split(/\s+/);
+  const ref = second ?? first ?? '';
+  const kind = second ? first : undefined;
+  const slash = ref.indexOf('/');
+  return {
+    ...(kind ? { kind } : {}),
+    ...(slash >= 0 ? { namespace: ref.slice(0, slash) } : {}),
+    name: slash >= 0 ? ref.slice(slash + 1) : ref,
+  };
+}
+
+function matchesName(source: KubeObject, wanted: ReturnType<typeof parseObjectName>): boolean {
+  return (
+    source.name === wanted.name &&
+    (wanted.kind === undefined || source.kind === wanted.kind) &&
+    (wanted.namespace === undefined || (source.namespace ?? 'default') === wanted.namespace)
+  );
+}
+
+function selects(service: PlannedService, workload: PlannedWorkload): boolean {
+  return (
+    service.namespace === workload.namespace &&
+    Object.keys(service.selector).length > 0 &&
+    selectorMatches(mapSelector(service.selector), workload.workload.labels)
+  );
+}
+
+/**
+ * The workload the drills break: the configured one, else the serving
+ * workload a Service selects (Deployments first, since only they roll back,
+ * then the most replicas, then manifest order).
+ */
+export function mainWorkload(plan: DeployPlan, configured?: string): { workload?: PlannedWorkload; problem?: string } {
+  if (configured) {
+    const wanted = parseObjectName(configured);
+    const found = plan.workloads.find((w) => matchesName(w.source, wanted));
+    return found
+      ? { workload: found }
+      : { problem: `the rubric names the workload '${configured}', which the manifests do not define` };
+  }
+  if (plan.workloads.length === 0) return { problem: 'the manifests define no Deployment, StatefulSet or DaemonSet' };
+  const rank = (w: PlannedWorkload) => [
+    plan.services.some((s) => selects(s, w)) ? 0 : 1,
+    w.kind === 'Deployment' ? 0 : w.kind === 'StatefulSet' ? 1 : 2,
+    -(w.workload.replicas ?? 1),
+  ];
+  const ordered = plan.workloads
+    .map((w, i) => ({ w, key: [...rank(w), i] }))
+    .sort((a, b) => {
+      for (let k = 0; k < a.key.length; k++) if (a.key[k] !== b.key[k]) return a.key[k]! - b.key[k]!;
+      return 0;
+    });
+  return { workload: ordered[0]!.w };
+}
+
+/** The Service probed during the drills: the configured one, else the first that selects the workload. */
+export function mainService(
+  plan: DeployPlan,
+  workload: PlannedWorkload | undefined,
+  configured?: string,
+): { service?: PlannedService; problem?: string } {
+  if (configured) {
+    const wanted = parseObjectName(configured);
+    const found = plan.services.find((s) => matchesName(s.source, { ...wanted, kind: 'Service' }));
+    return found
+      ? { service: found }
+      : { problem: `the rubric names the Service '${configured}', which the manifests do not define` };
+  }
+  if (!workload) return { problem: 'there is no workload to reach' };
+  const service = plan.services.find((s) => selects(s, workload) && !s.headless && s.port);
+  return service
+    ? { service }
+    : { problem: `no Service with a TCP port and a cluster IP selects the pods of ${workload.subject}` };
+}

@@ -1,0 +1,150 @@
+/**
+ * Bad rollout + undo: set an image that cannot be pulled (a release with a
+ * typo in its tag), watch whether the rolling update keeps old pods Ready
+ * and the Service answering (rolling-update safety: maxUnavailable, replicas),
+ * then `kubectl rollout undo` and measure the time until the Deployment is
+ * fully rolled back and Ready.
+ */
+import { InfrastructureError } from '@labgrader/core';
+import { firstLine } from '../commands.js';
+import { readyCount, workloadReady, type Pod } from '../kube.js';
+import {
+  describeProbe,
+  drillEvents,
+  getWorkload,
+  listPods,
+  notRun,
+  seconds,
+  stopProbe,
+  type DrillContext,
+  type DrillResult,
+} from './common.js';
+
+export interface BadRolloutResult extends DrillResult {
+  container?: string;
+  goodImage?: string;
+  badImage: string;
+  desired?: number;
+  /** Fewest Ready pods seen while the bad rollout was in progress. */
+  minReady?: number;
+  /** How long the bad rollout was watched before the undo. */
+  observedSeconds?: number;
+  /** The pull error the new pods reported, if seen. */
+  pullError?: string;
+}
+
+const PULL_FAILURES = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull']);
+
+function pullFailure(pods: readonly Pod[], image: string): string | undefined {
+  for (const pod of pods) {
+    const spec = pod.spec.containers ?? [];
+    if (!spec.some((c) => c.image === image)) continue;
+    for (const s of pod.status.containerStatuses ?? []) {
+      const waiting = s.state?.waiting;
+      if (waiting?.reason && PULL_FAILURES.has(waiting.reason)) {
+        return `${waiting.reason}${waiting.message ? `: ${waiting.message.replace(/\s+/g, ' ').slice(0, 200)}` : ''}`;
+      }
+    }
+  }
+  return undefined;
+}
+
+export async function runBadRollout(ctx: DrillContext): Promise<BadRolloutResult> {
+  const settings = ctx.config.scenarios.badRollout;
+  const timeoutSeconds = settings.timeoutSeconds;
+  const w = ctx.workload;
+  const badImage = settings.image;
+  if (w.kind !== 'Deployment') {
+    return {
+      ...notRun(
+        'bad-rollout',
+        'unsupported',
+        `${w.subject} is a ${w.kind}: the drill uses kubectl rollout undo, which only Deployments support here`,
+        timeoutSeconds,
+      ),
+      badImage,
+    };
+  }
+  const from = ctx.transcript.length;
+  const before = await getWorkload(ctx, true);
+  const desired = before.spec.replicas ?? 1;
+  const containers = before.spec.template?.spec?.containers ?? [];
+  const container = containers.find((c) => c.name === w.workload.containers[0]?.name) ?? containers[0];
+  if (!container)
+    return { ...notRun('bad-rollout', 'not-run', `${w.subject} has no container`, timeoutSeconds), badImage };
+  const goodImage = container.image;
+  ctx.progress(`bad rollout: setting the image of ${w.name}/${container.name} to ${badImage}`);
+
+  const wallStart = ctx.clock.now().getTime();
+  const probe = ctx.prober?.start((settings.observeSeconds + timeoutSeconds + 60) * 1000);
+  let minReady = readyCount(before);
+  let pullError: string | undefined;
+  let observedMs: number | undefined;
+  let recoveredMs: number | undefined;
+  let probeSummary;
+  const podNames = new Set<string>();
+  try {
+    const set = await ctx.kubectl.run([
+      '-n',
+      w.namespace,
+      'set',
+      'image',
+      `deployment/${w.name}`,
+      `${container.name}=${badImage}`,
+    ]);
+    if (set.exitCode !== 0) throw new InfrastructureError(`kubectl set image failed: ${firstLine(set.stderr)}`);
+    const t0 = ctx.clock.monotonicMs();
+    for (;;) {
+      await ctx.sleep(ctx.config.pollIntervalMs);
+      const current = await getWorkload(ctx);
+      minReady = Math.min(minReady, readyCount(current));
+      const pods = await listPods(ctx);
+      for (const p of pods) podNames.add(p.metadata.name);
+      pullError ??= pullFailure(pods, badImage);
+      observedMs = ctx.clock.monotonicMs() - t0;
+      if (observedMs >= settings.observeSeconds * 1000) break;
+      if (pullError !== undefined && observedMs >= settings.minObserveSeconds * 1000) break;
+    }
+    ctx.progress(`bad rollout: kubectl rollout undo deployment/${w.name}`);
+    const undo = await ctx.kubectl.run(['-n', w.namespace, 'rollout', 'undo', `deployment/${w.name}`]);
+    if (undo.exitCode !== 0) throw new InfrastructureError(`kubectl rollout undo failed: ${firstLine(undo.stderr)}`);
+    const t1 = ctx.clock.monotonicMs();
+    while (ctx.clock.monotonicMs() - t1 < timeoutSeconds * 1000) {
+      await ctx.sleep(ctx.config.pollIntervalMs);
+      const current = await getWorkload(ctx);
+      const image = (current.spec.template?.spec?.containers ?? []).find((c) => c.name === container.name)?.image;
+      if (image === goodImage && workloadReady(current)) {
+        recoveredMs = ctx.clock.monotonicMs() - t1;
+        break;
+      }
+    }
+  } finally {
+    probeSummary = await stopProbe(ctx, probe);
+  }
+  const events = await drillEvents(ctx, podNames, wallStart);
+  const recoverySeconds = recoveredMs === undefined ? undefined : seconds(recoveredMs);
+  const narrative = [
+    `set image ${container.name}=${badImage} on deployment/${w.name}`,
+    `watched ${seconds(observedMs ?? 0)} s: at least ${minReady}/${desired} pods stayed Ready${pullError ? `, the new pods failed with ${pullError.split(':')[0]}` : ''}`,
+    recoverySeconds === undefined
+      ? `after kubectl rollout undo the Deployment was not rolled back and Ready within ${timeoutSeconds} s`
+      : `kubectl rollout undo: rolled back and ${desired}/${desired} Ready after ${recoverySeconds} s`,
+  ].join('; ');
+  return {
+    scenario: 'bad-rollout',
+    status: 'completed',
+    ...(recoverySeconds !== undefined ? { recoverySeconds } : {}),
+    timeoutSeconds,
+    commands: ctx.transcript.since(from),
+    events,
+    ...(probeSummary ? { probe: probeSummary } : {}),
+    narrative: narrative + describeProbe(probeSummary),
+    container: container.name,
+    ...(goodImage ? { goodImage } : {}),
+    badImage,
+    desired,
+    minReady,
+    observedSeconds: seconds(observedMs ?? 0),
+    ...(pullError ? { pullError: ctx.redactor.redact(pullError) } : {}),
+  };
+}

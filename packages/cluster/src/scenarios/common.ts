@@ -1,0 +1,145 @@
+/**
+ * What every drill shares: how to list the workload's pods, read the
+ * workload, collect the events of the drill, and the shape of a result.
+ */
+import type { Clock } from '@labgrader/core';
+import type { CommandRecord, Tool, Transcript } from '../commands.js';
+import type { ClusterConfig } from '../config.js';
+import {
+  describeEvent,
+  eventTime,
+  isPodReady,
+  workloadReady,
+  type ClusterWorkload,
+  type KubeEvent,
+  type List,
+  type Pod,
+} from '../kube.js';
+import type { PlannedWorkload } from '../plan.js';
+import type { ProbeSummary, RunningProbe, ServiceProber } from '../probe.js';
+import { summarizeProbe } from '../probe.js';
+import type { Redactor } from '../secrets.js';
+import type { ScenarioName } from '../settings.js';
+import type { NodeAccess } from '../target.js';
+
+export interface DrillContext {
+  config: ClusterConfig;
+  kubectl: Tool;
+  workload: PlannedWorkload;
+  prober?: ServiceProber;
+  nodeAccess?: NodeAccess;
+  clock: Clock;
+  sleep: (ms: number) => Promise<void>;
+  transcript: Transcript;
+  redactor: Redactor;
+  progress: (message: string) => void;
+}
+
+export interface DrillResult {
+  scenario: ScenarioName;
+  /**
+   * completed: the drill ran (whatever the outcome); not-run: it could not
+   * start because of the lab (e.g. no Ready pod to delete): no credit;
+   * unsupported: this target cannot run it (no node access): not applicable.
+   */
+  status: 'completed' | 'not-run' | 'unsupported';
+  reason?: string;
+  /** Seconds until recovered; undefined when it did not recover in time. */
+  recoverySeconds?: number;
+  timeoutSeconds: number;
+  /** Commands the drill ran (polling summarized). */
+  commands: CommandRecord[];
+  /** Events during the drill, one line each. */
+  events: string[];
+  /** What the Service answered during the drill. */
+  probe?: ProbeSummary;
+  /** One line describing what was done and seen, for evidence. */
+  narrative: string;
+}
+
+export function notRun(
+  scenario: ScenarioName,
+  status: 'not-run' | 'unsupported',
+  reason: string,
+  timeoutSeconds: number,
+): DrillResult {
+  return { scenario, status, reason, timeoutSeconds, commands: [], events: [], narrative: reason };
+}
+
+export function seconds(ms: number): number {
+  return Math.round(ms / 100) / 10;
+}
+
+export async function listPods(ctx: DrillContext, record = false): Promise<Pod[]> {
+  const list = await ctx.kubectl.json<List<Pod>>(
+    ['-n', ctx.workload.namespace, 'get', 'pods', '-l', ctx.workload.selectorArg],
+    { unrecorded: !record },
+  );
+  return list.items;
+}
+
+export async function getWorkload(ctx: DrillContext, record = false): Promise<ClusterWorkload> {
+  const w = ctx.workload;
+  const kind = `${w.kind.toLowerCase()}s.apps`;
+  return ctx.kubectl.json<ClusterWorkload>(['-n', w.namespace, 'get', `${kind}/${w.name}`], { unrecorded: !record });
+}
+
+export function byName(a: Pod, b: Pod): number {
+  return a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0;
+}
+
+export { isPodReady };
+
+/** Waits (bounded) until the workload is fully rolled out and Ready again before the next drill. */
+export async function waitSteady(ctx: DrillContext, timeoutMs: number): Promise<boolean> {
+  const started = ctx.clock.monotonicMs();
+  for (;;) {
+    const workload = await getWorkload(ctx);
+    if (workloadReady(workload)) {
+      const pods = await listPods(ctx);
+      if (!pods.some((p) => p.metadata.deletionTimestamp !== undefined)) return true;
+    }
+    if (ctx.clock.monotonicMs() - started >= timeoutMs) return false;
+    await ctx.sleep(ctx.config.pollIntervalMs);
+  }
+}
+
+/** Events about the workload, its ReplicaSets and the named pods since the drill began. */
+export async function drillEvents(
+  ctx: DrillContext,
+  podNames: ReadonlySet<string>,
+  sinceWallMs: number,
+): Promise<string[]> {
+  const list = await ctx.kubectl.json<List<KubeEvent>>(['-n', ctx.workload.namespace, 'get', 'events'], {
+    unrecorded: true,
+  });
+  const w = ctx.workload;
+  return list.items
+    .filter((e) => eventTime(e) >= sinceWallMs - 1000)
+    .filter((e) => {
+      const { kind, name } = e.involvedObject;
+      if (!name) return false;
+      if (kind === 'Pod') return podNames.has(name) || name.startsWith(`${w.name}-`);
+      if (kind === w.kind) return name === w.name;
+      return kind === 'ReplicaSet' && name.startsWith(`${w.name}-`);
+    })
+    .sort((a, b) => eventTime(a) - eventTime(b))
+    .slice(-12)
+    .map((e) => ctx.redactor.redact(describeEvent(e)));
+}
+
+/** Stops the probe (if any) and summarizes what it saw. */
+export async function stopProbe(
+  ctx: DrillContext,
+  running: RunningProbe | undefined,
+): Promise<ProbeSummary | undefined> {
+  if (!running || !ctx.prober) return undefined;
+  const samples = await running.stop();
+  return summarizeProbe(ctx.prober.via, samples);
+}
+
+export function describeProbe(probe: ProbeSummary | undefined): string {
+  if (!probe) return '';
+  const pct = Math.round(probe.ratio * 1000) / 10;
+  return `; the Service answered ${probe.ok}/${probe.total} requests (${pct}%)${probe.ok < probe.total ? `, longest outage ${seconds(probe.longestOutageMs)} s, first failure: ${probe.firstFailure}` : ''}`;
+}

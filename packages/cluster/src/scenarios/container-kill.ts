@@ -1,0 +1,129 @@
+/**
+ * Container kill: kill the main container's process with SIGKILL (as an
+ * out-of-memory kill or a crash would), from the node's container runtime
+ * (`ctr -n k8s.io tasks kill`; crictl is not needed), and measure the time
+ * until the kubelet has restarted it and the pod is Ready again.
+ */
+import { InfrastructureError } from '@labgrader/core';
+import { firstLine } from '../commands.js';
+import { isPodReady, readyPods, type Pod } from '../kube.js';
+import {
+  byName,
+  describeProbe,
+  drillEvents,
+  listPods,
+  notRun,
+  seconds,
+  stopProbe,
+  type DrillContext,
+  type DrillResult,
+} from './common.js';
+
+export interface ContainerKillResult extends DrillResult {
+  pod?: string;
+  container?: string;
+  restartsBefore?: number;
+}
+
+export async function runContainerKill(ctx: DrillContext): Promise<ContainerKillResult> {
+  const settings = ctx.config.scenarios.containerKill;
+  const timeoutSeconds = settings.timeoutSeconds;
+  const w = ctx.workload;
+  if (!ctx.nodeAccess) {
+    return notRun(
+      'container-kill',
+      'unsupported',
+      'this target gives no access to the nodes (existing cluster with nodeAccess: none), so no container can be killed',
+      timeoutSeconds,
+    );
+  }
+  const from = ctx.transcript.length;
+  const containerName = settings.container ?? w.workload.containers[0]?.name;
+  const pods = readyPods(await listPods(ctx, true)).sort(byName);
+  const pod = pods[0];
+  if (!pod) return notRun('container-kill', 'not-run', `${w.subject} has no Ready pod`, timeoutSeconds);
+  const status = (pod.status.containerStatuses ?? []).find((s) => s.name === containerName);
+  if (!containerName || !status) {
+    return notRun(
+      'container-kill',
+      'not-run',
+      `pod ${pod.metadata.name} has no container named "${containerName ?? '?'}"`,
+      timeoutSeconds,
+    );
+  }
+  const id = status.containerID ?? '';
+  if (!id.startsWith('containerd://')) {
+    return notRun(
+      'container-kill',
+      'unsupported',
+      `container runtime of ${id.split('://')[0] || 'unknown type'}: only containerd is supported`,
+      timeoutSeconds,
+    );
+  }
+  const node = pod.spec.nodeName;
+  if (!node) return notRun('container-kill', 'not-run', `pod ${pod.metadata.name} is not on a node`, timeoutSeconds);
+  const restartsBefore = status.restartCount;
+  ctx.progress(`container kill: killing container ${containerName} of pod ${pod.metadata.name}`);
+
+  const wallStart = ctx.clock.now().getTime();
+  const probe = ctx.prober?.start((timeoutSeconds + 60) * 1000);
+  let recoveredMs: number | undefined;
+  let probeSummary;
+  let replacedBy: string | undefined;
+  const t0 = ctx.clock.monotonicMs();
+  try {
+    const killed = await ctx.nodeAccess.exec(node, [
+      'ctr',
+      '-n',
+      'k8s.io',
+      'tasks',
+      'kill',
+      '--signal',
+      'SIGKILL',
+      id.slice('containerd://'.length),
+    ]);
+    if (killed.exitCode !== 0) {
+      throw new InfrastructureError(`ctr tasks kill in node ${node} failed: ${firstLine(killed.stderr)}`);
+    }
+    while (ctx.clock.monotonicMs() - t0 < timeoutSeconds * 1000) {
+      await ctx.sleep(ctx.config.pollIntervalMs);
+      const current = await listPods(ctx);
+      const same = current.find((p) => p.metadata.name === pod.metadata.name);
+      if (!same) {
+        // The pod itself was replaced (e.g. restartPolicy Never): recovered when the workload is whole again.
+        replacedBy ??= 'a new pod';
+        if (readyPods(current).length >= pods.length) {
+          recoveredMs = ctx.clock.monotonicMs() - t0;
+          break;
+        }
+        continue;
+      }
+      const cs = (same.status.containerStatuses ?? []).find((s) => s.name === containerName);
+      if (cs && cs.restartCount > restartsBefore && cs.ready && isPodReady(same as Pod)) {
+        recoveredMs = ctx.clock.monotonicMs() - t0;
+        break;
+      }
+    }
+  } finally {
+    probeSummary = await stopProbe(ctx, probe);
+  }
+  const events = await drillEvents(ctx, new Set([pod.metadata.name]), wallStart);
+  const recoverySeconds = recoveredMs === undefined ? undefined : seconds(recoveredMs);
+  const narrative =
+    recoverySeconds === undefined
+      ? `killed container ${containerName} of pod ${pod.metadata.name} (SIGKILL); it was not restarted and Ready within ${timeoutSeconds} s`
+      : `killed container ${containerName} of pod ${pod.metadata.name} (SIGKILL); ${replacedBy ? 'the pod was replaced and' : 'restarted and'} Ready again after ${recoverySeconds} s`;
+  return {
+    scenario: 'container-kill',
+    status: 'completed',
+    ...(recoverySeconds !== undefined ? { recoverySeconds } : {}),
+    timeoutSeconds,
+    commands: ctx.transcript.since(from),
+    events,
+    ...(probeSummary ? { probe: probeSummary } : {}),
+    narrative: narrative + describeProbe(probeSummary),
+    pod: pod.metadata.name,
+    container: containerName,
+    restartsBefore,
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * Cluster stage settings: the rubric's `stages.cluster.settings`. Every field
+ * has a default, so `{}` is a valid configuration (an ephemeral kind cluster
+ * with kind's default node image).
+ *
+ * Machine facts (which kind, kubectl and docker binaries, which node image,
+ * whether the node image brings its own CNI) can also come from the
+ * environment of the grading machine; the environment wins over the rubric,
+ * because one rubric is used on many machines. See `resolveClusterConfig`.
+ */
+import { z } from 'zod';
+
+/** A recovery-time band: recovering within `maxSeconds` earns `credit` (0–1) of the check. */
+export const bandSchema = z.strictObject({
+  maxSeconds: z.number().positive(),
+  credit: z.number().min(0).max(1),
+});
+export type Band = z.infer<typeof bandSchema>;
+
+/** Bands, fastest first: each slower band gives no more credit than a faster one. */
+export function bandsSchema(defaults: Band[]) {
+  return z
+    .array(bandSchema)
+    .min(1, 'give at least one band')
+    .refine((bands) => bands.every((b, i) => i === 0 || b.maxSeconds > bands[i - 1]!.maxSeconds), {
+      message: 'bands must be ordered by maxSeconds, fastest first, without repeats',
+    })
+    .refine((bands) => bands.every((b, i) => i === 0 || b.credit <= bands[i - 1]!.credit), {
+      message: 'a slower band cannot give more credit than a faster one',
+    })
+    .default(defaults);
+}
+
+const runWhen = z
+  .enum(['auto', 'always', 'never'])
+  .default('auto')
+  .describe('auto: when a configured check grades it; always; never');
+
+const binary = z.string().min(1);
+
+export const kindTargetSchema = z.strictObject({
+  type: z.literal('kind'),
+  /** Node image (kindest/node:…); default: LABGRADER_KIND_NODE_IMAGE, else kind's own default. */
+  nodeImage: z.string().min(1).optional(),
+  /** kind binary; default: LABGRADER_KIND, else `kind` on PATH. */
+  binary: binary.optional(),
+  /** Cluster names are `<prefix>-<random>`; kind clusters of every job are told apart by it. */
+  clusterNamePrefix: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,19}$/, 'lower-case letters, digits and dashes, at most 20, starting with a letter')
+    .default('labgrader'),
+  /**
+   * Do not install kind's default CNI (kindnet): for node images that bring
+   * their own CNI configuration. Default: LABGRADER_KIND_DISABLE_DEFAULT_CNI, else false.
+   */
+  disableDefaultCNI: z.boolean().optional(),
+  /** `kind create cluster` time limit (it waits for the control plane). */
+  createTimeoutSeconds: z.number().positive().max(1800).default(300),
+  /** Keep the cluster when grading failed, to debug it (`kind delete cluster --name …` afterwards). */
+  keepOnFailure: z.boolean().default(false),
+});
+
+export const existingTargetSchema = z.strictObject({
+  type: z.literal('existing'),
+  /** kubeconfig file; default: KUBECONFIG, else kubectl's default. */
+  kubeconfig: z.string().min(1).optional(),
+  /** kubeconfig context; default: the current context. */
+  context: z.string().min(1).optional(),
+  /** Each job's namespaces are `<prefix>-<job>-<namespace in the manifests>`. */
+  namespacePrefix: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,9}$/, 'lower-case letters, digits and dashes, at most 10, starting with a letter')
+    .default('lg'),
+  /**
+   * How labgrader can reach the nodes: `none` (probe the Service through the
+   * API server's proxy; the container-kill drill cannot run), or `docker` (the
+   * nodes are Docker containers named after the nodes, as in a kind cluster:
+   * probe from a node, kill containers with ctr).
+   */
+  nodeAccess: z.enum(['none', 'docker']).default('none'),
+  keepOnFailure: z.boolean().default(false),
+});
+
+const targetSchema = z.discriminatedUnion('type', [kindTargetSchema, existingTargetSchema]);
+
+export const clusterSettingsSchema = z.strictObject({
+  /** Where to deploy: an ephemeral kind cluster per job (default), or namespaces in an existing cluster. */
+  target: targetSchema.prefault({ type: 'kind' }),
+  /** kubectl binary; default: LABGRADER_KUBECTL, else `kubectl` on PATH. */
+  kubectl: binary.optional(),
+  /** docker binary; default: LABGRADER_DOCKER, else `docker` on PATH. */
+  docker: binary.optional(),
+  /** Which manifests are deployed: the same discovery as the lint stage (set the same values as there). */
+  manifests: z
+    .strictObject({
+      include: z.array(z.string()).optional(),
+      exclude: z.array(z.string()).optional(),
+      extraExclude: z.array(z.string()).default([]),
+      /** Kustomization directories to deploy; empty: every top-level kustomization. */
+      kustomizations: z.array(z.string()).default([]),
+    })
+    .prefault({}),
+  /** How long workloads have to become Ready after `kubectl apply`. */
+  readyTimeoutSeconds: z.number().positive().max(1800).default(180),
+  images: z
+    .strictObject({
+      /**
+       * Load the images the manifests use into the kind cluster from the local
+       * Docker daemon, when the daemon has them. labgrader never pulls an image;
+       * images that are not local are left to the node (which pulls them if it can).
+       */
+      loadLocal: z.boolean().default(true),
+    })
+    .prefault({}),
+  secrets: z
+    .strictObject({
+      /**
+       * Create the Secrets the workloads reference but the repository does not
+       * define (the lab tells students to create them out of band), with random
+       * values, so the lab can start. Values are never logged or reported.
+       */
+      synthesize: z.boolean().default(true),
+      /** Secret names never synthesized. */
+      exclude: z.array(z.string()).default([]),
+    })
+    .prefault({}),
+  /** The workload the drills break (`Deployment lab85/web`, `lab85/web` or `web`); default: the Deployment a Service selects, most replicas first. */
+  workload: z.string().min(1).optional(),
+  /** The Service probed during the drills (`lab85/web` or `web`); default: the one selecting the workload. */
+  service: z.string().min(1).optional(),
+  probe: z
+    .strictObject({
+      /** HTTP path requested through the Service. */
+      path: z.string().startsWith('/').default('/'),
+      /** Pause between two requests. */
+      intervalMs: z.number().int().min(50).max(10_000).default(250),
+      /** One request's time limit. */
+      requestTimeoutMs: z.number().int().min(100).max(30_000).default(2_000),
+      /** How long the Service has, after the workloads are Ready, to answer a first time. */
+      answerTimeoutSeconds: z.number().positive().max(600).default(60),
+    })
+    .prefault({}),
+  /** Polling interval while waiting for Ready pods and recoveries (the measurement's resolution). */
+  pollIntervalMs: z.number().int().min(100).max(10_000).default(500),
+  scenarios: z
+    .strictObject({
+      podKill: z
+        .strictObject({
+          run: runWhen,
+          /** Give up waiting for the replacement after this long (no credit). */
+          timeoutSeconds: z.number().positive().max(1800).default(180),
+        })
+        .prefault({}),
+      containerKill: z
+        .strictObject({
+          run: runWhen,
+          /** Container to kill; default: the workload's first container. */
+          container: z.string().min(1).optional(),
+          timeoutSeconds: z.number().positive().max(1800).default(180),
+        })
+        .prefault({}),
+      badRollout: z
+        .strictObject({
+          run: runWhen,
+          /**
+           * An image that cannot be pulled. The default names a registry on the
+           * node's own loopback port 9, which refuses at once: no DNS, no
+           * network, no time-out.
+           */
+          image: z.string().min(1).default('127.0.0.1:9/labgrader/bad-rollout:does-not-exist'),
+          /** How long the bad rollout is watched before `kubectl rollout undo` (it stops earlier once the pull fails). */
+          observeSeconds: z.number().positive().max(600).default(30),
+          /** And at least this long, so that a rolling update that kills old pods has the time to do it. */
+          minObserveSeconds: z.number().min(0).max(600).default(8),
+          /** Give up waiting for the undo to complete after this long (no credit). */
+          timeoutSeconds: z.number().positive().max(1800).default(180),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+});
+
+export type ClusterSettings = z.infer<typeof clusterSettingsSchema>;
+export type KindTargetSettings = z.infer<typeof kindTargetSchema>;
+export type ExistingTargetSettings = z.infer<typeof existingTargetSchema>;
+
+export function defaultClusterSettings(): ClusterSettings {
+  return clusterSettingsSchema.parse({});
+}
+
+export const SCENARIOS = ['pod-kill', 'container-kill', 'bad-rollout'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];

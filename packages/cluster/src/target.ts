@@ -1,0 +1,395 @@
+/**
+ * Where a job's lab runs, and how it is cleaned up:
+ *
+ *  - kind: a cluster of its own per job (`<prefix>-<job>`), with a private
+ *    kubeconfig in a temporary directory. Deleted afterwards in every outcome
+ *    (then checked: no container labelled with the cluster's name is left).
+ *  - existing: namespaces of its own per job in a cluster someone else runs
+ *    (`lg-<job>-lab85`), created with `kubectl create` so a namespace that
+ *    already exists is never adopted, and deleted afterwards with everything
+ *    in them, plus the renamed cluster-scoped RBAC objects (by label).
+ *
+ * `tearDown` never throws and never uses the stage's AbortSignal: it runs
+ * after a time-out too.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  CommandNotFoundError,
+  NotGradableError,
+  type CommandResult,
+  type CommandRunner,
+  type Logger,
+} from '@labgrader/core';
+import { Tool, displayName, firstLine, type Transcript } from './commands.js';
+import type { ClusterConfig, ExistingTarget, KindTarget } from './config.js';
+import { JOB_LABEL, type NamespaceMapping } from './plan.js';
+
+export interface NodeAccess {
+  /** Runs a command in a node (a Docker container named after the node). */
+  exec(node: string, args: readonly string[]): Promise<CommandResult>;
+  docker: Tool;
+}
+
+export interface TeardownReport {
+  /** One line for evidence: what was deleted (or kept), and how long it took. */
+  detail: string;
+  ok: boolean;
+}
+
+export interface TargetSession {
+  /** `kind cluster labgrader-3fa9c2 (node image …)`, `namespaces lg-3fa9c2-* in context kind-x`. */
+  description: string;
+  mapping: NamespaceMapping;
+  kubectl: Tool;
+  /** Shell access to the nodes, when the target allows it (kind; existing with nodeAccess: docker). */
+  nodeAccess?: NodeAccess;
+  /** A node to probe Services from, when there is node access. */
+  probeNode(): Promise<string | undefined>;
+  setUp(progress: (message: string) => void): Promise<void>;
+  /** Loads local images into the cluster; returns which were loaded and which are not local. */
+  loadImages(
+    images: readonly string[],
+    progress: (message: string) => void,
+  ): Promise<{ loaded: string[]; notLocal: string[] }>;
+  /** Namespaces this job created (deleted by tearDown in existing clusters). */
+  registerNamespace(name: string): void;
+  /** Whether cluster-scoped objects labelled with the job were created (existing clusters). */
+  registerClusterScoped(): void;
+  tearDown(options: { keep: boolean; progress: (message: string) => void }): Promise<TeardownReport>;
+}
+
+export interface SessionDeps {
+  runner: CommandRunner;
+  transcript: Transcript;
+  logger: Logger;
+  signal: AbortSignal;
+  job: string;
+  makeTempDir?: () => Promise<string>;
+}
+
+const TEARDOWN_TIMEOUT_MS = 180_000;
+
+function unavailable(message: string, hint: string, cause?: unknown): NotGradableError {
+  return new NotGradableError('cluster-unavailable', message, { hint, ...(cause ? { cause } : {}) });
+}
+
+/** Maps a missing program to a not-gradable "cluster unavailable" with the way to fix it. */
+export async function requireTool<T>(binary: string, envVar: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof CommandNotFoundError) {
+      throw unavailable(
+        `the cluster stage needs '${displayName(binary)}', which is not installed here (looked for '${binary}')`,
+        `Install it or point ${envVar} at it, or grade without the cluster stage (--cluster none).`,
+        err,
+      );
+    }
+    throw err;
+  }
+}
+
+function kindConfigYaml(target: KindTarget): string {
+  return [
+    'kind: Cluster',
+    'apiVersion: kind.x-k8s.io/v1alpha4',
+    ...(target.disableDefaultCNI ? ['networking:', '  disableDefaultCNI: true'] : []),
+    'nodes:',
+    '  - role: control-plane',
+    '',
+  ].join('\n');
+}
+
+export function createKindSession(config: ClusterConfig & { target: KindTarget }, deps: SessionDeps): TargetSession {
+  const target = config.target;
+  const name = `${target.clusterNamePrefix}-${deps.job}`;
+  const node = `${name}-control-plane`;
+  let dir: string | undefined;
+  let kubeconfig = '';
+  let created = false;
+  const tool = (binary: string, base: string[] = []) =>
+    new Tool(deps.runner, binary, displayName(binary), base, {}, deps.transcript, deps.logger, deps.signal);
+  const kind = tool(target.binary);
+  const docker = tool(config.docker);
+  // The kubeconfig path is only known once the temporary directory exists; the Tool is rebuilt then.
+  let kubectl = tool(config.kubectl);
+  const nodeAccess: NodeAccess = {
+    docker,
+    exec: (n, args) => docker.run(['exec', n, ...args]),
+  };
+  const session: TargetSession = {
+    description: `kind cluster ${name}${target.nodeImage ? ` (node image ${target.nodeImage})` : ''}`,
+    mapping: { mode: 'kind', job: deps.job },
+    get kubectl() {
+      return kubectl;
+    },
+    nodeAccess,
+    probeNode: async () => node,
+    async setUp(progress) {
+      await requireTool(target.binary, 'LABGRADER_KIND', () => kind.output(['version'], { timeoutMs: 30_000 }));
+      await requireTool(config.kubectl, 'LABGRADER_KUBECTL', () =>
+        kubectl.output(['version', '--client'], { timeoutMs: 30_000 }),
+      );
+      const info = await requireTool(config.docker, 'LABGRADER_DOCKER', () =>
+        docker.run(['info', '--format', '{{.ServerVersion}}'], { timeoutMs: 30_000 }),
+      );
+      if (info.exitCode !== 0 || !info.stdout.trim()) {
+        throw unavailable(
+          `no Docker engine answers here (docker info: ${firstLine(info.stderr) || `exit ${info.exitCode}`})`,
+          'kind runs its nodes as Docker containers: start the Docker engine (or point DOCKER_HOST at one), or grade with --cluster none.',
+        );
+      }
+      if (target.nodeImage) {
+        const image = await docker.run(['image', 'inspect', '--format', '{{.Id}}', target.nodeImage]);
+        if (image.exitCode !== 0) progress(`node image ${target.nodeImage} is not local: kind will pull it`);
+      }
+      dir = await (deps.makeTempDir ?? (() => mkdtemp(path.join(tmpdir(), 'labgrader-kind-'))))();
+      kubeconfig = path.join(dir, 'kubeconfig');
+      kubectl = tool(config.kubectl, ['--kubeconfig', kubeconfig]);
+      progress(`creating ${session.description}`);
+      created = true;
+      const create = await kind.run(
+        [
+          'create',
+          'cluster',
+          '--name',
+          name,
+          ...(target.nodeImage ? ['--image', target.nodeImage] : []),
+          '--config',
+          '-',
+          '--kubeconfig',
+          kubeconfig,
+          '--wait',
+          `${Math.round(target.createTimeoutSeconds)}s`,
+          ...(target.keepOnFailure ? ['--retain'] : []),
+        ],
+        { input: kindConfigYaml(target), timeoutMs: (target.createTimeoutSeconds + 60) * 1000 },
+      );
+      if (create.exitCode !== 0) {
+        const why = (create.stderr || create.stdout)
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => /ERROR|error|failed/i.test(l))
+          .slice(-2)
+          .join(' ');
+        throw unavailable(
+          `kind create cluster failed${create.timedOut ? ' (timed out)' : ''}: ${firstLine(why || create.stderr)}`,
+          target.nodeImage
+            ? `Check that the node image ${target.nodeImage} exists locally or can be pulled (LABGRADER_KIND_NODE_IMAGE), and that Docker can run privileged containers.`
+            : 'Check that kind can pull its node image (or set LABGRADER_KIND_NODE_IMAGE to a local one) and that Docker can run privileged containers.',
+        );
+      }
+      // kind waits for the node; Services need kube-proxy's rules and CoreDNS.
+      progress('waiting for kube-proxy and CoreDNS');
+      for (const what of ['daemonset/kube-proxy', 'deployment/coredns']) {
+        const rollout = await kubectl.run(['-n', 'kube-system', 'rollout', 'status', what, '--timeout=180s'], {
+          timeoutMs: 200_000,
+        });
+        if (rollout.exitCode !== 0) {
+          throw unavailable(
+            `the new kind cluster's ${what} did not become ready: ${firstLine(rollout.stderr || rollout.stdout)}`,
+            'The cluster could not start its system components; this is not your fault. Try again, or report it.',
+          );
+        }
+      }
+    },
+    async loadImages(images, progress) {
+      const loaded: string[] = [];
+      const notLocal: string[] = [];
+      for (const image of images) {
+        const inspect = await docker.run(['image', 'inspect', '--format', '{{.Id}}', image]);
+        (inspect.exitCode === 0 ? loaded : notLocal).push(image);
+      }
+      if (loaded.length > 0) {
+        progress(`loading ${loaded.length} image${loaded.length === 1 ? '' : 's'} into the cluster`);
+        const load = await kind.run(['load', 'docker-image', ...loaded, '--name', name], { timeoutMs: 600_000 });
+        if (load.exitCode !== 0) {
+          throw unavailable(
+            `kind load docker-image failed: ${firstLine(load.stderr)}`,
+            'The images could not be copied into the cluster; this is not your fault. Try again, or report it.',
+          );
+        }
+      }
+      return { loaded, notLocal };
+    },
+    registerNamespace: () => {},
+    registerClusterScoped: () => {},
+    async tearDown({ keep, progress }) {
+      const t0 = deps.transcript.now();
+      try {
+        if (!created) return { ok: true, detail: 'no cluster was created' };
+        if (keep) {
+          const hint = `kind delete cluster --name ${name}`;
+          deps.logger.warn('kept the kind cluster for debugging', { cluster: name, kubeconfig, delete: hint });
+          progress(`kept ${name} for debugging (kubeconfig ${kubeconfig}); delete it with: ${hint}`);
+          return { ok: true, detail: `kept ${name} for debugging (keepOnFailure); delete it with: ${hint}` };
+        }
+        progress(`deleting the kind cluster ${name}`);
+        const deleted = await kind.run(
+          ['delete', 'cluster', '--name', name, '--kubeconfig', kubeconfig || '/dev/null'],
+          {
+            signal: null,
+            timeoutMs: TEARDOWN_TIMEOUT_MS,
+          },
+        );
+        const left = await docker.run(['ps', '-aq', '--filter', `label=io.x-k8s.kind.cluster=${name}`], {
+          signal: null,
+          timeoutMs: 60_000,
+        });
+        const ids = left.stdout.split(/\s+/).filter(Boolean);
+        if (ids.length > 0) {
+          await docker.run(['rm', '-f', '-v', ...ids], { signal: null, timeoutMs: 60_000 });
+          deps.logger.warn('kind delete cluster left containers behind; removed them', {
+            cluster: name,
+            containers: ids,
+          });
+        }
+        const seconds = ((deps.transcript.now() - t0) / 1000).toFixed(1);
+        const ok = deleted.exitCode === 0 && left.exitCode === 0;
+        if (!ok) deps.logger.error('kind delete cluster failed', { cluster: name, stderr: firstLine(deleted.stderr) });
+        return {
+          ok,
+          detail: ok
+            ? `deleted kind cluster ${name} in ${seconds} s${ids.length ? ` (and ${ids.length} leftover container${ids.length === 1 ? '' : 's'})` : ''}`
+            : `kind delete cluster --name ${name} failed: ${firstLine(deleted.stderr || left.stderr)}`,
+        };
+      } catch (err) {
+        deps.logger.error('deleting the kind cluster failed', { cluster: name, error: String(err) });
+        return { ok: false, detail: `deleting kind cluster ${name} failed: ${String(err)}` };
+      } finally {
+        if (dir && !keep) await rm(dir, { recursive: true, force: true }).catch(() => {});
+      }
+    },
+  };
+  return session;
+}
+
+export function createExistingSession(
+  config: ClusterConfig & { target: ExistingTarget },
+  deps: SessionDeps,
+): TargetSession {
+  const target = config.target;
+  const base = [
+    ...(target.kubeconfig ? ['--kubeconfig', target.kubeconfig] : []),
+    ...(target.context ? ['--context', target.context] : []),
+  ];
+  const env = target.kubeconfigEnv ? { KUBECONFIG: target.kubeconfigEnv } : {};
+  const kubectl = new Tool(
+    deps.runner,
+    config.kubectl,
+    displayName(config.kubectl),
+    base,
+    env,
+    deps.transcript,
+    deps.logger,
+    deps.signal,
+  );
+  const docker = new Tool(
+    deps.runner,
+    config.docker,
+    displayName(config.docker),
+    [],
+    {},
+    deps.transcript,
+    deps.logger,
+    deps.signal,
+  );
+  const namespaces: string[] = [];
+  let clusterScoped = false;
+  const mapping: NamespaceMapping = { mode: 'existing', job: deps.job, prefix: target.namespacePrefix };
+  const nodeAccess: NodeAccess | undefined =
+    target.nodeAccess === 'docker' ? { docker, exec: (n, args) => docker.run(['exec', n, ...args]) } : undefined;
+  const where = target.context ? `context ${target.context}` : 'the current context';
+  return {
+    description: `namespaces ${target.namespacePrefix}-${deps.job}-* in the existing cluster (${where})`,
+    mapping,
+    kubectl,
+    ...(nodeAccess ? { nodeAccess } : {}),
+    async probeNode() {
+      if (!nodeAccess) return undefined;
+      const nodes = await kubectl.json<{ items: { metadata: { name: string } }[] }>(['get', 'nodes'], {
+        unrecorded: true,
+      });
+      return nodes.items[0]?.metadata.name;
+    },
+    async setUp(progress) {
+      await requireTool(config.kubectl, 'LABGRADER_KUBECTL', () =>
+        kubectl.output(['version', '--client'], { timeoutMs: 30_000 }),
+      );
+      progress(`connecting to the cluster (${where})`);
+      const ready = await kubectl.run(['get', '--raw', '/readyz', '--request-timeout=20s'], { timeoutMs: 40_000 });
+      if (ready.exitCode !== 0) {
+        throw unavailable(
+          `the cluster (${where}) cannot be reached: ${firstLine(ready.stderr || ready.stdout)}`,
+          "Check --kube-context / the rubric's stages.cluster.settings.target and KUBECONFIG, or grade with --cluster none.",
+        );
+      }
+      const canI = await kubectl.run(['auth', 'can-i', 'create', 'namespaces'], { timeoutMs: 30_000 });
+      if (canI.stdout.trim() !== 'yes') {
+        throw unavailable(
+          `the credentials for ${where} may not create namespaces, which each grading job needs`,
+          'Grant the grader permission to create and delete namespaces (and what the labs create in them).',
+        );
+      }
+    },
+    async loadImages(images) {
+      // Images cannot be pushed into a cluster someone else runs: the nodes pull what they can.
+      return { loaded: [], notLocal: [...images] };
+    },
+    registerNamespace(name) {
+      if (!namespaces.includes(name)) namespaces.push(name);
+    },
+    registerClusterScoped() {
+      clusterScoped = true;
+    },
+    async tearDown({ keep, progress }) {
+      const t0 = deps.transcript.now();
+      if (namespaces.length === 0 && !clusterScoped) return { ok: true, detail: 'nothing was created' };
+      if (keep) {
+        const hint = `kubectl delete namespace ${namespaces.join(' ')}`;
+        progress(`kept ${namespaces.join(', ')} for debugging; delete with: ${hint}`);
+        return {
+          ok: true,
+          detail: `kept ${namespaces.join(', ')} for debugging (keepOnFailure); delete with: ${hint}`,
+        };
+      }
+      try {
+        progress(`deleting namespaces ${namespaces.join(', ')}`);
+        let ok = true;
+        if (namespaces.length > 0) {
+          const deleted = await kubectl.run(
+            ['delete', 'namespace', ...namespaces, '--ignore-not-found', '--wait=true', '--timeout=170s'],
+            { signal: null, timeoutMs: TEARDOWN_TIMEOUT_MS },
+          );
+          ok &&= deleted.exitCode === 0;
+        }
+        if (clusterScoped) {
+          const deleted = await kubectl.run(
+            ['delete', 'clusterrolebindings,clusterroles', '-l', `${JOB_LABEL}=${deps.job}`, '--ignore-not-found'],
+            { signal: null, timeoutMs: 60_000 },
+          );
+          ok &&= deleted.exitCode === 0;
+        }
+        const left = await kubectl.run(['get', 'namespaces', '-l', `${JOB_LABEL}=${deps.job}`, '-o', 'name'], {
+          signal: null,
+          timeoutMs: 60_000,
+        });
+        const remaining = left.stdout.split(/\s+/).filter(Boolean);
+        const seconds = ((deps.transcript.now() - t0) / 1000).toFixed(1);
+        if (remaining.length > 0) deps.logger.error('namespaces left after cleanup', { namespaces: remaining });
+        return {
+          ok: ok && remaining.length === 0,
+          detail:
+            remaining.length === 0
+              ? `deleted namespaces ${namespaces.join(', ')}${clusterScoped ? " and the job's cluster-scoped RBAC objects" : ''} in ${seconds} s`
+              : `namespaces still present after cleanup: ${remaining.join(', ')}`,
+        };
+      } catch (err) {
+        deps.logger.error('cleaning up the namespaces failed', { namespaces, error: String(err) });
+        return { ok: false, detail: `cleaning up ${namespaces.join(', ')} failed: ${String(err)}` };
+      }
+    },
+  };
+}

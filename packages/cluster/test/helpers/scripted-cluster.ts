@@ -1,0 +1,222 @@
+/**
+ * Canned answers for the commands the stage runs against a kind cluster
+ * holding one Deployment (lab85/web), on a timeline driven by the fake
+ * clock: the replacement of a deleted pod is Ready `podKill.readyAfterMs`
+ * after the delete, a killed container is back after `containerKill.readyAfterMs`,
+ * a bad rollout keeps `rollout.minReady` pods Ready until the undo, which
+ * completes after `rollout.undoReadyAfterMs`. Nothing here is Kubernetes: it
+ * is a script, so the tests can check what the stage asks, in which order,
+ * and what it concludes from the answers.
+ */
+import type { Call, FakeClock, FakeRunner } from './fake.js';
+
+export interface Script {
+  replicas: number;
+  /** The Deployment becomes Ready this long after `kubectl apply` (never, when undefined). */
+  readyAfterMs?: number;
+  podKill: { readyAfterMs: number; goneAfterMs: number };
+  containerKill: { readyAfterMs: number };
+  rollout: { minReady: number; undoReadyAfterMs: number };
+  /** Node probe loop output per drill (lines `<ms> <curl exit> <code>`), in drill order. */
+  probeOutputs: string[];
+  /** The one-shot baseline probe answers this (`200`, or `000` for no answer). */
+  baselineCode?: string;
+}
+
+interface FakePod {
+  name: string;
+  createdAt: number;
+  readyAt: number;
+  deletingAt?: number;
+  goneAt?: number;
+  restarts: number;
+  containerId: string;
+  image: string;
+  notReadyFrom?: number;
+}
+
+const IMAGE = 'ghcr.io/labgrader-examples/lab85-web:1.0.0';
+
+export interface ScriptedCluster {
+  pods: FakePod[];
+  /** Probe loop scripts started (the shell text). */
+  probeScripts: string[];
+  stopFiles: string[];
+}
+
+export function scriptKindCluster(runner: FakeRunner, clock: FakeClock, script: Script): ScriptedCluster {
+  const state: ScriptedCluster = { pods: [], probeScripts: [], stopFiles: [] };
+  let appliedAt: number | undefined;
+  let podSeq = 0;
+  let image = IMAGE;
+  let badSince: number | undefined;
+  let undoAt: number | undefined;
+  let generation = 1;
+  const pendingProbes: { resolve: (stdout: string) => void; output: string }[] = [];
+  let probeIndex = 0;
+
+  const newPod = (readyAt: number, podImage = IMAGE): FakePod => {
+    const pod: FakePod = {
+      name: `web-abc-${String.fromCharCode(97 + podSeq++)}${podSeq}`,
+      createdAt: clock.t,
+      readyAt,
+      restarts: 0,
+      containerId: `c${podSeq}`,
+      image: podImage,
+    };
+    state.pods.push(pod);
+    return pod;
+  };
+  const live = () => state.pods.filter((p) => p.goneAt === undefined || p.goneAt > clock.t);
+  const isReady = (p: FakePod) =>
+    p.image === IMAGE &&
+    p.readyAt <= clock.t &&
+    (p.deletingAt === undefined || p.deletingAt > clock.t) &&
+    (p.notReadyFrom === undefined || p.notReadyFrom > clock.t);
+  const readyCount = () => {
+    let n = live().filter(isReady).length;
+    if (badSince !== undefined && undoAt === undefined) n = Math.min(n, script.rollout.minReady);
+    if (undoAt !== undefined && clock.t < undoAt + script.rollout.undoReadyAfterMs)
+      n = Math.min(n, script.rollout.minReady);
+    return n;
+  };
+  const podJson = (p: FakePod) => ({
+    metadata: {
+      name: p.name,
+      namespace: 'lab85',
+      labels: { 'app.kubernetes.io/name': 'web' },
+      creationTimestamp: new Date(clock.base + p.createdAt).toISOString(),
+      ...(p.deletingAt !== undefined && p.deletingAt <= clock.t
+        ? { deletionTimestamp: new Date(clock.base + p.deletingAt).toISOString() }
+        : {}),
+    },
+    spec: { nodeName: 'labgrader-000001-control-plane', containers: [{ name: 'web', image: p.image }] },
+    status: {
+      phase: p.image === IMAGE ? 'Running' : 'Pending',
+      conditions: [{ type: 'Ready', status: isReady(p) ? 'True' : 'False' }],
+      containerStatuses: [
+        {
+          name: 'web',
+          ready: isReady(p),
+          restartCount: p.restarts,
+          containerID: `containerd://${p.containerId}`,
+          state:
+            p.image === IMAGE
+              ? { running: {} }
+              : { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${p.image}"` } },
+        },
+      ],
+    },
+  });
+  const deployment = () => {
+    const ready = appliedAt !== undefined ? readyCount() : 0;
+    const rolledBack = undoAt !== undefined && clock.t >= undoAt + script.rollout.undoReadyAfterMs;
+    const stable = badSince === undefined || rolledBack;
+    return {
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: 'lab85', generation },
+      spec: { replicas: script.replicas, template: { spec: { containers: [{ name: 'web', image }] } } },
+      status: {
+        observedGeneration: generation,
+        replicas: stable ? script.replicas : script.replicas + 1,
+        readyReplicas: ready,
+        availableReplicas: ready,
+        updatedReplicas: stable ? ready : 1,
+      },
+    };
+  };
+  const json = (value: unknown) => ({ stdout: JSON.stringify(value) });
+
+  runner
+    .on(/^kind version$/, { stdout: 'kind v0.30.0 go1.24 linux/amd64\n' })
+    .on(/^kubectl (.* )?version --client$/, { stdout: 'Client Version: v1.34.4\n' })
+    .on(/^docker info/, { stdout: '20.10.24\n' })
+    .on(/^docker image inspect/, { stdout: 'sha256:abc\n' })
+    .on(/^kind create cluster/, { stderr: 'Creating cluster ...\n' })
+    .on(/rollout status (daemonset\/kube-proxy|deployment\/coredns)/, { stdout: 'successfully rolled out\n' })
+    .on(/^kind load docker-image/, { stdout: '' })
+    .on(/^kubectl .*(apply|create) -f -$/, (c: Call) => {
+      const input = JSON.parse(c.options.input ?? '{}') as { items: { kind: string }[] };
+      if (input.items.some((i) => i.kind === 'Deployment') && appliedAt === undefined) {
+        appliedAt = clock.t;
+        if (script.readyAfterMs !== undefined) {
+          for (let i = 0; i < script.replicas; i++) newPod(clock.t + script.readyAfterMs);
+        } else {
+          for (let i = 0; i < script.replicas; i++) newPod(Number.POSITIVE_INFINITY);
+        }
+      }
+      return { stdout: input.items.map((i) => `${i.kind.toLowerCase()}/x created`).join('\n') };
+    })
+    .on(/get deployments\.apps,statefulsets\.apps,daemonsets\.apps -o json$/, () => json({ items: [deployment()] }))
+    .on(/get deployments\.apps\/web -o json$/, () => json(deployment()))
+    .on(/get pods -l app\.kubernetes\.io\/name=web -o json$/, () => json({ items: live().map(podJson) }))
+    .on(/get pods -o json$/, () => json({ items: live().map(podJson) }))
+    .on(/get events -o json$/, () =>
+      json({
+        items: [
+          {
+            metadata: { name: 'e1', creationTimestamp: new Date(clock.base + clock.t).toISOString() },
+            involvedObject: { kind: 'Pod', name: state.pods[0]?.name ?? 'web-abc-a1' },
+            reason: script.readyAfterMs === undefined ? 'Unhealthy' : 'Started',
+            message:
+              script.readyAfterMs === undefined
+                ? 'Readiness probe failed: HTTP probe failed with statuscode: 404'
+                : 'Started container web',
+            count: 3,
+            lastTimestamp: new Date(clock.base + clock.t).toISOString(),
+          },
+        ],
+      }),
+    )
+    .on(/get service\/web -o json$/, () => json({ spec: { clusterIP: '10.96.0.10' } }))
+    .on(/^docker exec \S+ sh -c echo/, () => ({
+      stdout: `${clock.base + clock.t} ${script.baselineCode ?? '200'} 0\n`,
+    }))
+    .on(/^docker exec \S+ sh -c end=/, (c: Call) => {
+      state.probeScripts.push(c.args[4] ?? '');
+      const output = script.probeOutputs[probeIndex++] ?? '';
+      return new Promise<{ stdout: string }>((resolve) =>
+        pendingProbes.push({ resolve: (stdout) => resolve({ stdout }), output }),
+      );
+    })
+    .on(/^docker exec \S+ touch /, (c: Call) => {
+      state.stopFiles.push(c.args[3] ?? '');
+      const probe = pendingProbes.shift();
+      probe?.resolve(probe.output);
+      return { stdout: '' };
+    })
+    .on(/delete pod (\S+) --wait=false$/, (c: Call) => {
+      const name = c.args[c.args.length - 2]!;
+      const victim = state.pods.find((p) => p.name === name)!;
+      victim.deletingAt = clock.t;
+      victim.goneAt = clock.t + script.podKill.goneAfterMs;
+      newPod(clock.t + script.podKill.readyAfterMs);
+      return { stdout: `pod "${name}" deleted\n` };
+    })
+    .on(/^docker exec \S+ ctr -n k8s\.io tasks kill --signal SIGKILL (\S+)$/, (c: Call) => {
+      const id = c.args[c.args.length - 1];
+      const pod = state.pods.find((p) => p.containerId === id)!;
+      pod.restarts += 1;
+      pod.notReadyFrom = clock.t;
+      pod.readyAt = clock.t + script.containerKill.readyAfterMs;
+      pod.notReadyFrom = undefined;
+      return { stdout: '' };
+    })
+    .on(/set image deployment\/web web=(\S+)$/, (c: Call) => {
+      image = c.args[c.args.length - 1]!.split('=')[1]!;
+      generation += 1;
+      badSince = clock.t;
+      newPod(Number.POSITIVE_INFINITY, image);
+      return { stdout: 'deployment.apps/web image updated\n' };
+    })
+    .on(/rollout undo deployment\/web$/, () => {
+      image = IMAGE;
+      generation += 1;
+      undoAt = clock.t;
+      for (const p of state.pods) if (p.image !== IMAGE) p.goneAt = clock.t;
+      return { stdout: 'deployment.apps/web rolled back\n' };
+    })
+    .on(/^kind delete cluster/, { stderr: 'Deleting cluster ...\n' })
+    .on(/^docker ps -aq --filter label=io\.x-k8s\.kind\.cluster=/, { stdout: '' });
+  return state;
+}
