@@ -2,6 +2,11 @@
  * The bundled example labs, graded with rubrics/lab-85.yaml through the CLI:
  * each flawed example must lose exactly the points its flaws cost.
  *
+ * These run with --cluster none, so they are fast and need no Docker: the
+ * two cluster criteria (20 points) are skipped and left out of the total.
+ * The cluster stage's grading of the examples is in
+ * packages/cluster/test/kind.real.test.ts, against a real kind cluster.
+ *
  * Scoring reminder (ratio): a criterion earns points × Σ(weight × passed/examined) / Σ(weight)
  * over its applicable checks (a check that examined nothing is left out).
  */
@@ -10,7 +15,15 @@ import type { Report } from '@labgrader/core';
 import { runCli } from './support/cli.js';
 
 async function grade(example: string): Promise<{ code: number; report: Report }> {
-  const { code, stdout, stderr } = await runCli(['grade', `examples/${example}`, '--format', 'json', '--no-progress']);
+  const { code, stdout, stderr } = await runCli([
+    'grade',
+    `examples/${example}`,
+    '--cluster',
+    'none',
+    '--format',
+    'json',
+    '--no-progress',
+  ]);
   if (!stdout) throw new Error(stderr);
   return { code, report: JSON.parse(stdout) as Report };
 }
@@ -20,14 +33,17 @@ const findingsOf = (report: Report) =>
   report.findings.map((f) => `${f.checkId} ${f.location?.file}:${f.location?.line}`);
 
 const FULL = {
-  'architecture-notes': 15,
+  'architecture-notes': 10,
   'architecture-diagram': 10,
-  'secret-configuration': 20,
-  'resources-and-probes': 20,
+  'secret-configuration': 15,
+  'resources-and-probes': 15,
   'failure-analysis': 15,
-  deployable: 10,
+  deployable: 5,
   availability: 5,
   'notes-match-manifests': 5,
+  // Skipped (--cluster none): not counted in the total.
+  'runs-in-cluster': 0,
+  'survives-failure': 0,
 };
 
 describe('examples graded with the Lab 85 rubric', () => {
@@ -37,7 +53,15 @@ describe('examples graded with the Lab 85 rubric', () => {
     expect(report.status).toBe('graded');
     expect(pointsOf(report)).toEqual(FULL);
     expect(report.findings).toEqual([]);
-    expect(report.score).toMatchObject({ points: 100, maxPoints: 100, percent: 100 });
+    expect(report.score).toEqual({ points: 80, maxPoints: 80, percent: 100, rubricMaxPoints: 100 });
+    expect(report.criteria.filter((c) => c.stage === 'cluster').map((c) => [c.id, c.status, c.maxPoints])).toEqual([
+      ['runs-in-cluster', 'skipped', 5],
+      ['survives-failure', 'skipped', 15],
+    ]);
+    expect(report.stages.find((s) => s.name === 'cluster')).toMatchObject({
+      status: 'skipped',
+      message: '--cluster none',
+    });
   });
 
   it('lab-85-flawed-secrets loses the secret, limits and pinned-image points', async () => {
@@ -51,15 +75,15 @@ describe('examples graded with the Lab 85 rubric', () => {
     ]);
     expect(pointsOf(report)).toEqual({
       ...FULL,
-      // env-secret-literal (w2) 0/1, secret-committed (w1) 0/1, configmap-secrets (w1) 1/1 → 20 × 1/4
-      'secret-configuration': 5,
+      // env-secret-literal (w2) 0/1, secret-committed (w1) 0/1, configmap-secrets (w1) 1/1 → 15 × 1/4
+      'secret-configuration': 3.75,
       // container-resources (w2) 0/1; requests-within-limits n/a (no limits); fit-node 1/1, probes-present (w2),
-      // probes-distinct, probe-port all pass → 20 × 5/7
-      'resources-and-probes': 14.29,
-      // 6 applicable checks (no Ingress, nothing to render), image-tag fails → 10 × 5/6
-      deployable: 8.33,
+      // probes-distinct, probe-port all pass → 15 × 5/7
+      'resources-and-probes': 10.71,
+      // 6 applicable checks (no Ingress, nothing to render), image-tag fails → 5 × 5/6
+      deployable: 4.17,
     });
-    expect(report.score.points).toBe(77.62);
+    expect(report.score).toMatchObject({ points: 63.63, maxPoints: 80, percent: 79.5 });
   });
 
   it('lab-85-flawed-probes loses the probe, port-wiring and availability points', async () => {
@@ -75,10 +99,10 @@ describe('examples graded with the Lab 85 rubric', () => {
     expect(pointsOf(report)).toEqual({
       ...FULL,
       // container-resources (w2), requests-within-limits, fit-node pass; probes-present (w2) and probe-port fail;
-      // probes-distinct n/a (one probe) → 20 × 4/7
-      'resources-and-probes': 11.43,
-      // service-target-port fails among 6 applicable checks → 10 × 5/6
-      deployable: 8.33,
+      // probes-distinct n/a (one probe) → 15 × 4/7
+      'resources-and-probes': 8.57,
+      // service-target-port fails among 6 applicable checks → 5 × 5/6
+      deployable: 4.17,
       // replicas, pdb-drain and rolling-update fail; pdb-present n/a below 2 replicas → 0
       availability: 0,
     });
@@ -95,8 +119,8 @@ describe('examples graded with the Lab 85 rubric', () => {
     });
     expect(pointsOf(report)).toEqual({
       ...FULL,
-      // notes-present 1/1 (w1), required-sections 0/6 (w3) → 15 × 1/4
-      'architecture-notes': 3.75,
+      // notes-present 1/1 (w1), required-sections 0/6 (w3) → 10 × 1/4
+      'architecture-notes': 2.5,
       'architecture-diagram': 0,
       'failure-analysis': 0,
     });

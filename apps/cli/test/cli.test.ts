@@ -34,15 +34,24 @@ function copyOfPassing(name: string): string {
 
 describe('labgrader grade: outputs', () => {
   it('prints a full text report for the passing lab and exits 0', async () => {
-    const r = await runCli(['grade', 'examples/lab-85-passing']);
+    const r = await runCli(['grade', 'examples/lab-85-passing', '--cluster', 'none']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('Score  100 / 100  (100%)');
+    expect(r.stdout).toContain('Score  80 / 80  (100%)');
+    expect(r.stdout).toContain("20 of the rubric's 100 points were not graded (see below)");
     expect(r.stdout).toContain('Embedded architecture diagram');
     expect(r.stderr).toMatch(/✔ lint +\d+ ms/); // progress on stderr, report on stdout
   });
 
   it('emits JSON that validates against the published report schema', async () => {
-    const r = await runCli(['grade', 'examples/lab-85-flawed-probes', '--format', 'json', '--no-progress']);
+    const r = await runCli([
+      'grade',
+      '--cluster',
+      'none',
+      'examples/lab-85-flawed-probes',
+      '--format',
+      'json',
+      '--no-progress',
+    ]);
     const validate = new Ajv2020.default({ strict: false }).compile(reportJsonSchema());
     const json = JSON.parse(r.stdout) as Report;
     expect(validate(json) ? [] : validate.errors).toEqual([]);
@@ -50,7 +59,15 @@ describe('labgrader grade: outputs', () => {
   });
 
   it('emits SARIF 2.1.0 that validates, with rules for the findings', async () => {
-    const r = await runCli(['grade', 'examples/lab-85-flawed-secrets', '--format', 'sarif', '--no-progress']);
+    const r = await runCli([
+      'grade',
+      '--cluster',
+      'none',
+      'examples/lab-85-flawed-secrets',
+      '--format',
+      'sarif',
+      '--no-progress',
+    ]);
     const schema = JSON.parse(
       readFileSync(require.resolve('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json'), 'utf8'),
     ) as object;
@@ -68,31 +85,58 @@ describe('labgrader grade: outputs', () => {
   });
 
   it('renders Markdown for a PR comment', async () => {
-    const r = await runCli(['grade', 'examples/lab-85-flawed-docs', '--format', 'markdown', '--no-progress']);
+    const r = await runCli([
+      'grade',
+      '--cluster',
+      'none',
+      'examples/lab-85-flawed-docs',
+      '--format',
+      'markdown',
+      '--no-progress',
+    ]);
     expect(r.stdout).toMatch(/^## labgrader: Lab 85/);
     expect(r.stdout).toContain('| Embedded architecture diagram | 0 / 10 | ❌ failed |');
   });
 
   it('writes the report to --out atomically', async () => {
     const out = path.join(work, 'report.json');
-    const r = await runCli(['grade', 'examples/lab-85-passing', '--format', 'json', '--out', out, '--no-progress']);
+    const r = await runCli([
+      'grade',
+      '--cluster',
+      'none',
+      'examples/lab-85-passing',
+      '--format',
+      'json',
+      '--out',
+      out,
+      '--no-progress',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('');
     expect((JSON.parse(readFileSync(out, 'utf8')) as Report).score.percent).toBe(100);
   });
 
   it('exits 1 below --fail-under and 0 at or above it', async () => {
-    expect((await runCli(['grade', 'examples/lab-85-flawed-docs', '--fail-under', '70', '--no-progress'])).code).toBe(
-      1,
-    );
-    expect((await runCli(['grade', 'examples/lab-85-flawed-docs', '--fail-under', '60', '--no-progress'])).code).toBe(
-      0,
-    );
+    // 47.5 of the 80 points graded without the cluster stage: 59.4%.
+    const grade = (threshold: string) =>
+      runCli(['grade', 'examples/lab-85-flawed-docs', '--cluster', 'none', '--fail-under', threshold, '--no-progress']);
+    expect((await grade('60')).code).toBe(1);
+    expect((await grade('59')).code).toBe(0);
   });
 
   it('grades a git URL at a given commit', async () => {
     const sha = remote.commit('empty commit');
-    const r = await runCli(['grade', remote.url, '--ref', sha, '--format', 'json', '--no-progress']);
+    const r = await runCli([
+      'grade',
+      '--cluster',
+      'none',
+      remote.url,
+      '--ref',
+      sha,
+      '--format',
+      'json',
+      '--no-progress',
+    ]);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as Report;
     expect(report.submission).toMatchObject({ source: 'git', commit: sha, repository: remote.url });
@@ -125,13 +169,13 @@ describe('labgrader grade: outputs', () => {
 
 describe('labgrader grade: bad input', () => {
   it('a path that does not exist: exit 2 with a clear message', async () => {
-    const r = await runCli(['grade', 'no/such/lab']);
+    const r = await runCli(['grade', 'no/such/lab', '--cluster', 'none']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("labgrader: 'no/such/lab' does not exist");
   });
 
   it('a URL that cannot be cloned: exit 3 and a not-gradable report', async () => {
-    const r = await runCli(['grade', `file://${work}/missing.git`, '--no-progress']);
+    const r = await runCli(['grade', `file://${work}/missing.git`, '--cluster', 'none', '--no-progress']);
     expect(r.code).toBe(3);
     expect(r.stdout).toContain('NOT GRADABLE  could not clone file://');
     expect(r.stdout).toContain('Check that the URL is right');
@@ -175,15 +219,64 @@ describe('labgrader grade: bad input', () => {
     expect((await runCli(['grdae'])).stderr).toContain('(Did you mean grade?)');
   });
 
-  it('--cluster kind fails clearly while this build has no cluster stage; none and auto skip it', async () => {
-    const r = await runCli(['grade', 'examples/lab-85-passing', '--cluster', 'kind']);
+  it('--cluster: kind where kind is missing is not gradable with a hint; auto skips and says why; none skips', async () => {
+    const env = { LABGRADER_KIND: '/nonexistent/bin/kind' };
+    const json = async (args: string[]) => {
+      const r = await runCli(['grade', 'examples/lab-85-passing', ...args, '--format', 'json', '--no-progress'], {
+        env,
+      });
+      return { code: r.code, report: JSON.parse(r.stdout) as Report };
+    };
+    const kind = await json(['--cluster', 'kind']);
+    expect(kind.code).toBe(3);
+    expect(kind.report.notGradable).toEqual({
+      reason: 'cluster-unavailable',
+      message: "the cluster stage needs 'kind', which is not installed here (looked for '/nonexistent/bin/kind')",
+      hint: 'Install it or point LABGRADER_KIND at it, or grade without the cluster stage (--cluster none).',
+    });
+    // Not a zero: what could be graded was, the cluster criteria are not counted.
+    expect(kind.report.criteria.filter((c) => c.stage === 'cluster').every((c) => c.status === 'not-gradable')).toBe(
+      true,
+    );
+    expect(kind.report.criteria.filter((c) => c.stage !== 'cluster').every((c) => c.status === 'passed')).toBe(true);
+
+    const auto = await json(['--cluster', 'auto']);
+    expect(auto.code).toBe(0);
+    expect(auto.report.stages.find((s) => s.name === 'cluster')).toMatchObject({
+      status: 'skipped',
+      message: expect.stringMatching(
+        /^--cluster auto: kind is not installed \(looked for '\/nonexistent\/bin\/kind'\); Install kind/,
+      ) as unknown,
+    });
+    expect(auto.report.score).toEqual({ points: 80, maxPoints: 80, percent: 100, rubricMaxPoints: 100 });
+    expect((await json(['--cluster', 'none'])).report.stages.find((s) => s.name === 'cluster')?.message).toBe(
+      '--cluster none',
+    );
+  });
+
+  it('--cluster and --kube-context: contradictions and rubrics without cluster criteria are usage errors', async () => {
+    let r = await runCli(['grade', 'examples/lab-85-passing', '--cluster', 'kind', '--kube-context', 'kind-x']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('no cluster stage yet');
-    expect((await runCli(['grade', 'examples/lab-85-passing', '--cluster', 'none', '--no-progress'])).code).toBe(0);
+    expect(r.stderr).toContain('--kube-context cannot be combined with --cluster kind');
+    r = await runCli(['grade', 'examples/lab-85-passing', '--rubric', 'production-readiness', '--cluster', 'kind']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--cluster kind: the rubric 'production-readiness' grades nothing in a cluster");
+    r = await runCli(
+      ['grade', 'examples/lab-85-passing', '--kube-context', 'no-such-context', '--format', 'json', '--no-progress'],
+      { env: { KUBECONFIG: '/nonexistent/kubeconfig' } },
+    );
+    // auto with an existing cluster that does not answer: skipped, with the reason.
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as Report).stages.find((s) => s.name === 'cluster')).toMatchObject({
+      status: 'skipped',
+      message: expect.stringMatching(
+        /^--cluster auto: the cluster \(context no-such-context\) does not answer: error: context "no-such-context" does not exist/,
+      ) as unknown,
+    });
   });
 
   it('a repo with no manifests: exit 3, not a zero', async () => {
-    const r = await runCli(['grade', 'examples/lab-85-no-manifests', '--no-progress']);
+    const r = await runCli(['grade', '--cluster', 'none', 'examples/lab-85-no-manifests', '--no-progress']);
     expect(r.code).toBe(3);
     expect(r.stdout).toContain('NOT GRADABLE  the repository contains no Kubernetes manifests');
   });
@@ -200,7 +293,7 @@ describe('labgrader grade: bad input', () => {
     );
     const notes = readFileSync(path.join(dir, 'architecture-notes.md'));
     writeFileSync(path.join(dir, 'architecture-notes.md'), Buffer.concat([notes, Buffer.from([0xff, 0xfe, 0x0a])]));
-    const r = await runCli(['grade', dir, '--format', 'json', '--no-progress']);
+    const r = await runCli(['grade', '--cluster', 'none', dir, '--format', 'json', '--no-progress']);
     const report = JSON.parse(r.stdout) as Report;
     const files = report.findings.map((f) => `${f.checkId} ${f.location?.file}`);
     expect(files).toContain('lint/yaml-valid k8s/extra.yaml');
@@ -217,7 +310,7 @@ describe('labgrader grade: bad input', () => {
     symlinkSync(secret, path.join(dir, 'k8s', 'stolen.yaml'));
     rmSync(path.join(dir, 'docs', 'architecture.svg'));
     symlinkSync('/etc/passwd', path.join(dir, 'docs', 'architecture.svg'));
-    const r = await runCli(['grade', dir, '--format', 'json', '--no-progress']);
+    const r = await runCli(['grade', '--cluster', 'none', dir, '--format', 'json', '--no-progress']);
     expect(r.stdout).not.toContain('TOP-SECRET-VALUE');
     expect(r.stdout).not.toContain('root:x:0:0');
     const report = JSON.parse(r.stdout) as Report;

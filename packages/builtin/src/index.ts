@@ -1,2 +1,8 @@
 export { BUNDLED_RUBRICS_DIR, DEFAULT_RUBRIC, listBundled, loadRubric, resolveRubricPath } from './rubrics.js';
-export { builtinCatalog, builtinStages, rubricEnvironment } from './stages.js';
+export {
+  builtinCatalog,
+  builtinStages,
+  createBuiltinStages,
+  rubricEnvironment,
+  type BuiltinStageOptions,
+} from './stages.js';

@@ -1,17 +1,40 @@
 /**
  * The stages this build ships, and the catalog of their checks. This is the
- * composition root shared by every command (and, later, the worker).
+ * composition root shared by every command (and the worker).
  */
 import { catalogOf, type AnyGradingStage, type CheckCatalog, type CheckStage } from '@labgrader/core';
+import { clusterRegistry, createClusterStage, type Env } from '@labgrader/cluster';
 import { docsStage } from '@labgrader/docs-checks';
 import { lintStage } from '@labgrader/manifest-lint';
 import type { RubricEnvironment } from '@labgrader/rubric';
 
-export const builtinStages: Partial<Record<CheckStage, AnyGradingStage>> = { docs: docsStage, lint: lintStage };
+export interface BuiltinStageOptions {
+  /**
+   * The grading machine's environment, read by the cluster stage for
+   * LABGRADER_KIND, LABGRADER_KUBECTL, LABGRADER_DOCKER,
+   * LABGRADER_KIND_NODE_IMAGE, LABGRADER_KIND_DISABLE_DEFAULT_CNI,
+   * LABGRADER_KEEP_CLUSTER and KUBECONFIG. Default: process.env.
+   */
+  env?: Env;
+}
 
-export const builtinCatalog: CheckCatalog = catalogOf(docsStage.registry, lintStage.registry);
+export function createBuiltinStages(options: BuiltinStageOptions = {}): Partial<Record<CheckStage, AnyGradingStage>> {
+  return {
+    docs: docsStage,
+    lint: lintStage,
+    cluster: createClusterStage(options.env ? { env: options.env } : {}),
+  };
+}
+
+export const builtinStages: Partial<Record<CheckStage, AnyGradingStage>> = createBuiltinStages();
+
+export const builtinCatalog: CheckCatalog = catalogOf(docsStage.registry, lintStage.registry, clusterRegistry);
 
 export const rubricEnvironment: RubricEnvironment = {
   catalog: builtinCatalog,
-  stageSettings: { docs: docsStage.settingsSchema, lint: lintStage.settingsSchema },
+  stageSettings: {
+    docs: docsStage.settingsSchema,
+    lint: lintStage.settingsSchema,
+    cluster: builtinStages.cluster!.settingsSchema,
+  },
 };

@@ -10,8 +10,9 @@ import {
 } from '@labgrader/builtin';
 
 describe('the composition root', () => {
-  it('ships the docs and lint stages, and a catalog holding every one of their checks', () => {
-    expect(Object.keys(builtinStages).sort()).toEqual(['docs', 'lint']);
+  it('ships the docs, lint and cluster stages, and a catalog holding every one of their checks', () => {
+    expect(Object.keys(builtinStages).sort()).toEqual(['cluster', 'docs', 'lint']);
+    expect(builtinStages.cluster?.abortGraceMs).toBeGreaterThan(0);
     const ids = Object.values(builtinStages).flatMap((s) => s!.registry.ids());
     expect(
       builtinCatalog

@@ -1,9 +1,11 @@
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { UsageError, type CheckStage } from '@labgrader/core';
-import { builtinCatalog, builtinStages, loadRubric } from '@labgrader/builtin';
+import { AbortedError, UsageError, type CheckStage, type CommandRunner } from '@labgrader/core';
+import { builtinCatalog, createBuiltinStages, loadRubric } from '@labgrader/builtin';
+import { clusterAvailability, withTarget, type ClusterSettings } from '@labgrader/cluster';
 import { createExecaRunner } from '@labgrader/exec';
 import { gradeSource } from '@labgrader/pipeline';
+import type { Rubric } from '@labgrader/rubric';
 import { FORMATS, renderReport, type Format } from '@labgrader/report';
 import { EXIT, wantsColor, type CliIO } from '../io.js';
 import { createProgress } from '../progress.js';
@@ -25,24 +27,79 @@ interface GradeFlags {
   rubric?: string;
   format: Format;
   cluster: ClusterMode;
+  kubeContext?: string;
   out?: string;
   failUnder?: number;
   color?: boolean;
   progress?: boolean;
 }
 
-/** What to do with the cluster stage for --cluster, given what this build offers. */
-function clusterSkip(mode: ClusterMode): Partial<Record<CheckStage, string>> {
-  if (mode === 'none') return { cluster: '--cluster none' };
-  if (!builtinStages.cluster) {
-    if (mode === 'kind') {
-      throw new UsageError('--cluster kind: this build of labgrader has no cluster stage yet', {
-        hint: 'Use --cluster none (or auto) to grade the docs and manifests only.',
-      });
-    }
-    return { cluster: 'no cluster stage in this build (--cluster auto)' };
+/**
+ * What to do with the cluster stage:
+ *  - none: skip it;
+ *  - kind: run it on an ephemeral kind cluster (the stage reports a cluster
+ *    that cannot start as not gradable, with the reason);
+ *  - auto: run it on the rubric's target when that target is available here
+ *    (kind + a Docker engine, or the existing cluster answers), else skip it
+ *    and say why in the report;
+ *  - --kube-context <ctx>: run it in that existing cluster, in namespaces of
+ *    the job's own.
+ */
+export async function planCluster(
+  mode: ClusterMode,
+  kubeContext: string | undefined,
+  rubric: Rubric,
+  runner: CommandRunner,
+  env: Record<string, string | undefined>,
+): Promise<{ rubric: Rubric; skip: Partial<Record<CheckStage, string>> }> {
+  if (kubeContext !== undefined && mode !== 'auto') {
+    throw new UsageError(`--kube-context cannot be combined with --cluster ${mode}`, {
+      hint: '--kube-context <ctx> grades in that existing cluster; --cluster kind creates a kind cluster; --cluster none skips the stage.',
+    });
   }
-  return {};
+  if (mode === 'none') return { rubric, skip: { cluster: '--cluster none' } };
+  const stage = rubric.stages.cluster;
+  if (!stage.enabled) {
+    if (mode === 'kind' || kubeContext !== undefined) {
+      throw new UsageError(
+        `${kubeContext !== undefined ? '--kube-context' : '--cluster kind'}: the rubric '${rubric.id}' grades nothing in a cluster`,
+        {
+          hint: 'Use a rubric with cluster criteria (e.g. lab-85), or drop the option.',
+        },
+      );
+    }
+    return { rubric, skip: {} };
+  }
+  let settings = stage.settings as ClusterSettings;
+  if (kubeContext !== undefined) settings = withTarget(settings, { type: 'existing', context: kubeContext });
+  else if (mode === 'kind') settings = withTarget(settings, { type: 'kind' });
+  const updated: Rubric = { ...rubric, stages: { ...rubric.stages, cluster: { ...stage, settings } } };
+  if (mode === 'auto') {
+    const availability = await clusterAvailability(settings, env, runner);
+    if (!availability.available) {
+      return { rubric: updated, skip: { cluster: `--cluster auto: ${availability.reason}; ${availability.hint}` } };
+    }
+  }
+  return { rubric: updated, skip: {} };
+}
+
+/** Ctrl-C / SIGTERM cancel the job so the cluster stage deletes what it created; a second one quits at once. */
+function interruptible(io: CliIO): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130);
+    io.stderr.write(`\n${name}: stopping; cleaning up (deleting the cluster)… press Ctrl-C again to quit at once\n`);
+    controller.abort(new AbortedError(`interrupted (${name})`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }
 
 export function registerGrade(program: Command, io: CliIO, setExit: (code: number) => void): void {
@@ -57,10 +114,14 @@ export function registerGrade(program: Command, io: CliIO, setExit: (code: numbe
     .option('--rubric <file|id>', 'rubric file, or a bundled rubric id (lab-85, production-readiness)', undefined)
     .addOption(new Option('--format <format>', 'output format').choices(FORMATS).default('text'))
     .addOption(
-      new Option('--cluster <mode>', 'cluster stage: auto (if available), kind, or none')
+      new Option(
+        '--cluster <mode>',
+        "cluster stage: auto (when kind + Docker, or the rubric's cluster, are available), kind, or none",
+      )
         .choices(CLUSTER_MODES)
         .default('auto'),
     )
+    .option('--kube-context <context>', 'run the cluster stage in this existing cluster (own namespaces per job)')
     .option('--out <file>', 'write the report to a file instead of stdout')
     .option('--fail-under <percent>', 'exit with 1 when the score is below this percentage', percent)
     .option('--no-color', 'no ANSI colours in the text report')
@@ -72,21 +133,34 @@ export function registerGrade(program: Command, io: CliIO, setExit: (code: numbe
           hint: 'Check out the commit in your directory, or pass the repository URL.',
         });
       }
-      const rubric = await loadRubric(flags.rubric, io.cwd);
-      const skip = clusterSkip(flags.cluster);
+      const runner = createExecaRunner();
+      const { rubric, skip } = await planCluster(
+        flags.cluster,
+        flags.kubeContext,
+        await loadRubric(flags.rubric, io.cwd),
+        runner,
+        io.env,
+      );
       const progress = createProgress(io, flags.progress !== false);
       const resolved =
         source.kind === 'directory'
           ? { kind: 'directory' as const, path: path.resolve(io.cwd, source.path), displayPath: target }
           : source;
       let report;
+      const interrupt = interruptible(io);
       try {
         report = await gradeSource(
           resolved,
           { rubric, skip },
-          { runner: createExecaRunner(), stages: builtinStages, onEvent: progress.onEvent },
+          {
+            runner,
+            stages: createBuiltinStages({ env: io.env }),
+            onEvent: progress.onEvent,
+            signal: interrupt.signal,
+          },
         );
       } finally {
+        interrupt.dispose();
         progress.stop();
       }
       const text = renderReport(report, flags.format, {
