@@ -1,0 +1,177 @@
+/**
+ * The producer side: create the grading queue and enqueue jobs with a
+ * deterministic id (see `gradeJobId`).
+ */
+import { randomUUID } from 'node:crypto';
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { InfrastructureError } from '@labgrader/core';
+import { redisReachable } from './connection.js';
+import {
+  GRADE_JOB_SCHEMA_VERSION,
+  gradeJobId,
+  parseGradeJob,
+  type GradeJob,
+  type GradeJobRequest,
+  type GradeJobResult,
+} from './job.js';
+
+export const GRADE_JOB_NAME = 'grade';
+export const DEFAULT_QUEUE_NAME = 'labgrader-grade';
+export const DEFAULT_QUEUE_PREFIX = 'labgrader';
+
+/**
+ * Retries are for infrastructure failures (git host unreachable, docker down,
+ * store unavailable): 4 attempts, 30 s → 60 s → 120 s apart. Problems with the
+ * submission never reach this: they end as a `not-gradable` report.
+ *
+ * Completed jobs are kept 14 days: while a job is kept, an add with the same
+ * id is ignored, which is what deduplicates redelivered webhooks. (The worker
+ * also skips a commit the store already graded with the same rubric, so
+ * dedupe holds past that window.) Failed jobs are kept 60 days for operators.
+ */
+export const DEFAULT_JOB_OPTIONS = {
+  attempts: 4,
+  backoff: { type: 'exponential', delay: 30_000 },
+  removeOnComplete: { age: 14 * 24 * 3600, count: 100_000 },
+  removeOnFail: { age: 60 * 24 * 3600 },
+} as const satisfies JobsOptions;
+
+export type GradeQueue = Queue<GradeJob, GradeJobResult, typeof GRADE_JOB_NAME>;
+
+export interface GradeQueueOptions {
+  connection: Redis;
+  name?: string;
+  prefix?: string;
+  /** Override attempts, backoff, retention (tests use millisecond backoffs). */
+  jobOptions?: JobsOptions;
+}
+
+export function createGradeQueue(options: GradeQueueOptions): GradeQueue {
+  return new Queue<GradeJob, GradeJobResult, typeof GRADE_JOB_NAME>(options.name ?? DEFAULT_QUEUE_NAME, {
+    connection: options.connection,
+    prefix: options.prefix ?? DEFAULT_QUEUE_PREFIX,
+    defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, ...options.jobOptions },
+  });
+}
+
+export interface EnqueueResult {
+  jobId: string;
+  /** `duplicate`: a job with this id was already in the queue (waiting, active, or kept after it finished). */
+  status: 'queued' | 'duplicate';
+  job: GradeJob;
+}
+
+/**
+ * Validates and enqueues a grading job. `force` grades again even if this
+ * commit was graded with this rubric (a re-run request); it requires a
+ * distinct `deliveryId` per request.
+ */
+export async function enqueueGrade(
+  queue: GradeQueue,
+  request: GradeJobRequest,
+  options: { force?: boolean } = {},
+): Promise<EnqueueResult> {
+  const force = options.force ?? request.force ?? false;
+  const job = parseGradeJob({
+    ...request,
+    schemaVersion: GRADE_JOB_SCHEMA_VERSION,
+    requestId: request.requestId ?? randomUUID(),
+    ...(force ? { force: true } : {}),
+  });
+  const jobId = gradeJobId(job, { force });
+  await queue.add(GRADE_JOB_NAME, job, { jobId });
+  // BullMQ answers an add with an existing id exactly like a new add; the
+  // stored data tells us whose request created the job.
+  const stored = await queue.getJob(jobId);
+  const status = stored && (stored.data as Partial<GradeJob>).requestId !== job.requestId ? 'duplicate' : 'queued';
+  return { jobId, status, job };
+}
+
+/** Redis is down or reconnecting: the job was not enqueued. Retryable. */
+export class QueueUnavailableError extends InfrastructureError {}
+
+/**
+ * What the API holds: the queue plus its fail-fast connection. While Redis is
+ * not connected, `enqueue` rejects at once with QueueUnavailableError instead
+ * of waiting for a reconnect.
+ */
+export interface GradeProducer {
+  readonly queue: GradeQueue;
+  enqueue(request: GradeJobRequest, options?: { force?: boolean }): Promise<EnqueueResult>;
+  /** Redis answers PING within the timeout. */
+  reachable(timeoutMs?: number): Promise<boolean>;
+  /** Closes the queue (the connection belongs to the caller). */
+  close(): Promise<void>;
+}
+
+/** Resolves once the connection is ready (ioredis keeps reconnecting meanwhile); rejects if it ends or `signal` fires. */
+export function waitForRedis(connection: Redis, signal?: AbortSignal): Promise<void> {
+  if (connection.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      connection.off('ready', onReady);
+      connection.off('end', onEnd);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onReady = () => {
+      cleanup();
+      resolve();
+    };
+    const onEnd = () => {
+      cleanup();
+      reject(new QueueUnavailableError('the Redis connection was closed before it became ready'));
+    };
+    const onAbort = () => {
+      cleanup();
+      reject(new QueueUnavailableError('gave up waiting for Redis', { cause: signal?.reason }));
+    };
+    connection.on('ready', onReady);
+    connection.on('end', onEnd);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Creates the producer once Redis is ready (BullMQ checks the server version
+ * when the queue is created, which a fail-fast connection cannot do offline).
+ */
+export async function createGradeProducer(
+  options: GradeQueueOptions & { signal?: AbortSignal },
+): Promise<GradeProducer> {
+  await waitForRedis(options.connection, options.signal);
+  const queue = createGradeQueue(options);
+  await queue.waitUntilReady();
+  // Errors surface through the commands that hit them; an unhandled 'error' event would crash the process.
+  queue.on('error', () => {});
+  return {
+    queue,
+    async enqueue(request, opts) {
+      if (options.connection.status !== 'ready') {
+        throw new QueueUnavailableError(
+          `Redis is not connected (${options.connection.status}); the job was not enqueued`,
+          {
+            hint: 'GitHub can redeliver the webhook once Redis is back.',
+          },
+        );
+      }
+      try {
+        return await enqueueGrade(queue, request, opts);
+      } catch (err) {
+        if (
+          options.connection.status !== 'ready' ||
+          /Stream isn't writeable|Connection is closed|ECONNREFUSED/i.test(String(err))
+        ) {
+          throw new QueueUnavailableError(
+            `Redis became unavailable while enqueueing: ${err instanceof Error ? err.message : String(err)}`,
+            { cause: err },
+          );
+        }
+        throw err;
+      }
+    },
+    reachable: (timeoutMs) => redisReachable(options.connection, timeoutMs),
+    close: () => queue.close(),
+  };
+}

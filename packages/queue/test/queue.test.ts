@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  DEFAULT_JOB_OPTIONS,
+  QueueUnavailableError,
+  closeRedis,
+  createGradeProducer,
+  createGradeQueue,
+  createRedisConnection,
+  enqueueGrade,
+  type GradeJobRequest,
+  type GradeQueue,
+} from '@labgrader/queue';
+import type { Redis } from 'ioredis';
+import { privateRedis } from './support/redis-server.js';
+import { TEST_REDIS_URL, countKeys, deleteKeys, uniqueName } from './support/services.js';
+
+const prefix = uniqueName('queue');
+let connection: Redis;
+let queue: GradeQueue;
+
+const request: GradeJobRequest = {
+  repository: { fullName: 'course-org/lab85-alice', cloneUrl: 'https://github.com/course-org/lab85-alice.git' },
+  commit: 'a'.repeat(40),
+  ref: 'refs/heads/main',
+  event: 'push',
+  deliveryId: 'delivery-1',
+  author: 'alice',
+  pushedAt: '2026-03-01T10:00:00.000Z',
+  rubricId: 'lab-85',
+};
+
+beforeAll(async () => {
+  connection = createRedisConnection(TEST_REDIS_URL, { role: 'producer' });
+  queue = createGradeQueue({ connection, name: 'grade', prefix });
+  await queue.waitUntilReady();
+});
+
+afterAll(async () => {
+  await queue.obliterate({ force: true });
+  await queue.close();
+  await deleteKeys(connection, prefix);
+  expect(await countKeys(connection, prefix)).toBe(0);
+  await closeRedis(connection);
+});
+
+describe('grading queue', () => {
+  it('enqueues once per commit and rubric: a redelivery or second push is a duplicate', async () => {
+    const first = await enqueueGrade(queue, request);
+    expect(first).toMatchObject({ status: 'queued', jobId: 'course-org/lab85-alice@' + 'a'.repeat(40) + '#lab-85' });
+    const redelivered = await enqueueGrade(queue, request);
+    const otherBranch = await enqueueGrade(queue, { ...request, ref: 'refs/heads/feature', deliveryId: 'delivery-2' });
+    expect(redelivered).toMatchObject({ status: 'duplicate', jobId: first.jobId });
+    expect(otherBranch).toMatchObject({ status: 'duplicate', jobId: first.jobId });
+    expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 1 });
+    const stored = await queue.getJob(first.jobId);
+    expect(stored?.data).toEqual(first.job);
+    expect(stored?.data.schemaVersion).toBe(1);
+  });
+
+  it('retries with exponential backoff and keeps finished jobs for dedupe', async () => {
+    const job = await queue.getJob('course-org/lab85-alice@' + 'a'.repeat(40) + '#lab-85');
+    expect(job?.opts).toMatchObject({
+      attempts: DEFAULT_JOB_OPTIONS.attempts,
+      backoff: DEFAULT_JOB_OPTIONS.backoff,
+      removeOnComplete: DEFAULT_JOB_OPTIONS.removeOnComplete,
+      removeOnFail: DEFAULT_JOB_OPTIONS.removeOnFail,
+    });
+  });
+
+  it('a forced regrade gets its own job, deduplicated per request', async () => {
+    const rerun = { ...request, event: 'rerun' as const, deliveryId: 'rerun-delivery-1' };
+    const forced = await enqueueGrade(queue, rerun, { force: true });
+    expect(forced.status).toBe('queued');
+    expect(forced.jobId).toBe(`course-org/lab85-alice@${'a'.repeat(40)}#lab-85!rerun-rerun-delivery-1`);
+    expect(forced.job.force).toBe(true);
+    expect((await enqueueGrade(queue, rerun, { force: true })).status).toBe('duplicate');
+    expect((await enqueueGrade(queue, { ...rerun, deliveryId: 'rerun-delivery-2' }, { force: true })).status).toBe(
+      'queued',
+    );
+    expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 3 });
+  });
+
+  it('refuses an invalid job before it reaches Redis', async () => {
+    await expect(enqueueGrade(queue, { ...request, commit: 'HEAD' })).rejects.toThrow(
+      /commit: must be a full lowercase hex commit SHA/,
+    );
+    expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 3 });
+  });
+
+  it('a producer fails fast, not hangs, while Redis is down, and works again once it is back', async () => {
+    const redis = await privateRedis();
+    await redis.start();
+    const connection = createRedisConnection(redis.url, { role: 'producer', overrides: { disconnectTimeout: 100 } });
+    connection.on('error', () => {});
+    const producer = await createGradeProducer({ connection, name: 'grade', prefix });
+    try {
+      expect((await producer.enqueue(request)).status).toBe('queued');
+      const closed = new Promise((resolve) => connection.once('close', resolve));
+      await redis.kill();
+      await closed;
+      await expect(producer.enqueue({ ...request, commit: 'b'.repeat(40) })).rejects.toThrow(QueueUnavailableError);
+      expect(await producer.reachable()).toBe(false);
+      const reconnected = new Promise((resolve) => connection.once('ready', resolve));
+      await redis.start();
+      await reconnected;
+      expect(await producer.reachable()).toBe(true);
+      // The append-only file kept the first job; the second is accepted now.
+      expect((await producer.enqueue(request)).status).toBe('duplicate');
+      expect((await producer.enqueue({ ...request, commit: 'b'.repeat(40) })).status).toBe('queued');
+    } finally {
+      await producer.close();
+      await closeRedis(connection);
+      await redis.destroy();
+    }
+  });
+});

@@ -1,0 +1,16 @@
+export type {
+  GradeMetadata,
+  ReportKey,
+  ReportPage,
+  ReportQuery,
+  ReportStore,
+  StoredReport,
+  StoredReportSummary,
+} from './port.js';
+export {
+  DEFAULT_STORE_SCHEMA,
+  createPostgresReportStore,
+  type PostgresReportStore,
+  type PostgresStoreOptions,
+} from './postgres.js';
+export { MIGRATIONS, type Migration } from './migrations.js';
