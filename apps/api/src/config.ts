@@ -1,0 +1,80 @@
+/**
+ * The API's configuration, from the environment, validated at startup.
+ * Messages name the variable and never echo its value (the secret!).
+ */
+import { z } from 'zod';
+import { ConfigError } from '@labgrader/core';
+import {
+  DEFAULT_QUEUE_NAME,
+  DEFAULT_QUEUE_PREFIX,
+  LOG_LEVELS,
+  RUBRIC_ID_PATTERN,
+  describeIssues,
+} from '@labgrader/queue';
+
+const redisUrl = z
+  .string()
+  .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+  .default('redis://127.0.0.1:6379');
+
+const envSchema = z.object({
+  GITHUB_WEBHOOK_SECRET: z
+    .string({ error: 'is required (the secret set on the GitHub App or repository webhook)' })
+    .min(16, 'must be at least 16 characters (use a long random value, e.g. `openssl rand -hex 32`)'),
+  /** The previous secret while rotating: deliveries signed with either are accepted. */
+  GITHUB_WEBHOOK_SECRET_PREVIOUS: z.string().min(16, 'must be at least 16 characters').optional(),
+  REDIS_URL: redisUrl,
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  GRADE_QUEUE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
+    .default(DEFAULT_QUEUE_NAME),
+  GRADE_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
+    .default(DEFAULT_QUEUE_PREFIX),
+  /** The rubric every submission is graded with. */
+  LABGRADER_RUBRIC: z.string().regex(RUBRIC_ID_PATTERN, 'must be a rubric id such as lab-85').default('lab-85'),
+  WEBHOOK_BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/i, "must be a size such as '512kb' or '2mb'")
+    .default('2mb'),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+});
+
+export interface ApiConfig {
+  webhookSecret: string;
+  previousWebhookSecrets: string[];
+  redisUrl: string;
+  port: number;
+  host: string;
+  queueName: string;
+  queuePrefix: string;
+  rubricId: string;
+  bodyLimit: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+export function loadApiConfig(env: Record<string, string | undefined>): ApiConfig {
+  // Empty variables (`FOO=` in a compose file) mean "not set".
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = describeIssues(parsed.error);
+    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`, { problems });
+  }
+  const e = parsed.data;
+  return {
+    webhookSecret: e.GITHUB_WEBHOOK_SECRET,
+    previousWebhookSecrets: e.GITHUB_WEBHOOK_SECRET_PREVIOUS ? [e.GITHUB_WEBHOOK_SECRET_PREVIOUS] : [],
+    redisUrl: e.REDIS_URL,
+    port: e.PORT,
+    host: e.HOST,
+    queueName: e.GRADE_QUEUE_NAME,
+    queuePrefix: e.GRADE_QUEUE_PREFIX,
+    rubricId: e.LABGRADER_RUBRIC,
+    bodyLimit: e.WEBHOOK_BODY_LIMIT,
+    logLevel: e.LOG_LEVEL,
+  };
+}

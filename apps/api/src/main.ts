@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+/**
+ * labgrader-api: receives GitHub webhooks and enqueues grading jobs.
+ * Configuration: environment variables (see apps/api/README.md).
+ */
+import type { Server } from 'node:http';
+import { isLabgraderError } from '@labgrader/core';
+import {
+  closeRedis,
+  createGradeProducer,
+  createRedisConnection,
+  createServiceLogger,
+  describeRedisUrl,
+  type GradeProducer,
+} from '@labgrader/queue';
+import { createApp } from './app.js';
+import { loadApiConfig, type ApiConfig } from './config.js';
+
+function urlPassword(url: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  let config: ApiConfig;
+  try {
+    config = loadApiConfig(process.env);
+  } catch (err) {
+    process.stderr.write(`labgrader-api: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
+  const logger = createServiceLogger({
+    name: 'labgrader-api',
+    level: config.logLevel,
+    secrets: [config.webhookSecret, ...config.previousWebhookSecrets, urlPassword(config.redisUrl)],
+  });
+  const connection = createRedisConnection(config.redisUrl, { role: 'producer', name: 'labgrader-api' });
+  connection.on('error', (err) => logger.warn('redis connection error', { error: err.message }));
+
+  const state: { server?: Server; producer?: GradeProducer; stopping: boolean } = { stopping: false };
+  const abort = new AbortController();
+  const stop = async (signal: string) => {
+    if (state.stopping) return;
+    state.stopping = true;
+    logger.info('shutting down', { signal });
+    abort.abort();
+    setTimeout(() => process.exit(1), 10_000).unref();
+    // Stop accepting connections; requests in flight (a few ms each) complete.
+    await new Promise<void>((resolve) => (state.server ? state.server.close(() => resolve()) : resolve()));
+    await state.producer?.close().catch(() => {});
+    await closeRedis(connection);
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+
+  logger.info('waiting for Redis', { redis: describeRedisUrl(config.redisUrl) });
+  try {
+    state.producer = await createGradeProducer({
+      connection,
+      name: config.queueName,
+      prefix: config.queuePrefix,
+      signal: abort.signal,
+    });
+  } catch (err) {
+    if (state.stopping) return;
+    throw err;
+  }
+  const app = createApp({ config, producer: state.producer, logger });
+  const server = app.listen(config.port, config.host, () => {
+    const address = server.address();
+    logger.info('listening', {
+      port: typeof address === 'object' && address ? address.port : config.port,
+      queue: config.queueName,
+      rubric: config.rubricId,
+    });
+  });
+  // Slow clients cannot hold sockets: GitHub itself gives up after 10 s.
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 10_000;
+  state.server = server;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `labgrader-api: ${isLabgraderError(err) ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exit(1);
+});
