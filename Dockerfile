@@ -1,10 +1,15 @@
-# labgrader CLI image (the worker image will extend it with kind, docker and kubectl).
+# One image for the labgrader CLI (the default entrypoint), the webhook API
+# (apps/api/dist/main.js) and the grading worker (apps/worker/dist/main.js);
+# docker-compose.yml picks the entrypoint per service. Grading Lab 85's cluster
+# criteria additionally needs kind, kubectl and a Docker engine in the worker's image.
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json tsconfig*.json ./
 COPY packages ./packages
 COPY apps ./apps
-RUN npm ci && npm run build && npm prune --omit=dev
+# npm install, not npm ci: the lockfile cannot list other platforms' optional
+# binaries (see README), which npm ci rejects; npm install follows the lockfile.
+RUN npm install --no-audit --no-fund && npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 # git clones submissions; kubectl (for kustomize overlays) is not in Debian's archive:

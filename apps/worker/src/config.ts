@@ -1,0 +1,99 @@
+/**
+ * The worker's configuration, from the environment, validated at startup.
+ * Messages name the variable and never echo its value.
+ */
+import { z } from 'zod';
+import { ConfigError } from '@labgrader/core';
+import { DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX, LOG_LEVELS, describeIssues } from '@labgrader/queue';
+import { DEFAULT_STORE_SCHEMA } from '@labgrader/store';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+  .transform((v) => ['true', '1', 'yes'].includes(v));
+
+const envSchema = z.object({
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+    .default('redis://127.0.0.1:6379'),
+  DATABASE_URL: z
+    .string({ error: 'is required (postgres://user:password@host:5432/database)' })
+    .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// URL'),
+  STORE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase PostgreSQL schema name')
+    .default(DEFAULT_STORE_SCHEMA),
+  STORE_MIGRATE: bool.default(true),
+  GRADE_QUEUE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
+    .default(DEFAULT_QUEUE_NAME),
+  GRADE_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
+    .default(DEFAULT_QUEUE_PREFIX),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(1),
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(30),
+  JOB_LOCK_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
+  /** Comma-separated URL prefixes a job's clone URL must start with. */
+  CLONE_URL_ALLOW: z
+    .string()
+    .default('https://github.com/')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z
+        .array(z.string().regex(/^(https?|file):\/\/\S*$/, 'each entry must start with https://, http:// or file://'))
+        .min(1),
+    ),
+  /** A directory of `<id>.yaml` rubrics, searched before the bundled ones. */
+  RUBRICS_DIR: z.string().min(1).optional(),
+  /** How the cluster stage runs here: auto (when available), kind (always), none (skip). */
+  CLUSTER_STAGE: z.enum(['auto', 'kind', 'none']).default('auto'),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+});
+
+export interface WorkerConfig {
+  redisUrl: string;
+  databaseUrl: string;
+  storeSchema: string;
+  migrate: boolean;
+  queueName: string;
+  queuePrefix: string;
+  concurrency: number;
+  shutdownGraceMs: number;
+  lockDurationMs: number;
+  cloneUrlAllow: string[];
+  rubricsDir?: string;
+  clusterStage: 'auto' | 'kind' | 'none';
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+export function loadWorkerConfig(env: Record<string, string | undefined>): WorkerConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = describeIssues(parsed.error);
+    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`, { problems });
+  }
+  const e = parsed.data;
+  return {
+    redisUrl: e.REDIS_URL,
+    databaseUrl: e.DATABASE_URL,
+    storeSchema: e.STORE_SCHEMA,
+    migrate: e.STORE_MIGRATE,
+    queueName: e.GRADE_QUEUE_NAME,
+    queuePrefix: e.GRADE_QUEUE_PREFIX,
+    concurrency: e.WORKER_CONCURRENCY,
+    shutdownGraceMs: Math.round(e.SHUTDOWN_GRACE_SECONDS * 1000),
+    lockDurationMs: e.JOB_LOCK_SECONDS * 1000,
+    cloneUrlAllow: e.CLONE_URL_ALLOW,
+    ...(e.RUBRICS_DIR ? { rubricsDir: e.RUBRICS_DIR } : {}),
+    clusterStage: e.CLUSTER_STAGE,
+    logLevel: e.LOG_LEVEL,
+  };
+}
