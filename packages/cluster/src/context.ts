@@ -43,6 +43,8 @@ export interface ClusterContext {
   };
   /** Drills the rubric's settings turned off (`run: never`) although a check grades them. */
   disabled: ScenarioName[];
+  /** Drills this target or this lab cannot run at all, with the reason (not applicable, not a zero). */
+  unsupported: Partial<Record<ScenarioName, string>>;
   /** Why the drills did not run at all (e.g. the workload never became Ready). */
   drillsSkipped?: string;
 }

@@ -240,6 +240,19 @@ export async function prepareCluster(
     },
     drills: {},
     disabled,
+    unsupported: {
+      ...(session.nodeAccess
+        ? {}
+        : {
+            'container-kill':
+              'this target gives no access to the nodes (existing cluster with nodeAccess: none), so no container can be killed',
+          }),
+      ...(main.workload && main.workload.kind !== 'Deployment'
+        ? {
+            'bad-rollout': `${main.workload.subject} is a ${main.workload.kind}: the drill uses kubectl rollout undo, which only Deployments support here`,
+          }
+        : {}),
+    },
   };
   if (discovery.objects.length === 0) {
     return {
@@ -359,6 +372,16 @@ export async function prepareCluster(
       for (const scenario of run) {
         throwIfAborted(signal);
         const timeoutSeconds = config.scenarios[SCENARIO_SETTING[scenario]].timeoutSeconds;
+        const unsupported = context.unsupported[scenario];
+        if (unsupported) {
+          const result = notRun(scenario, 'unsupported', unsupported, timeoutSeconds);
+          if (scenario === 'bad-rollout') {
+            context.drills['bad-rollout'] = { ...result, badImage: config.scenarios.badRollout.image };
+          } else {
+            context.drills[scenario] = result;
+          }
+          continue;
+        }
         if (!(await waitSteady(drillContext, 120_000))) {
           const unsettled = notRun(
             scenario,

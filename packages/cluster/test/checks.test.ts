@@ -48,6 +48,7 @@ function context(extra: Partial<ClusterContext> = {}): ClusterContext {
     baseline: { answered: true, afterSeconds: 0.1, attempts: 1, via: 'curl' },
     drills: {},
     disabled: [],
+    unsupported: {},
     ...extra,
   };
 }
@@ -136,6 +137,21 @@ describe('recovery-time bands', () => {
     const off = await grade('cluster/pod-kill-recovery', context({ disabled: ['pod-kill'] }));
     expect(off).toMatchObject({ examined: 0 });
     expect(off.findings[0]?.severity).toBe('info');
+    // A drill this target cannot run is not applicable, even when the lab never became Ready.
+    const na = await grade(
+      'cluster/container-kill-recovery',
+      context({
+        drillsSkipped: 'Deployment lab85/web never became Ready',
+        unsupported: { 'container-kill': 'no node access' },
+      }),
+    );
+    expect(na).toMatchObject({ examined: 0 });
+    expect(na.findings.map((f) => [f.severity, f.message])).toEqual([
+      [
+        'info',
+        'The container-kill drill cannot run here: no node access; cluster/container-kill-recovery was not graded.',
+      ],
+    ]);
     // Configured but never run is a labgrader bug, not a student's zero.
     await expect(grade('cluster/pod-kill-recovery', context())).rejects.toThrow(/did not run although/);
   });

@@ -58,7 +58,7 @@ export const rolloutUndo: CheckDefinition<ClusterContext, RolloutUndoOptions> = 
         findings: [
           finding(rolloutUndo, {
             severity: 'info',
-            message: `The bad-rollout drill cannot run: ${drill.reason}; cluster/rollout-undo was not graded.`,
+            message: `The bad-rollout drill cannot run here: ${drill.reason}; cluster/rollout-undo was not graded.`,
             location: workloadLocation(workload),
             subject: workload.subject,
           }),

@@ -76,7 +76,7 @@ export const serviceAvailability: CheckDefinition<ClusterContext, ServiceAvailab
 
     // Nothing could be probed (no workload, no Service, the workload never Ready): one finding for every subject.
     if (notProbed && !context.baseline) {
-      const scenarios = options.during.filter((s) => !context.disabled.includes(s));
+      const scenarios = options.during.filter((s) => !context.disabled.includes(s) && !context.unsupported[s]);
       const count = (options.includeBaseline ? 1 : 0) + scenarios.length;
       if (count === 0) return { findings, examined: 0, passed: 0 };
       const location = workload ? workloadLocation(workload) : serviceLocation();
@@ -124,7 +124,7 @@ export const serviceAvailability: CheckDefinition<ClusterContext, ServiceAvailab
 
     for (const scenario of options.during) {
       const drill = context.drills[scenario];
-      if (context.disabled.includes(scenario)) continue;
+      if (context.disabled.includes(scenario) || context.unsupported[scenario]) continue;
       if (drill?.status === 'unsupported') continue;
       if (!drill && !context.baseline) continue;
       if (!drill) throw new Error(`the ${scenario} drill did not run although cluster/service-availability grades it`);

@@ -100,6 +100,20 @@ export function missingDrill(
   context: ClusterContext,
   scenario: ScenarioName,
 ): CheckOutcome | undefined {
+  const unsupported = context.unsupported[scenario];
+  if (unsupported) {
+    return {
+      findings: [
+        finding(check, {
+          severity: 'info',
+          message: `The ${scenario} drill cannot run here: ${unsupported}; ${check.id} was not graded.`,
+          subject: scenario,
+        }),
+      ],
+      examined: 0,
+      passed: 0,
+    };
+  }
   if (context.disabled.includes(scenario)) {
     return {
       findings: [
@@ -164,7 +178,7 @@ export function gradeRecovery(
       findings: [
         finding(check, {
           severity: 'info',
-          message: `The ${scenario} drill cannot run on this cluster: ${drill.reason}; ${check.id} was not graded.`,
+          message: `The ${scenario} drill cannot run here: ${drill.reason}; ${check.id} was not graded.`,
           subject: workload.subject,
         }),
       ],
