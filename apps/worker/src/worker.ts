@@ -10,7 +10,7 @@
  * connections are closed.
  */
 import type { Redis } from 'ioredis';
-import type { Logger } from '@labgrader/core';
+import { isLabgraderError, type Logger } from '@labgrader/core';
 import {
   UnrecoverableError,
   WaitingError,
@@ -18,13 +18,7 @@ import {
   type GradeJobResult,
   type GradeWorker,
 } from '@labgrader/queue';
-import {
-  JobCancelledError,
-  PermanentJobError,
-  RetryableJobError,
-  createGradeHandler,
-  type GradeDeps,
-} from './grade.js';
+import { JobCancelledError, PermanentJobError, createGradeHandler, type GradeDeps } from './grade.js';
 
 export interface GradeWorkerRuntimeOptions {
   /** A `worker` role connection (`maxRetriesPerRequest: null`). */
@@ -86,7 +80,7 @@ export function startGradeWorker(options: GradeWorkerRuntimeOptions): RunningGra
         }
         const retrying = attempt < maxAttempts;
         const fields = { error: err, retrying, ...(retrying ? { nextAttempt: attempt + 1 } : {}) };
-        if (err instanceof RetryableJobError && retrying) log.warn('infrastructure failure; will retry', fields);
+        if (isLabgraderError(err) && err.retryable && retrying) log.warn('infrastructure failure; will retry', fields);
         else log.error('grading failed', fields);
         throw err;
       }

@@ -1,0 +1,59 @@
+import { describe, expect, it } from '@jest/globals';
+import { routeGithubEvent } from '../src/index.js';
+import { branchPushExample, examples } from './support/github.js';
+
+const ctx = (event: string) => ({
+  event,
+  deliveryId: 'd-1',
+  rubricId: 'lab-85',
+  receivedAt: new Date('2026-03-01T12:00:00.000Z'),
+});
+
+describe('routing GitHub events (the fields GitHub may leave out)', () => {
+  it('a push without sender is attributed to the pusher; one without pushed_at to the time it arrived', () => {
+    const payload = branchPushExample();
+    delete payload.sender;
+    delete payload.repository.pushed_at;
+    const routed = routeGithubEvent(payload, ctx('push'));
+    expect(routed).toMatchObject({
+      action: 'grade',
+      force: false,
+      request: { author: payload.pusher.name, requestedBy: payload.pusher.name, pushedAt: '2026-03-01T12:00:00.000Z' },
+    });
+  });
+
+  it('a check run re-run whose suite has no branch grades the SHA itself', () => {
+    const payload = examples('check_run', 'rerequested')[0]!;
+    delete payload.check_run.check_suite.head_branch;
+    delete payload.check_run.check_suite.created_at;
+    const routed = routeGithubEvent(payload, ctx('check_run'));
+    expect(routed).toMatchObject({
+      action: 'grade',
+      force: true,
+      request: {
+        ref: payload.check_run.head_sha,
+        commit: payload.check_run.head_sha,
+        event: 'rerun',
+        pushedAt: '2026-03-01T12:00:00.000Z',
+      },
+    });
+  });
+
+  it('a pull request from a deleted account is attributed to whoever triggered the event', () => {
+    const payload = examples('pull_request', 'synchronize')[0]!;
+    payload.pull_request.user = null;
+    const routed = routeGithubEvent(payload, ctx('pull_request'));
+    expect(routed).toMatchObject({ action: 'grade', request: { author: payload.sender.login } });
+  });
+
+  it('a payload that is not an object is rejected with the field named, not thrown', () => {
+    expect(routeGithubEvent(null, ctx('push'))).toEqual({
+      action: 'reject',
+      problems: ['push payload: expected object, received null'],
+    });
+    expect(routeGithubEvent([], ctx('check_suite'))).toEqual({
+      action: 'ignore',
+      reason: "check_suite 'undefined' is not a re-run request",
+    });
+  });
+});
