@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { InfrastructureError } from '@labgrader/core';
+import { storePublisher, type ReportPublisher } from '../src/index.js';
 import {
   createWorld,
   flakyRunner,
@@ -148,6 +150,29 @@ describe('retries and failures', () => {
     expect(job?.attemptsMade).toBe(3);
     const stored = await world.store.get({ repository: request.repository.fullName, commit: sha, rubricId: 'lab-85' });
     expect(stored).toMatchObject({ status: 'not-gradable', notGradableReason: 'fetch-failed', meta: { attempt: 3 } });
+  });
+
+  it('a publisher that fails (the store unreachable) retries the job; publishing again is harmless', async () => {
+    await world.stopWorkers();
+    let calls = 0;
+    const store = storePublisher(world.store);
+    const flakyStore: ReportPublisher = {
+      name: 'store-behind-a-flaky-network',
+      async publish(report, grade) {
+        calls += 1;
+        if (calls === 1) throw new InfrastructureError('report store unavailable (save): connection terminated');
+        await store.publish(report, grade);
+      },
+    };
+    world.startWorker({ publishers: [flakyStore] });
+    const { repo, sha } = world.repo('lab-85-passing');
+    const request = world.pushJob(repo, sha);
+    const { jobId } = await world.producer.enqueue(request);
+    expect(await world.finished(jobId)).toMatchObject({ outcome: 'graded', points: full });
+    expect(calls).toBe(2);
+    const stored = await world.store.get({ repository: request.repository.fullName, commit: sha, rubricId: 'lab-85' });
+    expect(stored).toMatchObject({ gradeCount: 1, meta: { attempt: 2 } });
+    expect(world.logs.find('infrastructure failure; will retry').some((e) => e.jobId === jobId)).toBe(true);
   });
 
   it('an unknown rubric fails at once, without retrying or cloning', async () => {
