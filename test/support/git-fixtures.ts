@@ -2,6 +2,7 @@
  * Real git repositories on disk for tests: a work tree is committed and
  * pushed to a bare repository that tests clone with file:// URLs.
  */
+import { afterAll } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -35,8 +36,17 @@ export interface BareRepo {
   cleanup(): void;
 }
 
+const created: string[] = [];
+
+// Every temporary directory a test file makes is removed when that file's tests are done.
+afterAll(() => {
+  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = 'labgrader-test-'): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  created.push(dir);
+  return dir;
 }
 
 /** Creates a bare repo whose first commit holds `sourceDir` (copied, symlinks preserved). */
