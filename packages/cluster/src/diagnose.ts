@@ -183,8 +183,10 @@ export function diagnoseWorkload(
     }
   }
 
-  // Probe failures, from the kubelet's events.
-  for (const event of events) {
+  // Probe failures, from the kubelet's events: the latest says what is wrong now (the first one is
+  // often a probe that ran before the process listened).
+  const newestFirst = [...events].reverse();
+  for (const event of newestFirst) {
     if (event.reason !== 'Unhealthy' || !event.message) continue;
     const kind = /^(Readiness|Liveness|Startup) probe/i.exec(event.message)?.[1]?.toLowerCase();
     if (!kind) continue;
@@ -215,7 +217,7 @@ export function diagnoseWorkload(
   // Pods that were never created or never scheduled. A FailedCreate counts only while it is the
   // controller's last word: one followed by SuccessfulCreate was a race that resolved itself.
   const lastCreate = [...events].reverse().find((e) => e.reason === 'FailedCreate' || e.reason === 'SuccessfulCreate');
-  for (const event of events) {
+  for (const event of newestFirst) {
     if (event.reason === 'FailedCreate' && event !== lastCreate) continue;
     const message = event.message ?? '';
     if (event.reason === 'FailedScheduling') {

@@ -108,13 +108,30 @@ describe('diagnoseWorkload', () => {
     expect(where(oom!)).toBe('k8s/deployment.yaml:61'); // limits.memory
   });
 
-  it('a failing readiness probe → readinessProbe:', () => {
+  it('a failing readiness probe → readinessProbe:, with what it says now', () => {
     const running = pod('web-1', { state: { running: {} } }, 'Running');
-    const [d] = diagnoseWorkload(
+    const [d, ...more] = diagnoseWorkload(
       web,
       [running],
-      [event('Pod', 'web-1', 'Unhealthy', 'Readiness probe failed: HTTP probe failed with statuscode: 404')],
+      [
+        // The very first probe often runs before the process listens: not the problem.
+        event(
+          'Pod',
+          'web-1',
+          'Unhealthy',
+          'Readiness probe failed: Get "http://10.244.0.5:8080/x": dial tcp 10.244.0.5:8080: connect: connection refused',
+          '2026-11-21T10:00:01Z',
+        ),
+        event(
+          'Pod',
+          'web-1',
+          'Unhealthy',
+          'Readiness probe failed: HTTP probe failed with statuscode: 404',
+          '2026-11-21T10:00:09Z',
+        ),
+      ],
     );
+    expect(more).toEqual([]);
     expect(d!.message).toBe(
       'The readiness probe of container "web" of Deployment lab85/web fails: HTTP probe failed with statuscode: 404.',
     );

@@ -72,8 +72,14 @@ const KIND_ENV = {
   LABGRADER_KIND_DISABLE_DEFAULT_CNI: '1',
 };
 
-const work = mkdtempSync(path.join(tmpdir(), 'labgrader-cluster-real-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+// Created when a test runs (hooks do not run when everything is skipped).
+let work = '';
+beforeAll(() => {
+  work = mkdtempSync(path.join(tmpdir(), 'labgrader-cluster-real-'));
+});
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
 
 /** rubrics/lab-85.yaml with a few settings changed (each replacement must apply). */
 function rubricWith(name: string, replacements: [string, string][]): string {
@@ -226,11 +232,12 @@ real('cluster stage on a kind cluster of its own (--cluster kind)', () => {
 
 real('cluster stage in an existing cluster (--kube-context), three jobs sharing it', () => {
   const cluster = `lgt-shared-${process.pid}`;
-  const kubeconfig = path.join(work, 'shared-kubeconfig');
+  let kubeconfig = '';
   const kubectl = (...args: string[]) => run(KUBECTL, ['--kubeconfig', kubeconfig, ...args]);
   let namespacesBefore: string[] = [];
 
   beforeAll(() => {
+    kubeconfig = path.join(work, 'shared-kubeconfig');
     const config =
       'kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnetworking:\n  disableDefaultCNI: true\nnodes:\n  - role: control-plane\n';
     const created = run(

@@ -5,7 +5,7 @@
  * on its stop file. The API-server proxy prober runs against a scripted kubectl.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -60,32 +60,36 @@ describe('the node probe loop, run for real in a local shell', () => {
 
   it('requests every interval until its stop file appears, then removes it', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'labgrader-probe-'));
-    const stopFile = path.join(dir, 'stop');
-    const script = nodeProbeScript(`http://127.0.0.1:${port}/`, {
-      intervalMs: 100,
-      requestTimeoutMs: 2000,
-      maxMs: 60_000,
-      stopFile,
-    });
-    const running = createExecaRunner().run('sh', ['-c', script], { timeoutMs: 60_000 });
-    // Let it sample until the server has answered 6 times, then stop it.
-    while (served < 6) await new Promise((r) => setTimeout(r, 50));
-    writeFileSync(stopFile, '');
-    const result = await running;
-    expect(result.exitCode).toBe(0);
-    expect(existsSync(stopFile)).toBe(false);
-    const samples = parseNodeProbeOutput(result.stdout);
-    expect(samples.length).toBeGreaterThanOrEqual(6);
-    expect(samples.slice(0, 6).map((s) => s.detail)).toEqual([
-      'HTTP 200',
-      'HTTP 200',
-      'HTTP 200',
-      'HTTP 200',
-      'HTTP 503',
-      'HTTP 503',
-    ]);
-    expect(samples.every((s, i) => i === 0 || s.atMs >= samples[i - 1]!.atMs)).toBe(true);
-    expect(Math.abs(samples[0]!.atMs - Date.now())).toBeLessThan(120_000); // epoch milliseconds
+    try {
+      const stopFile = path.join(dir, 'stop');
+      const script = nodeProbeScript(`http://127.0.0.1:${port}/`, {
+        intervalMs: 100,
+        requestTimeoutMs: 2000,
+        maxMs: 60_000,
+        stopFile,
+      });
+      const running = createExecaRunner().run('sh', ['-c', script], { timeoutMs: 60_000 });
+      // Let it sample until the server has answered 6 times, then stop it.
+      while (served < 6) await new Promise((r) => setTimeout(r, 50));
+      writeFileSync(stopFile, '');
+      const result = await running;
+      expect(result.exitCode).toBe(0);
+      expect(existsSync(stopFile)).toBe(false);
+      const samples = parseNodeProbeOutput(result.stdout);
+      expect(samples.length).toBeGreaterThanOrEqual(6);
+      expect(samples.slice(0, 6).map((s) => s.detail)).toEqual([
+        'HTTP 200',
+        'HTTP 200',
+        'HTTP 200',
+        'HTTP 200',
+        'HTTP 503',
+        'HTTP 503',
+      ]);
+      expect(samples.every((s, i) => i === 0 || s.atMs >= samples[i - 1]!.atMs)).toBe(true);
+      expect(Math.abs(samples[0]!.atMs - Date.now())).toBeLessThan(120_000); // epoch milliseconds
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 
   it('stops by itself at its time limit', async () => {

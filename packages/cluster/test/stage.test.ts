@@ -6,6 +6,8 @@
  * kind.real.test.ts.
  */
 import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AbortedError, NotGradableError, type ConfiguredCheck } from '@labgrader/core';
 import { clusterRegistry, drillsToRun, prepareCluster, clusterSettingsSchema } from '../src/index.js';
@@ -267,18 +269,21 @@ describe('the cluster stage, kind target (scripted runner)', () => {
     expect(runner.lines().some((l) => l.startsWith('kind delete cluster'))).toBe(true);
 
     ({ runner, deps } = setup(never));
+    // A kept cluster keeps its kubeconfig (to debug it): put it where this test cleans up.
+    const keptDir = mkdtempSync(path.join(tmpdir(), 'labgrader-kept-'));
     const kept = await prepareCluster(
       stageInput(await repoOf(passing), runner, {
         readyTimeoutSeconds: 5,
         target: { type: 'kind', keepOnFailure: true },
       }),
-      deps,
+      { ...deps, makeTempDir: async () => keptDir },
     );
     expect(runner.lines().some((l) => l.startsWith('kind delete cluster'))).toBe(false);
     expect(kept.evidence?.find((e) => e.label === 'cleanup')?.detail).toMatch(
       /^kept labgrader-[0-9a-f]{6} for debugging \(keepOnFailure\); delete it with: kind delete cluster --name labgrader-[0-9a-f]{6}$/,
     );
     expect(runner.lines().find((l) => l.startsWith('kind create'))).toContain('--retain');
+    rmSync(keptDir, { recursive: true, force: true });
   });
 
   it('runs only the drills the configured checks grade', async () => {
