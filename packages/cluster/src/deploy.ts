@@ -20,7 +20,7 @@ import {
   type List,
   type Pod,
 } from './kube.js';
-import type { DeployPlan, Json, PlannedObject, PlannedWorkload } from './plan.js';
+import { withPodSecurity, type DeployPlan, type Json, type PlannedObject, type PlannedWorkload } from './plan.js';
 import type { Redactor } from './secrets.js';
 
 export interface ApplyFailure {
@@ -76,10 +76,12 @@ export async function createNamespaces(
     kind: 'Namespace',
     metadata: {
       name,
-      labels:
+      labels: withPodSecurity(
         plan.mapping.mode === 'existing'
           ? { 'labgrader.dev/job': plan.mapping.job, 'app.kubernetes.io/managed-by': 'labgrader' }
           : { 'app.kubernetes.io/managed-by': 'labgrader' },
+        plan.podSecurity,
+      ),
     },
   });
   const items: { manifest: Json; object?: PlannedObject; name: string }[] = [
@@ -90,6 +92,16 @@ export async function createNamespaces(
     })),
     ...plan.extraNamespaces.map((name) => ({ manifest: generated(name), name })),
   ];
+  // kind: the lab's objects without a namespace land in `default`, which exists already.
+  if (plan.mapping.mode === 'kind' && plan.namespaces.includes('default') && plan.podSecurity !== 'privileged') {
+    await deps.kubectl.output([
+      'label',
+      'namespace',
+      'default',
+      `pod-security.kubernetes.io/enforce=${plan.podSecurity}`,
+      '--overwrite',
+    ]);
+  }
   for (const item of items) {
     const verb = plan.mapping.mode === 'existing' ? 'create' : 'apply';
     const result = await deps.kubectl.run([verb, '-f', '-'], { input: list([item.manifest]) });

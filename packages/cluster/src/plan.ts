@@ -51,11 +51,25 @@ const CLUSTER_SCOPED = new Set([
 const RENAMABLE_CLUSTER_SCOPED = new Set(['ClusterRole', 'ClusterRoleBinding']);
 /** Namespaces that exist in every cluster. */
 const BUILTIN_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
+/** The cluster's own namespaces: a lab's objects are never deployed there (kind keeps the names). */
+const SYSTEM_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-lease']);
 /** Kinds whose pods run continuously: the ones the stage waits for and drills. */
 const SERVING = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
 
 export const JOB_LABEL = 'labgrader.dev/job';
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'labgrader' };
+
+export type PodSecurityLevel = 'privileged' | 'baseline' | 'restricted';
+const PSA_ENFORCE = 'pod-security.kubernetes.io/enforce';
+const PSA_RANK: Record<string, number> = { privileged: 0, baseline: 1, restricted: 2 };
+
+/** Namespace labels with Pod Security enforced at `level` at least (a stricter level is kept). */
+export function withPodSecurity(labels: Record<string, unknown>, level: PodSecurityLevel): Record<string, unknown> {
+  const current = labels[PSA_ENFORCE];
+  const rank = typeof current === 'string' ? PSA_RANK[current] : undefined;
+  if (rank !== undefined && rank >= PSA_RANK[level]!) return labels;
+  return level === 'privileged' && current === undefined ? labels : { ...labels, [PSA_ENFORCE]: level };
+}
 
 export interface NamespaceMapping {
   /** `existing`: rename into job-private namespaces; `kind`: keep names (the cluster is private). */
@@ -113,6 +127,8 @@ export interface PlannedSecret {
 
 export interface DeployPlan {
   mapping: NamespaceMapping;
+  /** Enforced at least on every namespace the job creates. */
+  podSecurity: PodSecurityLevel;
   /** Namespace objects of the manifests (renamed in existing clusters). */
   namespaceObjects: PlannedObject[];
   /** Namespaces used but not defined by the manifests, which the stage creates (effective names). */
@@ -201,6 +217,8 @@ export interface PlanOptions {
   workload?: string;
   service?: string;
   secrets: { synthesize: boolean; exclude: readonly string[] };
+  /** Default: baseline. */
+  podSecurity?: PodSecurityLevel;
 }
 
 export function buildPlan(objects: readonly KubeObject[], options: PlanOptions): DeployPlan {
@@ -218,8 +236,10 @@ export function buildPlan(objects: readonly KubeObject[], options: PlanOptions):
   };
   const labClusterRoles = new Set(objects.filter((o) => o.kind === 'ClusterRole').map((o) => o.name));
 
+  const podSecurity = options.podSecurity ?? 'baseline';
   const plan: DeployPlan = {
     mapping,
+    podSecurity,
     namespaceObjects: [],
     extraNamespaces: [],
     namespaces: [],
@@ -244,7 +264,7 @@ export function buildPlan(objects: readonly KubeObject[], options: PlanOptions):
       const name = effective(object.name);
       originals.set(name, object.name);
       metadata.name = name;
-      metadata.labels = { ...asRecord(metadata.labels), ...jobLabels };
+      metadata.labels = withPodSecurity({ ...asRecord(metadata.labels), ...jobLabels }, podSecurity);
       plan.namespaceObjects.push({ source: object, manifest, subject });
       continue;
     }
@@ -269,6 +289,14 @@ export function buildPlan(objects: readonly KubeObject[], options: PlanOptions):
       delete metadata.namespace;
       rewriteNamespaceReferences(manifest, object.kind, renameNs);
       plan.objects.push({ source: object, manifest, subject });
+      continue;
+    }
+    if (mapping.mode === 'kind' && SYSTEM_NAMESPACES.has(object.namespace ?? '')) {
+      plan.skipped.push({
+        source: object,
+        subject,
+        reason: `labgrader does not deploy into the cluster's own ${object.namespace} namespace`,
+      });
       continue;
     }
     const namespace = effective(object.namespace);

@@ -100,6 +100,14 @@ export const clusterSettingsSchema = z.strictObject({
       kustomizations: z.array(z.string()).default([]),
     })
     .prefault({}),
+  /**
+   * The Pod Security level enforced, at least, on every namespace the job
+   * creates (a lab namespace that asks for a stricter one keeps it). The
+   * lab's code is untrusted and kind nodes are privileged containers on the
+   * grading machine: `baseline` refuses privileged pods, host namespaces and
+   * hostPath volumes. Labs that need them: `privileged`.
+   */
+  podSecurity: z.enum(['privileged', 'baseline', 'restricted']).default('baseline'),
   /** How long workloads have to become Ready after `kubectl apply`. */
   readyTimeoutSeconds: z.number().positive().max(1800).default(180),
   images: z

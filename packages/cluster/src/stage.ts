@@ -225,6 +225,7 @@ export async function prepareCluster(
     ...(config.workload ? { workload: config.workload } : {}),
     ...(config.service ? { service: config.service } : {}),
     secrets: config.secrets,
+    podSecurity: config.podSecurity,
   });
   const main = mainWorkload(plan, config.workload);
   const svc = mainService(plan, main.workload, config.service);
@@ -301,6 +302,14 @@ export async function prepareCluster(
     const deployDeps: DeployDeps = { kubectl: session.kubectl, clock, sleep, redactor, progress };
     progress(`creating ${plan.namespaces.length} namespace${plan.namespaces.length === 1 ? '' : 's'}`);
     const namespaceFailures = await createNamespaces(plan, deployDeps, (ns) => session.registerNamespace(ns));
+    if (plan.podSecurity !== 'privileged') {
+      evidence.push(
+        ev(
+          'pod-security',
+          `the job's namespaces enforce Pod Security "${plan.podSecurity}" at least (the lab's code is untrusted)`,
+        ),
+      );
+    }
     if (plan.extraNamespaces.length > 0) {
       evidence.push(
         ev('namespaces', `created ${plan.extraNamespaces.join(', ')}, which the manifests use without defining`),

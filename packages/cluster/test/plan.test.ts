@@ -4,11 +4,16 @@
  * reference rewritten, cluster-scoped objects renamed or left out, the
  * Secrets to synthesize, and which workload and Service the drills target.
  */
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { discoverObjects, defaultLintSettings } from '@labgrader/manifest-lint';
-import { buildPlan, jobNamespace, mainService, mainWorkload } from '../src/index.js';
-import { EXAMPLES, repoOf, writeLab } from './helpers/fake.js';
+import { createNamespaces } from '../src/deploy.js';
+import { Transcript, Tool } from '../src/commands.js';
+import { buildPlan, jobNamespace, mainService, mainWorkload, Redactor } from '../src/index.js';
+import { withPodSecurity } from '../src/plan.js';
+import { silentLogger } from '@labgrader/core';
+import { EXAMPLES, FakeClock, FakeRunner, repoOf, writeLab } from './helpers/fake.js';
 
 const LAB = {
   'k8s/namespace.yaml':
@@ -145,6 +150,12 @@ provisioner: example.com/fast
 `,
 };
 
+let lab: string;
+beforeAll(() => {
+  lab = writeLab(LAB);
+});
+afterAll(() => rmSync(lab, { recursive: true, force: true }));
+
 async function objects(dir: string) {
   return (await discoverObjects({ repo: await repoOf(dir), settings: defaultLintSettings() })).objects;
 }
@@ -153,7 +164,7 @@ const secrets = { synthesize: true, exclude: [] as string[] };
 
 describe('buildPlan', () => {
   it('kind: keeps names, creates the namespaces the manifests use but do not define, lists the images', async () => {
-    const plan = buildPlan(await objects(writeLab(LAB)), { mapping: { mode: 'kind', job: 'a1b2c3' }, secrets });
+    const plan = buildPlan(await objects(lab), { mapping: { mode: 'kind', job: 'a1b2c3' }, secrets });
     expect(plan.namespaceObjects.map((o) => o.manifest.metadata)).toEqual([
       { name: 'shop', labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } },
     ]);
@@ -170,7 +181,7 @@ describe('buildPlan', () => {
   });
 
   it('existing cluster: every namespace becomes the job’s own, with references rewritten', async () => {
-    const plan = buildPlan(await objects(writeLab(LAB)), {
+    const plan = buildPlan(await objects(lab), {
       mapping: { mode: 'existing', job: 'a1b2c3', prefix: 'lg' },
       secrets,
     });
@@ -221,7 +232,7 @@ describe('buildPlan', () => {
   });
 
   it('synthesizes the Secrets the workloads need and the repository lacks, with the keys they read', async () => {
-    const plan = buildPlan(await objects(writeLab(LAB)), { mapping: { mode: 'kind', job: 'x' }, secrets });
+    const plan = buildPlan(await objects(lab), { mapping: { mode: 'kind', job: 'x' }, secrets });
     expect(
       plan.secrets.map((s) => [s.namespace, s.name, s.keys, s.references.map((r) => `${r.file}:${r.line}`)]),
     ).toEqual([
@@ -230,13 +241,13 @@ describe('buildPlan', () => {
       ['shop', 'api-env', [], ['k8s/api.yaml:21']], // envFrom: no key named
     ]);
     // Not: the image pull secret (a missing one does not stop a pod), the optional one, the committed one.
-    const none = buildPlan(await objects(writeLab(LAB)), {
+    const none = buildPlan(await objects(lab), {
       mapping: { mode: 'kind', job: 'x' },
       secrets: { synthesize: true, exclude: ['db', 'api-env', 'api-tls'] },
     });
     expect(none.secrets).toEqual([]);
     expect(
-      buildPlan(await objects(writeLab(LAB)), {
+      buildPlan(await objects(lab), {
         mapping: { mode: 'kind', job: 'x' },
         secrets: { synthesize: false, exclude: [] },
       }).secrets,
@@ -244,7 +255,7 @@ describe('buildPlan', () => {
   });
 
   it('picks the workload a Service selects (then the most replicas), and its Service and http port', async () => {
-    const plan = buildPlan(await objects(writeLab(LAB)), { mapping: { mode: 'kind', job: 'x' }, secrets });
+    const plan = buildPlan(await objects(lab), { mapping: { mode: 'kind', job: 'x' }, secrets });
     const { workload } = mainWorkload(plan);
     expect(workload?.subject).toBe('Deployment shop/api'); // selected by a Service, although worker has more replicas
     expect(workload?.selectorArg).toBe('app=api');
@@ -258,6 +269,89 @@ describe('buildPlan', () => {
     expect(mainService(plan, mainWorkload(plan, 'worker').workload)).toEqual({
       problem: 'no Service with a TCP port and a cluster IP selects the pods of Deployment worker',
     });
+  });
+
+  it('enforces Pod Security "baseline" at least on the namespaces the job creates, and stays out of kube-system', async () => {
+    expect(withPodSecurity({}, 'baseline')).toEqual({ 'pod-security.kubernetes.io/enforce': 'baseline' });
+    expect(withPodSecurity({ 'pod-security.kubernetes.io/enforce': 'restricted' }, 'baseline')).toEqual({
+      'pod-security.kubernetes.io/enforce': 'restricted',
+    });
+    expect(withPodSecurity({ 'pod-security.kubernetes.io/enforce': 'privileged' }, 'baseline')).toEqual({
+      'pod-security.kubernetes.io/enforce': 'baseline',
+    });
+    expect(withPodSecurity({}, 'privileged')).toEqual({});
+
+    const dir = writeLab({
+      ...LAB,
+      'k8s/namespace.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n',
+      'k8s/sneaky.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sneaky\n  namespace: kube-system\n',
+    });
+    try {
+      const plan = buildPlan(await objects(dir), { mapping: { mode: 'kind', job: 'x' }, secrets });
+      expect(plan.namespaceObjects[0]?.manifest.metadata).toEqual({
+        name: 'shop',
+        labels: { 'pod-security.kubernetes.io/enforce': 'baseline' },
+      });
+      expect(plan.skipped.map((s) => [s.subject, s.reason])).toEqual([
+        ['ConfigMap kube-system/sneaky', "labgrader does not deploy into the cluster's own kube-system namespace"],
+      ]);
+
+      // kind: `default` exists already, so it is labelled; the lab's namespace is applied with the label.
+      const clock = new FakeClock();
+      const runner = new FakeRunner(clock).on(/^kubectl /, { stdout: '' });
+      const kubectl = new Tool(
+        runner,
+        'kubectl',
+        'kubectl',
+        [],
+        {},
+        new Transcript(clock, 0),
+        silentLogger,
+        new AbortController().signal,
+      );
+      const deps = { kubectl, clock, sleep: clock.sleep, redactor: new Redactor(), progress: () => {} };
+      await createNamespaces(plan, deps, () => {});
+      expect(runner.lines()).toEqual([
+        'kubectl label namespace default pod-security.kubernetes.io/enforce=baseline --overwrite',
+        'kubectl apply -f -',
+      ]);
+
+      // Existing clusters: the generated namespace for objects without one gets the label too.
+      const existing = buildPlan(await objects(dir), {
+        mapping: { mode: 'existing', job: 'j1', prefix: 'lg' },
+        secrets,
+        podSecurity: 'restricted',
+      });
+      const created: string[] = [];
+      const runner2 = new FakeRunner(clock).on(/^kubectl create -f -$/, { stdout: '' });
+      const kubectl2 = new Tool(
+        runner2,
+        'kubectl',
+        'kubectl',
+        [],
+        {},
+        new Transcript(clock, 0),
+        silentLogger,
+        new AbortController().signal,
+      );
+      await createNamespaces(existing, { ...deps, kubectl: kubectl2 }, (ns) => created.push(ns));
+      // In a shared cluster even `kube-system` is the job's own copy.
+      expect(created).toEqual(['lg-j1-shop', 'lg-j1-default', 'lg-j1-kube-system']);
+      const labels = runner2.calls.map(
+        (c) =>
+          (JSON.parse(c.options.input!) as { items: { metadata: { labels: object } }[] }).items[0]!.metadata.labels,
+      );
+      expect(labels).toHaveLength(3);
+      for (const l of labels) {
+        expect(l).toEqual({
+          'labgrader.dev/job': 'j1',
+          'app.kubernetes.io/managed-by': 'labgrader',
+          'pod-security.kubernetes.io/enforce': 'restricted',
+        });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('plans the passing example: one namespace, one Secret, the web Deployment and Service', async () => {
