@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
@@ -252,6 +252,46 @@ describe('labgrader grade: bad input', () => {
     expect((await json(['--cluster', 'none'])).report.stages.find((s) => s.name === 'cluster')?.message).toBe(
       '--cluster none',
     );
+  });
+
+  it('Ctrl-C during the cluster stage deletes the cluster before the report is written', async () => {
+    // Stand-ins for kind, kubectl and docker that record what they are asked (no cluster needed).
+    const bin = path.join(work, 'fake-bin');
+    mkdirSync(bin, { recursive: true });
+    const script = (name: string, body: string) => {
+      writeFileSync(path.join(bin, name), `#!/bin/sh\n${body}\n`);
+      chmodSync(path.join(bin, name), 0o755);
+    };
+    script(
+      'kind',
+      `case "$1" in version) echo kind v0.30.0;; create) touch ${bin}/creating; exec sleep 60;; delete) touch ${bin}/deleted;; esac`,
+    );
+    script('kubectl', 'echo "Client Version: v1.34.4"');
+    script('docker', 'case "$1" in info) echo 20.10.24;; esac');
+    const env = {
+      LABGRADER_KIND: path.join(bin, 'kind'),
+      LABGRADER_KUBECTL: path.join(bin, 'kubectl'),
+      LABGRADER_DOCKER: path.join(bin, 'docker'),
+    };
+    const running = runCli(
+      ['grade', 'examples/lab-85-passing', '--cluster', 'kind', '--format', 'json', '--no-progress'],
+      {
+        env,
+      },
+    );
+    while (!existsSync(path.join(bin, 'creating'))) await new Promise((r) => setTimeout(r, 50));
+    process.emit('SIGINT', 'SIGINT');
+    const r = await running;
+    expect(existsSync(path.join(bin, 'deleted'))).toBe(true);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('SIGINT: stopping; cleaning up (deleting the cluster)');
+    expect((JSON.parse(r.stdout) as Report).notGradable).toEqual({
+      reason: 'stage-failed',
+      message: 'grading was interrupted (SIGINT)',
+      hint: 'Nothing was graded from the interrupted stage on; run labgrader grade again.',
+    });
+    // The handlers are gone once the command is done.
+    expect(process.listeners('SIGINT').filter((l) => l.name === 'onSignal')).toEqual([]);
   });
 
   it('--cluster and --kube-context: contradictions and rubrics without cluster criteria are usage errors', async () => {

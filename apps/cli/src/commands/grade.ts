@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { AbortedError, UsageError, type CheckStage, type CommandRunner } from '@labgrader/core';
+import { NotGradableError, UsageError, type CheckStage, type CommandRunner } from '@labgrader/core';
 import { builtinCatalog, createBuiltinStages, loadRubric } from '@labgrader/builtin';
 import { clusterAvailability, withTarget, type ClusterSettings } from '@labgrader/cluster';
 import { createExecaRunner } from '@labgrader/exec';
@@ -89,7 +89,11 @@ function interruptible(io: CliIO): { signal: AbortSignal; dispose(): void } {
   const onSignal = (name: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(130);
     io.stderr.write(`\n${name}: stopping; cleaning up (deleting the cluster)… press Ctrl-C again to quit at once\n`);
-    controller.abort(new AbortedError(`interrupted (${name})`));
+    controller.abort(
+      new NotGradableError('stage-failed', `grading was interrupted (${name})`, {
+        hint: 'Nothing was graded from the interrupted stage on; run labgrader grade again.',
+      }),
+    );
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
