@@ -102,6 +102,15 @@ export function formatMarkdown(report: Report, options: MarkdownOptions = {}): s
     out.push('</details>');
     out.push('');
   }
+  const evidence = report.evidence.filter((e) => !e.detail.includes('\n'));
+  if (evidence.length > 0) {
+    out.push(`<details><summary><strong>Evidence</strong>: what was found and measured</summary>`);
+    out.push('');
+    for (const e of evidence) out.push(`- \`${e.checkId}\` ${escapeInline(e.label)}: ${escapeInline(e.detail)}`);
+    out.push('');
+    out.push('</details>');
+    out.push('');
+  }
   if (listed < report.findings.length)
     out.push(`_…and ${report.findings.length - listed} more findings; see the check run for the full list._\n`);
   const commit = report.submission.commit ? ` at \`${report.submission.commit.slice(0, 12)}\`` : '';

@@ -91,7 +91,7 @@ export function formatText(report: Report, options: TextOptions = {}): string {
     out.push('');
   }
 
-  if (!options.findingsOnly) out.push(...criteriaLines(report, c));
+  if (!options.findingsOnly) out.push(...criteriaLines(report, c), ...evidenceLines(report, c));
 
   out.push(...findingLines(report, c));
   out.push('');
@@ -113,6 +113,23 @@ function criteriaLines(report: Report, c: Colors): string[] {
         : color(`${pts(crit.points)} / ${pts(crit.maxPoints)}`);
     out.push(`  ${color(STATUS_MARK[crit.status])} ${crit.title.padEnd(titleWidth)}  ${score}`);
     if (crit.status !== 'passed') out.push(c.dim(`      ${crit.summary}`));
+  }
+  out.push('');
+  return out;
+}
+
+/** Short, one-line evidence (what was found or measured); multi-line logs stay in the JSON report. */
+export function conciseEvidence(report: Report): Report['evidence'] {
+  return report.evidence.filter((e) => !e.detail.includes('\n'));
+}
+
+function evidenceLines(report: Report, c: Colors): string[] {
+  const evidence = conciseEvidence(report);
+  if (evidence.length === 0) return [];
+  const out = [c.bold('Evidence')];
+  for (const e of evidence) {
+    const where = e.location ? c.dim(` (${e.location.file}:${e.location.line})`) : '';
+    out.push(`  ${c.dim(e.checkId)} ${e.label}: ${e.detail}${where}`);
   }
   out.push('');
   return out;

@@ -43,6 +43,20 @@ describe('text format', () => {
     expect(text).toContain('    ```yaml\n    resources:');
   });
 
+  it('shows one-line evidence and leaves multi-line logs to the JSON report', () => {
+    const out = formatText(
+      sampleReport({
+        evidence: [
+          { checkId: 'cluster/pod-kill-recovery', label: 'recovery-time', detail: '1.3 s (pod-kill)' },
+          { checkId: 'cluster/pod-kill-recovery', label: 'commands', detail: 'kubectl get pods\nkubectl delete pod x' },
+        ],
+      }),
+    );
+    expect(out).toContain('Evidence\n  cluster/pod-kill-recovery recovery-time: 1.3 s (pod-kill)\n');
+    expect(out).not.toContain('kubectl delete pod x');
+    expect(formatMarkdown(sampleReport())).toContain('- `docs/diagram-embedded` diagram: docs/arch.svg (SVG)');
+  });
+
   it('uses ANSI colours only when asked', () => {
     expect(text).not.toContain('\u001b[');
     expect(formatText(sampleReport(), { color: true })).toContain('\u001b[');
