@@ -3,13 +3,12 @@
  * Messages name the variable and never echo its value (the secret!).
  */
 import { z } from 'zod';
-import { ConfigError } from '@labgrader/core';
 import {
   DEFAULT_QUEUE_NAME,
   DEFAULT_QUEUE_PREFIX,
   LOG_LEVELS,
   RUBRIC_ID_PATTERN,
-  describeIssues,
+  parseServiceEnv,
 } from '@labgrader/queue';
 
 const redisUrl = z
@@ -57,14 +56,7 @@ export interface ApiConfig {
 }
 
 export function loadApiConfig(env: Record<string, string | undefined>): ApiConfig {
-  // Empty variables (`FOO=` in a compose file) mean "not set".
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = envSchema.safeParse(present);
-  if (!parsed.success) {
-    const problems = describeIssues(parsed.error);
-    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`, { problems });
-  }
-  const e = parsed.data;
+  const e = parseServiceEnv(envSchema, env);
   return {
     webhookSecret: e.GITHUB_WEBHOOK_SECRET,
     previousWebhookSecrets: e.GITHUB_WEBHOOK_SECRET_PREVIOUS ? [e.GITHUB_WEBHOOK_SECRET_PREVIOUS] : [],

@@ -4,34 +4,21 @@
  * Configuration: environment variables (see apps/api/README.md).
  */
 import type { Server } from 'node:http';
-import { isLabgraderError } from '@labgrader/core';
 import {
   closeRedis,
   createGradeProducer,
   createRedisConnection,
   createServiceLogger,
   describeRedisUrl,
+  runService,
+  urlPassword,
   type GradeProducer,
 } from '@labgrader/queue';
 import { createApp } from './app.js';
 import { loadApiConfig, type ApiConfig } from './config.js';
 
-function urlPassword(url: string): string | undefined {
-  try {
-    return decodeURIComponent(new URL(url).password) || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 async function main(): Promise<void> {
-  let config: ApiConfig;
-  try {
-    config = loadApiConfig(process.env);
-  } catch (err) {
-    process.stderr.write(`labgrader-api: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(2);
-  }
+  const config: ApiConfig = loadApiConfig(process.env);
   const logger = createServiceLogger({
     name: 'labgrader-api',
     level: config.logLevel,
@@ -85,9 +72,4 @@ async function main(): Promise<void> {
   state.server = server;
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(
-    `labgrader-api: ${isLabgraderError(err) ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-  );
-  process.exit(1);
-});
+runService('labgrader-api', main);

@@ -3,8 +3,7 @@
  * Messages name the variable and never echo its value.
  */
 import { z } from 'zod';
-import { ConfigError } from '@labgrader/core';
-import { DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX, LOG_LEVELS, describeIssues } from '@labgrader/queue';
+import { DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX, LOG_LEVELS, parseServiceEnv } from '@labgrader/queue';
 import { DEFAULT_STORE_SCHEMA } from '@labgrader/store';
 
 const bool = z
@@ -74,13 +73,7 @@ export interface WorkerConfig {
 }
 
 export function loadWorkerConfig(env: Record<string, string | undefined>): WorkerConfig {
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = envSchema.safeParse(present);
-  if (!parsed.success) {
-    const problems = describeIssues(parsed.error);
-    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`, { problems });
-  }
-  const e = parsed.data;
+  const e = parseServiceEnv(envSchema, env);
   return {
     redisUrl: e.REDIS_URL,
     databaseUrl: e.DATABASE_URL,

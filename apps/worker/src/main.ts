@@ -3,10 +3,16 @@
  * labgrader-worker: grades the jobs the API queued.
  * Configuration: environment variables (see apps/worker/README.md).
  */
-import { isLabgraderError } from '@labgrader/core';
 import { createBuiltinStages } from '@labgrader/builtin';
 import { createExecaRunner } from '@labgrader/exec';
-import { closeRedis, createRedisConnection, createServiceLogger, describeRedisUrl } from '@labgrader/queue';
+import {
+  closeRedis,
+  createRedisConnection,
+  createServiceLogger,
+  describeRedisUrl,
+  runService,
+  urlPassword,
+} from '@labgrader/queue';
 import { createPostgresReportStore } from '@labgrader/store';
 import { clusterPlanner } from './cluster.js';
 import { loadWorkerConfig, type WorkerConfig } from './config.js';
@@ -14,22 +20,8 @@ import { noCredentials, storePublisher } from './ports.js';
 import { createRubricProvider } from './rubrics.js';
 import { startGradeWorker } from './worker.js';
 
-function urlPassword(url: string): string | undefined {
-  try {
-    return decodeURIComponent(new URL(url).password) || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 async function main(): Promise<void> {
-  let config: WorkerConfig;
-  try {
-    config = loadWorkerConfig(process.env);
-  } catch (err) {
-    process.stderr.write(`labgrader-worker: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(2);
-  }
+  const config: WorkerConfig = loadWorkerConfig(process.env);
   const logger = createServiceLogger({
     name: 'labgrader-worker',
     level: config.logLevel,
@@ -94,9 +86,4 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stop('SIGINT'));
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(
-    `labgrader-worker: ${isLabgraderError(err) ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-  );
-  process.exit(1);
-});
+runService('labgrader-worker', main);
