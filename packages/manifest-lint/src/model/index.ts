@@ -4,8 +4,8 @@
  * by autoscaling target), so a 10,000-object corpus stays linear instead of
  * comparing every Service with every Deployment.
  */
-import { asRecord, asString, type KubeObject } from './object.js';
-import { sameNamespace, selectorMatches, type LabelSelector } from './selectors.js';
+import { asRecord, asString, isRecord, type KubeObject } from './object.js';
+import { mapSelector, sameNamespace, selectorMatches, type LabelSelector } from './selectors.js';
 import { toWorkload, type Workload } from './workloads.js';
 
 export class ObjectIndex {
@@ -36,6 +36,19 @@ export class ObjectIndex {
 
   ofKind(...kinds: string[]): KubeObject[] {
     return kinds.flatMap((kind) => this.byKind.get(kind) ?? []);
+  }
+
+  /**
+   * Services that route to pods: they have a non-empty selector and are not
+   * ExternalName. (A Service without a selector has manually managed endpoints.)
+   */
+  selectingServices(): { service: KubeObject; spec: Record<string, unknown>; selector: LabelSelector }[] {
+    return this.ofKind('Service').flatMap((service) => {
+      const spec = service.get(['spec']);
+      if (!isRecord(spec) || spec.type === 'ExternalName' || !isRecord(spec.selector)) return [];
+      if (Object.keys(spec.selector).length === 0) return [];
+      return [{ service, spec, selector: mapSelector(spec.selector) }];
+    });
   }
 
   /** Objects of a kind with this name in a compatible namespace. */

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { isRecord } from '../model/object.js';
-import { formatSelector, mapSelector, sameNamespace } from '../model/selectors.js';
+import { formatSelector, sameNamespace } from '../model/selectors.js';
 import { defineRule, hint } from './support/rule.js';
 
 export const serviceSelector = defineRule({
@@ -27,17 +26,8 @@ spec:
   docsUrl: 'https://kubernetes.io/docs/concepts/services-networking/service/#defining-a-service',
   options: z.object({}).strict(),
   run(context, _options, reporter) {
-    for (const service of context.index.ofKind('Service')) {
-      const spec = service.get(['spec']);
-      if (
-        !isRecord(spec) ||
-        spec.type === 'ExternalName' ||
-        !isRecord(spec.selector) ||
-        Object.keys(spec.selector).length === 0
-      )
-        continue;
+    for (const { service, selector } of context.index.selectingServices()) {
       reporter.examine(service.ref);
-      const selector = mapSelector(spec.selector);
       if (context.index.podsSelectedBy(selector, service.namespace).length > 0) continue;
       // Help: which workloads in the namespace share at least one label key?
       const near = context.index.workloads

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { asArray, asString, isRecord } from '../model/object.js';
-import { mapSelector } from '../model/selectors.js';
 import { containerPorts } from '../model/workloads.js';
 import { defineRule, hint } from './support/rule.js';
 
@@ -26,16 +25,8 @@ ports:
   docsUrl: 'https://kubernetes.io/docs/concepts/services-networking/service/#field-spec-ports',
   options: z.object({}).strict(),
   run(context, _options, reporter) {
-    for (const service of context.index.ofKind('Service')) {
-      const spec = service.get(['spec']);
-      if (
-        !isRecord(spec) ||
-        spec.type === 'ExternalName' ||
-        !isRecord(spec.selector) ||
-        Object.keys(spec.selector).length === 0
-      )
-        continue;
-      const workloads = context.index.podsSelectedBy(mapSelector(spec.selector), service.namespace);
+    for (const { service, spec, selector } of context.index.selectingServices()) {
+      const workloads = context.index.podsSelectedBy(selector, service.namespace);
       if (workloads.length === 0) continue; // lint/service-selector reports it
       asArray(spec.ports).forEach((port, i) => {
         if (!isRecord(port)) return;
