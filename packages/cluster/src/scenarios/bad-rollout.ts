@@ -9,7 +9,7 @@ import { InfrastructureError } from '@labgrader/core';
 import { firstLine } from '../commands.js';
 import { readyCount, workloadReady, type Pod } from '../kube.js';
 import {
-  describeProbe,
+  completedDrill,
   drillEvents,
   getWorkload,
   listPods,
@@ -122,23 +122,23 @@ export async function runBadRollout(ctx: DrillContext): Promise<BadRolloutResult
     probeSummary = await stopProbe(ctx, probe);
   }
   const events = await drillEvents(ctx, podNames, wallStart);
-  const recoverySeconds = recoveredMs === undefined ? undefined : seconds(recoveredMs);
-  const narrative = [
-    `set image ${container.name}=${badImage} on deployment/${w.name}`,
-    `watched ${seconds(observedMs ?? 0)} s: at least ${minReady}/${desired} pods stayed Ready${pullError ? `, the new pods failed with ${pullError.split(':')[0]}` : ''}`,
-    recoverySeconds === undefined
-      ? `after kubectl rollout undo the Deployment was not rolled back and Ready within ${timeoutSeconds} s`
-      : `kubectl rollout undo: rolled back and ${desired}/${desired} Ready after ${recoverySeconds} s`,
-  ].join('; ');
   return {
-    scenario: 'bad-rollout',
-    status: 'completed',
-    ...(recoverySeconds !== undefined ? { recoverySeconds } : {}),
-    timeoutSeconds,
-    commands: ctx.transcript.since(from),
-    events,
-    ...(probeSummary ? { probe: probeSummary } : {}),
-    narrative: narrative + describeProbe(probeSummary),
+    ...completedDrill({
+      scenario: 'bad-rollout',
+      recoveredMs,
+      timeoutSeconds,
+      commands: ctx.transcript.since(from),
+      events,
+      probe: probeSummary,
+      narrate: (recoverySeconds) =>
+        [
+          `set image ${container.name}=${badImage} on deployment/${w.name}`,
+          `watched ${seconds(observedMs ?? 0)} s: at least ${minReady}/${desired} pods stayed Ready${pullError ? `, the new pods failed with ${pullError.split(':')[0]}` : ''}`,
+          recoverySeconds === undefined
+            ? `after kubectl rollout undo the Deployment was not rolled back and Ready within ${timeoutSeconds} s`
+            : `kubectl rollout undo: rolled back and ${desired}/${desired} Ready after ${recoverySeconds} s`,
+        ].join('; '),
+    }),
     container: container.name,
     ...(goodImage ? { goodImage } : {}),
     badImage,

@@ -66,6 +66,34 @@ export function notRun(
   return { scenario, status, reason, timeoutSeconds, commands: [], events: [], narrative: reason };
 }
 
+/**
+ * The result of a drill that ran, whatever its outcome: the recovery time (or
+ * none when it did not recover in time), the evidence, and a narrative that
+ * ends with what the Service answered meanwhile.
+ */
+export function completedDrill(drill: {
+  scenario: ScenarioName;
+  recoveredMs: number | undefined;
+  timeoutSeconds: number;
+  commands: CommandRecord[];
+  events: string[];
+  probe: ProbeSummary | undefined;
+  /** What was done and seen, given the recovery time in seconds (undefined: not recovered in time). */
+  narrate: (recoverySeconds: number | undefined) => string;
+}): DrillResult {
+  const recoverySeconds = drill.recoveredMs === undefined ? undefined : seconds(drill.recoveredMs);
+  return {
+    scenario: drill.scenario,
+    status: 'completed',
+    ...(recoverySeconds !== undefined ? { recoverySeconds } : {}),
+    timeoutSeconds: drill.timeoutSeconds,
+    commands: drill.commands,
+    events: drill.events,
+    ...(drill.probe ? { probe: drill.probe } : {}),
+    narrative: drill.narrate(recoverySeconds) + describeProbe(drill.probe),
+  };
+}
+
 export function seconds(ms: number): number {
   return Math.round(ms / 100) / 10;
 }

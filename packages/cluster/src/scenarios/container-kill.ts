@@ -9,11 +9,10 @@ import { firstLine } from '../commands.js';
 import { isPodReady, readyPods, type Pod } from '../kube.js';
 import {
   byName,
-  describeProbe,
+  completedDrill,
   drillEvents,
   listPods,
   notRun,
-  seconds,
   stopProbe,
   type DrillContext,
   type DrillResult,
@@ -108,20 +107,19 @@ export async function runContainerKill(ctx: DrillContext): Promise<ContainerKill
     probeSummary = await stopProbe(ctx, probe);
   }
   const events = await drillEvents(ctx, new Set([pod.metadata.name]), wallStart);
-  const recoverySeconds = recoveredMs === undefined ? undefined : seconds(recoveredMs);
-  const narrative =
-    recoverySeconds === undefined
-      ? `killed container ${containerName} of pod ${pod.metadata.name} (SIGKILL); it was not restarted and Ready within ${timeoutSeconds} s`
-      : `killed container ${containerName} of pod ${pod.metadata.name} (SIGKILL); ${replacedBy ? 'the pod was replaced and' : 'restarted and'} Ready again after ${recoverySeconds} s`;
   return {
-    scenario: 'container-kill',
-    status: 'completed',
-    ...(recoverySeconds !== undefined ? { recoverySeconds } : {}),
-    timeoutSeconds,
-    commands: ctx.transcript.since(from),
-    events,
-    ...(probeSummary ? { probe: probeSummary } : {}),
-    narrative: narrative + describeProbe(probeSummary),
+    ...completedDrill({
+      scenario: 'container-kill',
+      recoveredMs,
+      timeoutSeconds,
+      commands: ctx.transcript.since(from),
+      events,
+      probe: probeSummary,
+      narrate: (recoverySeconds) =>
+        recoverySeconds === undefined
+          ? `killed container ${containerName} of pod ${pod.metadata.name} (SIGKILL); it was not restarted and Ready within ${timeoutSeconds} s`
+          : `killed container ${containerName} of pod ${pod.metadata.name} (SIGKILL); ${replacedBy ? 'the pod was replaced and' : 'restarted and'} Ready again after ${recoverySeconds} s`,
+    }),
     pod: pod.metadata.name,
     container: containerName,
     restartsBefore,

@@ -8,7 +8,7 @@ import { firstLine } from '../commands.js';
 import { desiredReplicas, readyPods } from '../kube.js';
 import {
   byName,
-  describeProbe,
+  completedDrill,
   drillEvents,
   getWorkload,
   listPods,
@@ -73,20 +73,19 @@ export async function runPodKill(ctx: DrillContext): Promise<PodKillResult> {
   }
   const polled = ctx.transcript.since(from);
   const events = await drillEvents(ctx, known, wallStart);
-  const recoverySeconds = recoveredMs === undefined ? undefined : seconds(recoveredMs);
-  const narrative =
-    recoverySeconds === undefined
-      ? `deleted pod ${victim}; ${desired} Ready pods were not back within ${timeoutSeconds} s`
-      : `deleted pod ${victim}; ${desired}/${desired} pods Ready again after ${recoverySeconds} s${replacements.length ? ` (replacement ${replacements.join(', ')})` : ''}${goneMs !== undefined ? `; the deleted pod was gone after ${seconds(goneMs)} s` : ''}`;
   return {
-    scenario: 'pod-kill',
-    status: 'completed',
-    ...(recoverySeconds !== undefined ? { recoverySeconds } : {}),
-    timeoutSeconds,
-    commands: polled,
-    events,
-    ...(probeSummary ? { probe: probeSummary } : {}),
-    narrative: narrative + describeProbe(probeSummary),
+    ...completedDrill({
+      scenario: 'pod-kill',
+      recoveredMs,
+      timeoutSeconds,
+      commands: polled,
+      events,
+      probe: probeSummary,
+      narrate: (recoverySeconds) =>
+        recoverySeconds === undefined
+          ? `deleted pod ${victim}; ${desired} Ready pods were not back within ${timeoutSeconds} s`
+          : `deleted pod ${victim}; ${desired}/${desired} pods Ready again after ${recoverySeconds} s${replacements.length ? ` (replacement ${replacements.join(', ')})` : ''}${goneMs !== undefined ? `; the deleted pod was gone after ${seconds(goneMs)} s` : ''}`,
+    }),
     victim,
     replacements,
     desired,
