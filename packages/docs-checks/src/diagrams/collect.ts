@@ -6,7 +6,7 @@
  */
 import type { Code } from 'mdast';
 import type { SourceLocation } from '@labgrader/core';
-import { locationOf, plainText, walk, type NotesDocument } from '../markdown/document.js';
+import { locationOf, plainText, positionWithin, walk, type NotesDocument } from '../markdown/document.js';
 import { parseMermaid } from './mermaid.js';
 import { parsePlantUml } from './plantuml.js';
 import type { DiagramParse } from './types.js';
@@ -82,19 +82,6 @@ function decodeEntities(s: string): string {
     const code = lower.startsWith('#x') ? parseInt(lower.slice(2), 16) : parseInt(lower.slice(1), 10);
     return Number.isFinite(code) && code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : m;
   });
-}
-
-/** Line and column of `index` inside a node value that starts at (line, column). */
-function positionWithin(value: string, index: number, line: number, column: number): { line: number; column: number } {
-  let l = line;
-  let c = column;
-  for (let i = 0; i < index; i++) {
-    if (value.charCodeAt(i) === 10) {
-      l++;
-      c = 1;
-    } else c++;
-  }
-  return { line: l, column: c };
 }
 
 export function collectDiagramSources(doc: NotesDocument): DiagramSources {

@@ -14,7 +14,7 @@
  */
 import type { Code, InlineCode, Nodes } from 'mdast';
 import { diagramLanguage } from '../diagrams/collect.js';
-import { walk, type NotesDocument } from '../markdown/document.js';
+import { positionWithin, walk, type NotesDocument } from '../markdown/document.js';
 
 export interface KindInfo {
   kind: string;
@@ -113,18 +113,6 @@ function plausibleName(name: string): boolean {
   return NAME_RE.test(name) && !NOT_NAMES.has(name) && !BY_ALIAS.has(name);
 }
 
-function lineCol(value: string, index: number, line: number, column: number): { line: number; column: number } {
-  let l = line;
-  let c = column;
-  for (let i = 0; i < index; i++) {
-    if (value.charCodeAt(i) === 10) {
-      l++;
-      c = 1;
-    } else c++;
-  }
-  return { line: l, column: c };
-}
-
 function scan(
   value: string,
   line: number,
@@ -139,7 +127,7 @@ function scan(
       const name = m[2]!.toLowerCase();
       if (!info || !plausibleName(name)) continue;
       const strong = !prose || /[-0-9]/.test(name);
-      out.push({ kind: info.kind, name, ...lineCol(value, m.index, line, column), form: 'slash', strong });
+      out.push({ kind: info.kind, name, ...positionWithin(value, m.index, line, column), form: 'slash', strong });
     }
   }
   if (forms.includes('kubectl')) {
@@ -149,7 +137,13 @@ function scan(
       // `kubectl create secret generic NAME`: the word after the kind is a subcommand.
       if (info?.kind === 'Secret' && SECRET_TYPES.has(name)) continue;
       if (!info || !plausibleName(name)) continue;
-      out.push({ kind: info.kind, name, ...lineCol(value, m.index, line, column), form: 'kubectl', strong: true });
+      out.push({
+        kind: info.kind,
+        name,
+        ...positionWithin(value, m.index, line, column),
+        form: 'kubectl',
+        strong: true,
+      });
     }
   }
 }

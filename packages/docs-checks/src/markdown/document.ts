@@ -103,6 +103,24 @@ export function locationOf(file: string, node: { position?: AnyNode['position'] 
 /** Words: runs of letters/digits (with inner apostrophes, hyphens, dots). */
 const WORD = /[\p{L}\p{N}](?:[\p{L}\p{N}\p{M}_]|['’.-](?=[\p{L}\p{N}]))*/gu;
 
+/** Line and column of `index` inside a node value that starts at (line, column). */
+export function positionWithin(
+  value: string,
+  index: number,
+  line: number,
+  column: number,
+): { line: number; column: number } {
+  let l = line;
+  let c = column;
+  for (let i = 0; i < index; i++) {
+    if (value.charCodeAt(i) === 10) {
+      l++;
+      c = 1;
+    } else c++;
+  }
+  return { line: l, column: c };
+}
+
 export function countWords(text: string): number {
   return text.match(WORD)?.length ?? 0;
 }
