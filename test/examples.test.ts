@@ -68,9 +68,9 @@ describe('examples graded with the Lab 85 rubric', () => {
     const { code, report } = await grade('lab-85-flawed-secrets');
     expect(code).toBe(0);
     expect(findingsOf(report)).toEqual([
-      'lint/image-tag k8s/deployment.yaml:35', // image ...:latest
-      'lint/env-secret-literal k8s/deployment.yaml:50', // API_TOKEN value: "tok_live_..."
-      'lint/container-resources k8s/deployment.yaml:56', // requests without limits
+      'lint/image-tag k8s/deployment.yaml:44', // image ...:latest
+      'lint/env-secret-literal k8s/deployment.yaml:59', // API_TOKEN value: "tok_live_..."
+      'lint/container-resources k8s/deployment.yaml:65', // requests without limits
       'lint/secret-committed k8s/secret.yaml:9', // data.password is a real base64 value
     ]);
     expect(pointsOf(report)).toEqual({

@@ -87,11 +87,11 @@ describe('recovery-time bands', () => {
 
   it.each([
     [1.3, { score: 1, passed: 1 }, [], 'recovered in 1.3 s (≤ 30 s band: full credit)'],
-    [45, { score: 0.5, passed: 0 }, ['warning k8s/deployment.yaml:69'], 'recovered in 45 s (≤ 90 s band: 50% credit)'],
+    [45, { score: 0.5, passed: 0 }, ['warning k8s/deployment.yaml:78'], 'recovered in 45 s (≤ 90 s band: 50% credit)'],
     [
       120,
       { score: 0, passed: 0 },
-      ['error k8s/deployment.yaml:69'],
+      ['error k8s/deployment.yaml:78'],
       'recovered in 120 s (slower than every band (≤ 90 s): no credit)',
     ],
   ])('pod kill recovered in %s s', async (seconds, expected, findings, summary) => {

@@ -64,7 +64,7 @@ describe('diagnoseWorkload', () => {
     expect(d!.message).toBe(
       'The image of container "web" of Deployment lab85/web cannot be pulled (ImagePullBackOff: Back-off pulling image "x").',
     );
-    expect(where(d!)).toBe('k8s/deployment.yaml:35'); // image:
+    expect(where(d!)).toBe('k8s/deployment.yaml:44'); // image:
   });
 
   it('a Secret that does not exist → the secretKeyRef naming it', () => {
@@ -78,7 +78,7 @@ describe('diagnoseWorkload', () => {
       [],
     );
     expect(d!.message).toBe('container "web" of Deployment lab85/web cannot start: secret "web-secrets" not found.');
-    expect(where(d!)).toBe('k8s/deployment.yaml:53');
+    expect(where(d!)).toBe('k8s/deployment.yaml:62');
   });
 
   it('a crash loop → the container, with its last output; OOMKilled → limits.memory', () => {
@@ -98,14 +98,14 @@ describe('diagnoseWorkload', () => {
     expect(crash!.message).toBe(
       'container "web" of Deployment lab85/web keeps crashing (CrashLoopBackOff, back-off 40s restarting failed container; 4 restarts); its last output: panic: config missing.',
     );
-    expect(where(crash!)).toBe('k8s/deployment.yaml:34'); // - name: web
+    expect(where(crash!)).toBe('k8s/deployment.yaml:43'); // - name: web
     const [oom] = diagnoseWorkload(
       web,
       [pod('web-1', { state: { terminated: { reason: 'OOMKilled', exitCode: 137 } } })],
       [],
     );
     expect(oom).toMatchObject({ reason: 'OOMKilled' });
-    expect(where(oom!)).toBe('k8s/deployment.yaml:61'); // limits.memory
+    expect(where(oom!)).toBe('k8s/deployment.yaml:70'); // limits.memory
   });
 
   it('a failing readiness probe → readinessProbe:, with what it says now', () => {
@@ -135,7 +135,7 @@ describe('diagnoseWorkload', () => {
     expect(d!.message).toBe(
       'The readiness probe of container "web" of Deployment lab85/web fails: HTTP probe failed with statuscode: 404.',
     );
-    expect(where(d!)).toBe('k8s/deployment.yaml:69');
+    expect(where(d!)).toBe('k8s/deployment.yaml:78');
   });
 
   it('Pending for lack of CPU → resources.requests; a FailedCreate the controller got past is not a problem', () => {
@@ -148,7 +148,7 @@ describe('diagnoseWorkload', () => {
     expect(d!.message).toBe(
       'The pods of Deployment lab85/web cannot be scheduled: 0/1 nodes are available: 1 Insufficient cpu.',
     );
-    expect(where(d!)).toBe('k8s/deployment.yaml:56'); // requests:
+    expect(where(d!)).toBe('k8s/deployment.yaml:65'); // requests:
 
     const race = [
       event(

@@ -326,7 +326,7 @@ real('cluster stage in an existing cluster (--kube-context), three jobs sharing 
     const neverFindings = clusterFindings(never.report);
     expect(neverFindings.filter((f) => f.includes('cluster/deploys-ready'))).toEqual([
       expect.stringMatching(
-        /^error cluster\/deploys-ready k8s\/deployment\.yaml:69 Deployment lab85\/web did not become Ready within 30 s \(0\/3 pods Ready\): The readiness probe of container "web" of Deployment lab85\/web fails: HTTP probe failed with statuscode: 404( \(\d+ times\))?\.$/,
+        /^error cluster\/deploys-ready k8s\/deployment\.yaml:78 Deployment lab85\/web did not become Ready within 30 s \(0\/3 pods Ready\): The readiness probe of container "web" of Deployment lab85\/web fails: HTTP probe failed with statuscode: 404( \(\d+ times\))?\.$/,
       ),
     ]);
     expect(neverFindings.filter((f) => !f.includes('cluster/deploys-ready'))).toEqual([

@@ -128,7 +128,7 @@ describe('the cluster stage, kind target (scripted runner)', () => {
         label: 'synthesized-secret',
         detail:
           'created Secret lab85/web-secrets with random values for key api-token: the manifests use it but it is created out of band',
-        location: expect.objectContaining({ file: 'k8s/deployment.yaml', line: 53 }) as unknown, // name: web-secrets
+        location: expect.objectContaining({ file: 'k8s/deployment.yaml', line: 62 }) as unknown, // name: web-secrets
       }),
     );
 
@@ -183,7 +183,7 @@ describe('the cluster stage, kind target (scripted runner)', () => {
     expect(outcome.findings).toEqual([
       expect.objectContaining({
         severity: 'warning',
-        location: expect.objectContaining({ file: 'k8s/deployment.yaml', line: 69 }) as unknown, // readinessProbe:
+        location: expect.objectContaining({ file: 'k8s/deployment.yaml', line: 78 }) as unknown, // readinessProbe:
       }),
     ]);
   });
@@ -261,7 +261,7 @@ describe('the cluster stage, kind target (scripted runner)', () => {
         container: 'web',
         message:
           'The readiness probe of container "web" of Deployment lab85/web fails: HTTP probe failed with statuscode: 404 (3 times).',
-        location: expect.objectContaining({ file: 'k8s/deployment.yaml', line: 69, column: 11 }) as unknown,
+        location: expect.objectContaining({ file: 'k8s/deployment.yaml', line: 78, column: 11 }) as unknown,
       },
     ]);
     expect(prep.context.drillsSkipped).toBe('Deployment lab85/web never became Ready');

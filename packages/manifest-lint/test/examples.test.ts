@@ -16,9 +16,9 @@ const summary = (r: Awaited<ReturnType<typeof lint>>) =>
 describe('example labs', () => {
   it('lab-85-flawed-secrets: literal token, committed Secret, no limits, :latest', async () => {
     expect(summary(await lint('lab-85-flawed-secrets'))).toEqual([
-      'lint/image-tag k8s/deployment.yaml:35',
-      'lint/env-secret-literal k8s/deployment.yaml:50',
-      'lint/container-resources k8s/deployment.yaml:56',
+      'lint/image-tag k8s/deployment.yaml:44',
+      'lint/env-secret-literal k8s/deployment.yaml:59',
+      'lint/container-resources k8s/deployment.yaml:65',
       'lint/secret-committed k8s/secret.yaml:9',
     ]);
   });

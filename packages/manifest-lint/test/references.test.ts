@@ -17,8 +17,8 @@ describe('inventory references', () => {
       refs.map((r) => `${r.kind}/${r.name} ${r.key ?? '-'} defined=${r.defined} ${r.location.file}:${r.location.line}`),
     ).toEqual([
       'ServiceAccount/web - defined=true k8s/deployment.yaml:24',
-      'ConfigMap/web-config GREETING defined=true k8s/deployment.yaml:48',
-      'Secret/web-secrets api-token defined=false k8s/deployment.yaml:53',
+      'ConfigMap/web-config GREETING defined=true k8s/deployment.yaml:57',
+      'Secret/web-secrets api-token defined=false k8s/deployment.yaml:62',
     ]);
     expect(refs.every((r) => r.namespace === 'lab85' && r.from.startsWith('Deployment lab85/web'))).toBe(true);
   });

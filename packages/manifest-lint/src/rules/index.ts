@@ -17,6 +17,7 @@ import { networkPolicySelector } from './networkpolicy-selector.js';
 import { observabilityMetrics } from './observability-metrics.js';
 import { pdbDrain } from './pdb-drain.js';
 import { pdbPresent } from './pdb-present.js';
+import { podSpread } from './pod-spread.js';
 import { probePort } from './probe-port.js';
 import { probesDistinct } from './probes-distinct.js';
 import { probesPresent } from './probes-present.js';
@@ -32,6 +33,7 @@ import { secretCommitted } from './secret-committed.js';
 import { securityContext } from './security-context.js';
 import { serviceSelector } from './service-selector.js';
 import { serviceTargetPort } from './service-target-port.js';
+import { statefulSetService } from './statefulset-service.js';
 import { workloadSelector } from './workload-selector.js';
 import { yamlValid } from './yaml-valid.js';
 
@@ -55,6 +57,7 @@ export const LINT_RULES: readonly LintRule<any>[] = [
   observabilityMetrics,
   pdbDrain,
   pdbPresent,
+  podSpread,
   probePort,
   probesDistinct,
   probesPresent,
@@ -68,5 +71,6 @@ export const LINT_RULES: readonly LintRule<any>[] = [
   securityContext,
   serviceSelector,
   serviceTargetPort,
+  statefulSetService,
   workloadSelector,
 ];
