@@ -16,6 +16,10 @@ import path from 'node:path';
 import { openRepoFiles } from '../../packages/repo/dist/index.js';
 import { decodeUtf8 } from '../../packages/core/dist/index.js';
 import { lintRepository } from '../../packages/manifest-lint/dist/index.js';
+import { limitYoungGeneration } from '../../packages/builtin/dist/runtime.js';
+
+// As the CLI and the worker do at start-up: measure what users run.
+limitYoungGeneration();
 
 /** Reads the whole tree synchronously into an in-memory RepoFiles (benchmark only). */
 function syncRepo(root) {

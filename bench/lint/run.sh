@@ -6,5 +6,5 @@
 #   GOBIN=~/.cache/labgrader/bin go install github.com/zegl/kube-score/cmd/kube-score@v1.20.0
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-npx tsc -b packages/core packages/repo packages/manifest-lint
+npx tsc -b packages/core packages/repo packages/manifest-lint packages/builtin
 exec node bench/lint/run.mjs "$@"

@@ -6,6 +6,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { limitYoungGeneration } from '@labgrader/builtin';
 import { ConfigError, LABGRADER_VERSION, isLabgraderError, redactSecrets } from '@labgrader/core';
 import { registerChecks } from './commands/checks.js';
 import { registerGrade } from './commands/grade.js';
@@ -79,6 +80,7 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
+  limitYoungGeneration();
   const code = await main(process.argv.slice(2), {
     stdout: process.stdout,
     stderr: process.stderr,

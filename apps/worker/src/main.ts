@@ -3,7 +3,7 @@
  * labgrader-worker: grades the jobs the API queued.
  * Configuration: environment variables (see apps/worker/README.md).
  */
-import { createBuiltinStages } from '@labgrader/builtin';
+import { createBuiltinStages, limitYoungGeneration } from '@labgrader/builtin';
 import { createExecaRunner } from '@labgrader/exec';
 import {
   closeRedis,
@@ -21,6 +21,7 @@ import { createRubricProvider } from './rubrics.js';
 import { startGradeWorker } from './worker.js';
 
 async function main(): Promise<void> {
+  limitYoungGeneration();
   const config: WorkerConfig = loadWorkerConfig(process.env);
   const logger = createServiceLogger({
     name: 'labgrader-worker',

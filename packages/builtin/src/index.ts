@@ -6,3 +6,4 @@ export {
   rubricEnvironment,
   type BuiltinStageOptions,
 } from './stages.js';
+export { limitYoungGeneration } from './runtime.js';
