@@ -7,6 +7,7 @@ import {
   availabilityLocation,
   bandCredit,
   describeBand,
+  drillDidNotRun,
   drillEvidence,
   finding,
   missingDrill,
@@ -53,37 +54,13 @@ export const rolloutUndo: CheckDefinition<ClusterContext, RolloutUndoOptions> = 
       throw new Error('the bad-rollout drill did not run although cluster/rollout-undo is configured');
     }
     const ev = drillEvidence(rolloutUndo, drill, workloadLocation(workload));
-    if (drill.status === 'unsupported') {
-      return {
-        findings: [
-          finding(rolloutUndo, {
-            severity: 'info',
-            message: `The bad-rollout drill cannot run here: ${drill.reason}; cluster/rollout-undo was not graded.`,
-            location: workloadLocation(workload),
-            subject: workload.subject,
-          }),
-        ],
-        evidence: ev,
-        examined: 0,
-        passed: 0,
-      };
-    }
-    if (drill.status === 'not-run') {
-      return {
-        findings: [
-          finding(rolloutUndo, {
-            message: `The bad-rollout drill could not run: ${drill.reason}.`,
-            location: workloadLocation(workload),
-            subject: workload.subject,
-          }),
-        ],
-        evidence: ev,
-        examined: 2,
-        passed: 0,
-        score: 0,
-        summary: `not run (${drill.reason})`,
-      };
-    }
+    const didNotRun = drillDidNotRun(rolloutUndo, drill, workload, {
+      scenario: 'bad-rollout',
+      evidence: ev,
+      subjects: 2,
+      locateUnsupported: true,
+    });
+    if (didNotRun) return didNotRun;
     const findings: Finding[] = [];
     const minReady = drill.minReady ?? 0;
     const kept = minReady >= options.minReadyPods;

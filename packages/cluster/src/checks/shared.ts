@@ -153,6 +153,52 @@ export function seconds(n: number): string {
 }
 
 /**
+ * The outcome of a drill that did not complete: `unsupported` (this target
+ * cannot run it: info, not graded) or `not-run` (the lab kept it from
+ * starting: no credit on any of the check's `subjects`). Undefined when the
+ * drill completed and is to be graded.
+ */
+export function drillDidNotRun(
+  check: CheckMeta,
+  drill: DrillResult,
+  workload: PlannedWorkload,
+  options: { scenario: string; evidence: CheckOutcome['evidence']; subjects: number; locateUnsupported?: boolean },
+): CheckOutcome | undefined {
+  if (drill.status === 'unsupported') {
+    return {
+      findings: [
+        finding(check, {
+          severity: 'info',
+          message: `The ${options.scenario} drill cannot run here: ${drill.reason}; ${check.id} was not graded.`,
+          ...(options.locateUnsupported ? { location: workloadLocation(workload) } : {}),
+          subject: workload.subject,
+        }),
+      ],
+      evidence: options.evidence,
+      examined: 0,
+      passed: 0,
+    };
+  }
+  if (drill.status === 'not-run') {
+    return {
+      findings: [
+        finding(check, {
+          message: `The ${options.scenario} drill could not run: ${drill.reason}.`,
+          location: workloadLocation(workload),
+          subject: workload.subject,
+        }),
+      ],
+      evidence: options.evidence,
+      examined: options.subjects,
+      passed: 0,
+      score: 0,
+      summary: `not run (${drill.reason})`,
+    };
+  }
+  return undefined;
+}
+
+/**
  * Grades a recovery drill (pod kill, container kill) with recovery-time
  * bands: one subject, credit from the band the measured time falls in.
  */
@@ -173,36 +219,8 @@ export function gradeRecovery(
   }
   const location = slowHint(workload);
   const ev = drillEvidence(check, drill, location);
-  if (drill.status === 'unsupported') {
-    return {
-      findings: [
-        finding(check, {
-          severity: 'info',
-          message: `The ${scenario} drill cannot run here: ${drill.reason}; ${check.id} was not graded.`,
-          subject: workload.subject,
-        }),
-      ],
-      evidence: ev,
-      examined: 0,
-      passed: 0,
-    };
-  }
-  if (drill.status === 'not-run') {
-    return {
-      findings: [
-        finding(check, {
-          message: `The ${scenario} drill could not run: ${drill.reason}.`,
-          location: workloadLocation(workload),
-          subject: workload.subject,
-        }),
-      ],
-      evidence: ev,
-      examined: 1,
-      passed: 0,
-      score: 0,
-      summary: `not run (${drill.reason})`,
-    };
-  }
+  const didNotRun = drillDidNotRun(check, drill, workload, { scenario, evidence: ev, subjects: 1 });
+  if (didNotRun) return didNotRun;
   if (drill.recoverySeconds === undefined) {
     const lastEvent = drill.events[drill.events.length - 1];
     return {
