@@ -3,18 +3,7 @@
  * Messages name the variable and never echo its value (the secret!).
  */
 import { z } from 'zod';
-import {
-  DEFAULT_QUEUE_NAME,
-  DEFAULT_QUEUE_PREFIX,
-  LOG_LEVELS,
-  RUBRIC_ID_PATTERN,
-  parseServiceEnv,
-} from '@labgrader/queue';
-
-const redisUrl = z
-  .string()
-  .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
-  .default('redis://127.0.0.1:6379');
+import { RUBRIC_ID_PATTERN, parseServiceEnv, queueServiceEnv, type LogLevel } from '@labgrader/queue';
 
 const envSchema = z.object({
   GITHUB_WEBHOOK_SECRET: z
@@ -22,24 +11,18 @@ const envSchema = z.object({
     .min(16, 'must be at least 16 characters (use a long random value, e.g. `openssl rand -hex 32`)'),
   /** The previous secret while rotating: deliveries signed with either are accepted. */
   GITHUB_WEBHOOK_SECRET_PREVIOUS: z.string().min(16, 'must be at least 16 characters').optional(),
-  REDIS_URL: redisUrl,
+  REDIS_URL: queueServiceEnv.REDIS_URL,
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
-  GRADE_QUEUE_NAME: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
-    .default(DEFAULT_QUEUE_NAME),
-  GRADE_QUEUE_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
-    .default(DEFAULT_QUEUE_PREFIX),
+  GRADE_QUEUE_NAME: queueServiceEnv.GRADE_QUEUE_NAME,
+  GRADE_QUEUE_PREFIX: queueServiceEnv.GRADE_QUEUE_PREFIX,
   /** The rubric every submission is graded with. */
   LABGRADER_RUBRIC: z.string().regex(RUBRIC_ID_PATTERN, 'must be a rubric id such as lab-85').default('lab-85'),
   WEBHOOK_BODY_LIMIT: z
     .string()
     .regex(/^\d+(b|kb|mb)$/i, "must be a size such as '512kb' or '2mb'")
     .default('2mb'),
-  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  LOG_LEVEL: queueServiceEnv.LOG_LEVEL,
 });
 
 export interface ApiConfig {
@@ -52,7 +35,7 @@ export interface ApiConfig {
   queuePrefix: string;
   rubricId: string;
   bodyLimit: string;
-  logLevel: (typeof LOG_LEVELS)[number];
+  logLevel: LogLevel;
 }
 
 export function loadApiConfig(env: Record<string, string | undefined>): ApiConfig {

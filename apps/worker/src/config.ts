@@ -3,7 +3,7 @@
  * Messages name the variable and never echo its value.
  */
 import { z } from 'zod';
-import { DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX, LOG_LEVELS, parseServiceEnv } from '@labgrader/queue';
+import { parseServiceEnv, queueServiceEnv, type LogLevel } from '@labgrader/queue';
 import { DEFAULT_STORE_SCHEMA } from '@labgrader/store';
 
 const bool = z
@@ -11,10 +11,7 @@ const bool = z
   .transform((v) => ['true', '1', 'yes'].includes(v));
 
 const envSchema = z.object({
-  REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
-    .default('redis://127.0.0.1:6379'),
+  REDIS_URL: queueServiceEnv.REDIS_URL,
   DATABASE_URL: z
     .string({ error: 'is required (postgres://user:password@host:5432/database)' })
     .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// URL'),
@@ -23,14 +20,8 @@ const envSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase PostgreSQL schema name')
     .default(DEFAULT_STORE_SCHEMA),
   STORE_MIGRATE: bool.default(true),
-  GRADE_QUEUE_NAME: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
-    .default(DEFAULT_QUEUE_NAME),
-  GRADE_QUEUE_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
-    .default(DEFAULT_QUEUE_PREFIX),
+  GRADE_QUEUE_NAME: queueServiceEnv.GRADE_QUEUE_NAME,
+  GRADE_QUEUE_PREFIX: queueServiceEnv.GRADE_QUEUE_PREFIX,
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(1),
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(30),
   JOB_LOCK_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
@@ -53,7 +44,7 @@ const envSchema = z.object({
   RUBRICS_DIR: z.string().min(1).optional(),
   /** How the cluster stage runs here: auto (when available), kind (always), none (skip). */
   CLUSTER_STAGE: z.enum(['auto', 'kind', 'none']).default('auto'),
-  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  LOG_LEVEL: queueServiceEnv.LOG_LEVEL,
 });
 
 export interface WorkerConfig {
@@ -69,7 +60,7 @@ export interface WorkerConfig {
   cloneUrlAllow: string[];
   rubricsDir?: string;
   clusterStage: 'auto' | 'kind' | 'none';
-  logLevel: (typeof LOG_LEVELS)[number];
+  logLevel: LogLevel;
 }
 
 export function loadWorkerConfig(env: Record<string, string | undefined>): WorkerConfig {

@@ -7,7 +7,7 @@ export {
   type RedisRole,
 } from './connection.js';
 export { describeIssues } from './issues.js';
-export { parseServiceEnv, runService, urlPassword } from './service.js';
+export { parseServiceEnv, queueServiceEnv, runService, urlPassword } from './service.js';
 export {
   GRADE_JOB_SCHEMA_VERSION,
   InvalidGradeJobError,

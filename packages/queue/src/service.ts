@@ -2,9 +2,24 @@
  * What every labgrader service process (api, worker) does the same way:
  * read its environment through a schema, and report a fatal error.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ConfigError, isLabgraderError } from '@labgrader/core';
 import { describeIssues } from './issues.js';
+import { LOG_LEVELS } from './logging.js';
+import { DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX } from './queue.js';
+
+const queueNamePart = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only');
+
+/** The variables every service on the grade queue reads: spread into its env schema. */
+export const queueServiceEnv = {
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+    .default('redis://127.0.0.1:6379'),
+  GRADE_QUEUE_NAME: queueNamePart.default(DEFAULT_QUEUE_NAME),
+  GRADE_QUEUE_PREFIX: queueNamePart.default(DEFAULT_QUEUE_PREFIX),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+};
 
 /**
  * Validates the environment with `schema`. Empty variables (`FOO=` in a compose
