@@ -6,12 +6,14 @@
  * `helm template` when helm is available. Everything that goes wrong is a
  * problem for lint/yaml-valid or lint/render, never an exception.
  */
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import {
+  normalizeRepoPath,
+  silentLogger,
   throwIfAborted,
   type CommandRunner,
+  type Logger,
   type RepoEntry,
   type RepoFiles,
   type SourceLocation,
@@ -20,7 +22,7 @@ import type { DiscoveryProblem } from './context.js';
 import { FileLoader, type LoadedFile } from './files.js';
 import { isRecord, type KubeObject, type ObjectOrigin } from './model/object.js';
 import { objectsOfDocument, objectsOfFile } from './objects.js';
-import { sourceComment, templateLocator, templatePath } from './render/helm.js';
+import { missingDependencies, sourceComment, templateLocator, templatePath, vendoredCharts } from './render/helm.js';
 import {
   KUSTOMIZATION_NAMES,
   addToPool,
@@ -30,9 +32,11 @@ import {
   readKustomization,
   sourcesFor,
   type Kustomization,
+  type ResolvePath,
   type SourcePool,
 } from './render/kustomize.js';
 import { runRenderer } from './render/run.js';
+import { networkIsolationFor, type NetworkIsolation } from './render/sandbox.js';
 import type { LintSettings } from './settings.js';
 import { parseYamlFile } from './yaml/parse.js';
 import { DocumentSource, SourceText } from './yaml/source.js';
@@ -43,6 +47,8 @@ export interface DiscoverOptions {
   runner?: CommandRunner;
   signal?: AbortSignal;
   progress?: (message: string) => void;
+  /** Debug logs (how renderers are sandboxed). */
+  logger?: Logger;
 }
 
 export interface Discovery {
@@ -63,6 +69,8 @@ function start(file: string): SourceLocation {
 export async function discoverObjects(options: DiscoverOptions): Promise<Discovery> {
   const { repo, settings, runner, signal } = options;
   const progress = options.progress ?? (() => {});
+  // Probed only when something is rendered (once per runner).
+  const network = (): Promise<NetworkIsolation> => networkIsolationFor(runner!, options.logger ?? silentLogger);
   const problems: DiscoveryProblem[] = [];
   const loader = new FileLoader(repo, settings, problems);
   const isIncluded = picomatch(settings.include, { dot: true });
@@ -76,10 +84,9 @@ export async function discoverObjects(options: DiscoverOptions): Promise<Discove
     for (let dir = dirOf(entry.path); dir && !kinds.has(dir); dir = dirOf(dir)) kinds.set(dir, 'dir');
   }
   kinds.set('', 'dir');
-  const exists = (p: string): 'file' | 'dir' | undefined => {
-    const kind = kinds.get(p);
-    return kind === 'dir' ? 'dir' : kind === 'file' || kind === 'symlink' ? 'file' : undefined;
-  };
+  const linkTargets = new Map(entries.filter((e) => e.kind === 'symlink').map((e) => [e.path, e.linkTarget]));
+  const resolve = resolverOf(kinds, linkTargets);
+  const exists = (p: string): 'file' | 'dir' | undefined => resolve(p)?.type;
   const considered = entries.filter((e) => !isExcluded(e.path));
 
   // Helm charts: every file below a Chart.yaml belongs to the chart (templates are not YAML).
@@ -99,9 +106,28 @@ export async function discoverObjects(options: DiscoverOptions): Promise<Discove
   const kustomizations: Kustomization[] = [];
   for (const entry of kustomizationFiles) {
     const loaded = await loader.load(entry.path, { requireKubernetes: false });
-    if (loaded) kustomizations.push(readKustomization(loaded, exists));
+    if (loaded) kustomizations.push(readKustomization(loaded, resolve));
   }
   const byDir = new Map(kustomizations.map((k) => [k.dir, k]));
+  // kustomize reads every kustomization a tree names, excluded or inside a chart or not: read (and check) them too.
+  const unreadable = new Map<string, string>();
+  for (let i = 0; i < kustomizations.length; i++) {
+    for (const child of kustomizations[i]!.childDirs) {
+      if (byDir.has(child) || unreadable.has(child)) continue;
+      const candidates = KUSTOMIZATION_NAMES.map((name) => (child ? `${child}/${name}` : name));
+      const file = candidates.find((f) => exists(f) === 'file');
+      // None: kustomize fails on the directory (a symlink out of the repository there is refused below).
+      if (!file) continue;
+      const loaded = await loader.load(file, { requireKubernetes: false });
+      if (!loaded) {
+        unreadable.set(child, file);
+        continue;
+      }
+      const k = readKustomization(loaded, resolve);
+      kustomizations.push(k);
+      byDir.set(child, k);
+    }
+  }
   const referenced = new Set(kustomizations.flatMap((k) => k.childDirs));
   const roots =
     settings.render.kustomizations.length > 0
@@ -111,11 +137,20 @@ export async function discoverObjects(options: DiscoverOptions): Promise<Discove
   const objects: KubeObject[] = [];
   const examined = new Set<string>();
   /** Files whose objects come through a successful rendering. */
-  const consumed = new Set<string>(kustomizationFiles.map((e) => e.path));
+  const consumed = new Set<string>([...kustomizationFiles.map((e) => e.path), ...kustomizations.map((k) => k.file)]);
   /** Patch files and generator inputs: never objects on their own. */
   const neverDirect = new Set<string>();
   for (const k of kustomizations) {
-    for (const f of [...k.patchFiles, ...k.generatorFiles]) neverDirect.add(f);
+    for (const f of [...k.patchFiles, ...k.inputFiles]) neverDirect.add(f);
+    for (const refusal of k.refused) {
+      problems.push({
+        checkId: 'lint/render',
+        severity: 'error',
+        message: refusal.message,
+        location: refusal.location,
+        subject: `kustomization ${k.dir || '.'}`,
+      });
+    }
     for (const ref of k.broken) {
       problems.push({
         checkId: 'lint/render',
@@ -131,38 +166,38 @@ export async function discoverObjects(options: DiscoverOptions): Promise<Discove
     throwIfAborted(signal);
     const tree = reachable(root, byDir);
     const subject = `kustomization ${root.dir || '.'}`;
-    const remote = tree.flatMap((k) => k.remote);
+    // kustomize reads files only below the kustomization directories of the tree (its load restrictor).
+    const treeDirs = [...tree.map((k) => k.dir), ...tree.flatMap((k) => k.childDirs)];
     const outsideLinks = entries.filter(
-      (e) => e.kind === 'symlink-outside' && tree.some((k) => k.dir === '' || e.path.startsWith(`${k.dir}/`)),
+      (e) => e.kind === 'symlink-outside' && treeDirs.some((dir) => dir === '' || e.path.startsWith(`${dir}/`)),
     );
-    const broken = tree.some((k) => k.broken.length > 0);
-    let refusal: string | undefined;
-    let refusalLocation = start(root.file);
-    if (remote.length > 0) {
-      refusal = `${root.file} uses the remote resource "${remote[0]!.entry}"; labgrader renders only what is committed, so vendor it into the repository`;
-      refusalLocation = remote[0]!.location;
+    const unchecked = tree.flatMap((k) => k.childDirs.filter((d) => unreadable.has(d))).map((d) => unreadable.get(d)!);
+    // Refused entries and missing files are already reported at their lines, once per kustomization file.
+    const alreadyReported = tree.some((k) => k.refused.length > 0 || k.broken.length > 0);
+    let refusal: { message: string; location: SourceLocation } | undefined;
+    if (unchecked.length > 0) {
+      refusal = {
+        message: `${unchecked[0]} could not be read (see lint/yaml-valid), so labgrader cannot check what kustomize would load from it; kustomization ${root.dir || '.'} was not rendered`,
+        location: start(unchecked[0]!),
+      };
     } else if (outsideLinks.length > 0) {
-      refusal = `${root.file} was not rendered: ${outsideLinks[0]!.path} is a symlink pointing outside the repository`;
-    } else if (!settings.render.kustomize) {
-      refusal = undefined;
+      refusal = {
+        message: `${root.file} was not rendered: ${outsideLinks[0]!.path} is a symlink pointing outside the repository`,
+        location: start(root.file),
+      };
     }
     let rendered = false;
     if (refusal) {
-      problems.push({
-        checkId: 'lint/render',
-        severity: 'error',
-        message: refusal,
-        location: refusalLocation,
-        subject,
-      });
-    } else if (broken) {
-      // Each missing entry is already reported at its line; kustomize would stop at the first.
+      problems.push({ checkId: 'lint/render', severity: 'error', ...refusal, subject });
+    } else if (alreadyReported) {
+      // Nothing is rendered for a tree with a refused or missing entry; kustomize would stop at the first anyway.
     } else if (settings.render.kustomize && runner) {
       progress(`rendering kustomization ${root.dir || '.'}`);
       const outcome = await runRenderer(runner, 'kubectl', ['kustomize', path.join(repo.root, root.dir)], {
         root: repo.root,
         timeoutMs: settings.render.timeoutSeconds * 1000,
         ...(signal ? { signal } : {}),
+        network: await network(),
       });
       if (outcome.ok) {
         rendered = true;
@@ -228,20 +263,39 @@ export async function discoverObjects(options: DiscoverOptions): Promise<Discove
       });
       continue;
     }
+    const chart = await loader.load(chartFile, { requireKubernetes: false });
+    const isVendored = await vendoredCharts(
+      entries.map((e) => e.path),
+      chartDir,
+      async (file) => {
+        const value = (await loader.load(file, { requireKubernetes: false }))?.parsed.documents[0]?.value;
+        return isRecord(value) && typeof value.name === 'string' ? value.name : undefined;
+      },
+    );
+    const missing = chart ? missingDependencies(chart, isVendored) : [];
+    if (missing.length > 0) {
+      for (const dependency of missing) {
+        problems.push({
+          checkId: 'lint/render',
+          severity: 'error',
+          message: `${chartFile} depends on the chart "${dependency.name}"${dependency.repository ? ` from ${dependency.repository}` : ''}, which is not in ${chartDir ? `${chartDir}/` : ''}charts/: labgrader renders only what is committed and never downloads charts, so run \`helm dependency build\` and commit charts/, or remove the dependency`,
+          location: dependency.location,
+          subject,
+        });
+      }
+      continue;
+    }
     progress(`rendering Helm chart ${chartDir || '.'}`);
     const outcome = await runRenderer(
       runner,
       'helm',
-      ['template', settings.render.helmReleaseName, path.join(repo.root, chartDir)],
+      // values.schema.json may $ref http:// or file:// URLs, which helm would fetch or read off the host.
+      ['template', settings.render.helmReleaseName, path.join(repo.root, chartDir), '--skip-schema-validation'],
       {
         root: repo.root,
         timeoutMs: settings.render.timeoutSeconds * 1000,
         ...(signal ? { signal } : {}),
-        env: {
-          HELM_CACHE_HOME: path.join(tmpdir(), 'labgrader-helm', 'cache'),
-          HELM_CONFIG_HOME: path.join(tmpdir(), 'labgrader-helm', 'config'),
-          HELM_DATA_HOME: path.join(tmpdir(), 'labgrader-helm', 'data'),
-        },
+        network: await network(),
       },
     );
     if (!outcome.ok) {
@@ -298,6 +352,30 @@ export async function discoverObjects(options: DiscoverOptions): Promise<Discove
     problems,
     examinedFiles: [...examined].sort(),
     renderTargets: [...roots.map((k) => `kustomization ${k.dir || '.'}`), ...topCharts.map((d) => `chart ${d || '.'}`)],
+  };
+}
+
+/**
+ * Resolves repository paths the way the renderers will: a symlink (which the
+ * repository keeps only when it lands inside) is followed to its real path,
+ * so a kustomization reached through one is still read and checked.
+ */
+function resolverOf(
+  kinds: ReadonlyMap<string, string>,
+  linkTargets: ReadonlyMap<string, string | undefined>,
+): ResolvePath {
+  return (start) => {
+    let current = start;
+    for (let hop = 0; hop < 16; hop++) {
+      const kind = kinds.get(current);
+      if (kind === 'dir' || kind === 'file') return { type: kind, path: current };
+      const link = kind === 'symlink' ? linkTargets.get(current) : undefined;
+      // An absolute link cannot be mapped to a repository path: treat it as missing.
+      const next = link && !link.startsWith('/') ? normalizeRepoPath(link, dirOf(current)) : undefined;
+      if (next === undefined) return undefined;
+      current = next;
+    }
+    return undefined;
   };
 }
 

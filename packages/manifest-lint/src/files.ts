@@ -3,7 +3,7 @@
  * port (never the filesystem directly), turning every way a file can be
  * unreadable into a problem for lint/yaml-valid.
  */
-import type { ReadResult, RepoFiles } from '@labgrader/core';
+import type { ReadResult, RepoFiles, SourceLocation } from '@labgrader/core';
 import type { DiscoveryProblem } from './context.js';
 import type { LintSettings } from './settings.js';
 import { parseYamlFile, type ParsedFile } from './yaml/parse.js';
@@ -34,6 +34,11 @@ function clampToContent(text: string, start: number, end: number): [number, numb
   const lineStart = text.lastIndexOf('\n', trimmed - 1) + 1;
   const indent = /^[ \t]*/.exec(text.slice(lineStart))![0].length;
   return [lineStart + indent, trimmed];
+}
+
+/** Where lint/yaml-valid reports a YAML problem. */
+export function yamlProblemLocation(source: SourceText, problem: { start: number; end: number }): SourceLocation {
+  return source.location(...clampToContent(source.text, problem.start, problem.end));
 }
 
 export class FileLoader {
@@ -160,7 +165,7 @@ export class FileLoader {
       checkId: 'lint/yaml-valid',
       severity: p.code === 'DUPLICATE_KEY' ? 'error' : p.level,
       message: `${source.file}: ${p.message.replace(/\.$/, '')}${hint}`,
-      location: source.location(...clampToContent(source.text, p.start, p.end)),
+      location: yamlProblemLocation(source, p),
       subject: `file ${source.file}`,
     });
   }

@@ -31,7 +31,8 @@ export function inventoryOf(objects: readonly KubeObject[]): ManifestInventory {
 }
 
 export async function prepareLint(
-  input: Pick<StageInput<LintSettings>, 'repo' | 'settings' | 'runner' | 'signal' | 'progress'>,
+  input: Pick<StageInput<LintSettings>, 'repo' | 'settings' | 'runner' | 'signal' | 'progress'> &
+    Partial<Pick<StageInput<LintSettings>, 'logger'>>,
 ): Promise<StagePreparation<LintContext>> {
   const settings = input.settings;
   const discovery = await discoverObjects({
@@ -40,6 +41,7 @@ export async function prepareLint(
     runner: input.runner,
     signal: input.signal,
     progress: input.progress,
+    ...(input.logger ? { logger: input.logger } : {}),
   });
   const context: LintContext = {
     settings,

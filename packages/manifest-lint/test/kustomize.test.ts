@@ -159,7 +159,7 @@ describe('kustomize overlays (kubectl kustomize)', () => {
       expect(r.findings.map((f) => [f.location?.line, f.message])).toEqual([
         [
           3,
-          'k8s/overlays/prod/kustomization.yaml uses the remote resource "https://github.com/acme/shared//k8s?ref=main"; labgrader renders only what is committed, so vendor it into the repository',
+          'k8s/overlays/prod/kustomization.yaml: resources entry "https://github.com/acme/shared//k8s?ref=main" is a remote reference (a URL or a git repository); labgrader renders only what is committed, so vendor those files into the repository and list them by relative path',
         ],
       ]);
       expect(r.inventory.objects).toHaveLength(2);

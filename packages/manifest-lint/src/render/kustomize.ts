@@ -6,10 +6,16 @@
  * student wrote rather than at generated output.
  */
 import type { SourceLocation } from '@labgrader/core';
-import { normalizeRepoPath } from '@labgrader/core';
-import type { LoadedFile } from '../files.js';
+import { yamlProblemLocation, type LoadedFile } from '../files.js';
 import { asArray, asString, isRecord, type Json, type ObjectSource } from '../model/object.js';
 import { looksLikeObject } from '../objects.js';
+import {
+  checkLocalPath,
+  fileSourcePath,
+  isInlinePatch,
+  vetKustomization,
+  type Refusal,
+} from './kustomization-policy.js';
 
 export const KUSTOMIZATION_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 
@@ -31,6 +37,9 @@ export interface KustomizationRef {
   location: SourceLocation;
 }
 
+/** What a repository path is, symlinks (inside the repository) followed: its real path. */
+export type ResolvePath = (path: string) => { type: 'file' | 'dir'; path: string } | undefined;
+
 export interface Kustomization {
   file: string;
   dir: string;
@@ -38,27 +47,22 @@ export interface Kustomization {
   value: Json;
   /** Files listed as resources (consumed: linted through rendering). */
   resourceFiles: string[];
-  /** Directories listed as resources/bases/components (other kustomizations). */
+  /** Directories listed as resources/bases/components (other kustomizations), by real path. */
   childDirs: string[];
   /** Strategic-merge patch files. */
   patchFiles: string[];
-  /** Files read by generators (not Kubernetes objects). */
-  generatorFiles: string[];
-  /** Entries that are remote URLs (never fetched). */
-  remote: KustomizationRef[];
-  /** Entries pointing outside the repository or at nothing. */
+  /** Files read by generators, replacements, configurations, openapi (not Kubernetes objects). */
+  inputFiles: string[];
+  /** Entries and fields labgrader does not let kustomize read (remote, outside, plugins, unknown fields). */
+  refused: Refusal[];
+  /** Entries pointing at nothing in the repository. */
   broken: KustomizationRef[];
   /** Locations of transformer fields, keyed by the object field they change. */
   transformerFields: Map<string, SourceLocation>;
 }
 
-const REMOTE = /^(?:[a-z][a-z0-9+.-]*:\/\/|git@|github\.com\/|gitlab\.com\/|bitbucket\.org\/)|\?ref=|\/\/.*\.git/i;
-
-/** Reads a parsed kustomization file; `exists` answers whether a repo path is a file or a directory. */
-export function readKustomization(
-  loaded: LoadedFile,
-  exists: (path: string) => 'file' | 'dir' | undefined,
-): Kustomization {
+/** Reads a parsed kustomization file; `resolve` answers whether a repo path is a file or a directory. */
+export function readKustomization(loaded: LoadedFile, resolve: ResolvePath): Kustomization {
   const value = isRecord(loaded.parsed.documents[0]?.value) ? (loaded.parsed.documents[0]!.value as Json) : {};
   const doc = loaded.documents[0];
   const dir = dirOf(loaded.path);
@@ -70,35 +74,23 @@ export function readKustomization(
     resourceFiles: [],
     childDirs: [],
     patchFiles: [],
-    generatorFiles: [],
-    remote: [],
+    inputFiles: [],
+    refused: refusalsOf(loaded, dir),
     broken: [],
     transformerFields: new Map(),
   };
   const locate = (path: (string | number)[]): SourceLocation => {
     return doc ? doc.locationOf(doc.walk(path), 'value') : { file: loaded.path, line: 1, column: 1 };
   };
-  const consider = (
-    field: string,
-    entry: string,
-    path: (string | number)[],
-    kind: 'resource' | 'patch' | 'generator',
-  ) => {
-    const location = locate(path);
-    if (REMOTE.test(entry)) {
-      k.remote.push({ field, entry, location });
-      return;
-    }
-    const target = normalizeRepoPath(entry, dir);
-    if (target === undefined) {
-      k.broken.push({ field, entry, location });
-      return;
-    }
-    const type = exists(target);
-    if (type === 'dir' && kind === 'resource') k.childDirs.push(target);
-    else if (type === 'file')
-      (kind === 'resource' ? k.resourceFiles : kind === 'patch' ? k.patchFiles : k.generatorFiles).push(target);
-    else if (kind !== 'generator') k.broken.push({ field, entry, location });
+  const consider = (field: string, entry: string, path: (string | number)[], kind: 'resource' | 'patch' | 'input') => {
+    const check = checkLocalPath(entry, dir);
+    if (!check.ok) return; // refused (remote, absolute, outside): reported by refusalsOf
+    const found = resolve(check.target);
+    if (found?.type === 'dir' && kind === 'resource') k.childDirs.push(found.path);
+    else if (found?.type === 'file')
+      (kind === 'resource' ? k.resourceFiles : kind === 'patch' ? k.patchFiles : k.inputFiles).push(check.target);
+    // kustomize reports missing inputs itself; a missing resource or patch is reported here, at its line.
+    else if (kind !== 'input') k.broken.push({ field, entry, location: locate(path) });
   };
   for (const field of ['resources', 'bases', 'components', 'crds']) {
     asArray(value[field]).forEach((entry, i) => {
@@ -107,7 +99,7 @@ export function readKustomization(
   }
   asArray(value.patchesStrategicMerge).forEach((entry, i) => {
     // Entries are file paths or inline YAML.
-    if (typeof entry === 'string' && !entry.includes('\n'))
+    if (typeof entry === 'string' && !isInlinePatch(entry))
       consider('patchesStrategicMerge', entry, ['patchesStrategicMerge', i], 'patch');
   });
   for (const field of ['patches', 'patchesJson6902']) {
@@ -118,16 +110,24 @@ export function readKustomization(
   for (const field of ['configMapGenerator', 'secretGenerator']) {
     asArray(value[field]).forEach((gen, i) => {
       if (!isRecord(gen)) return;
-      for (const list of ['files', 'envs']) {
-        asArray(gen[list]).forEach((f, j) => {
-          if (typeof f !== 'string') return;
-          const file = f.includes('=') ? f.slice(f.indexOf('=') + 1) : f;
-          consider(field, file, [field, i, list, j], 'generator');
-        });
-      }
-      if (typeof gen.env === 'string') consider(field, gen.env, [field, i, 'env'], 'generator');
+      asArray(gen.files).forEach((f, j) => {
+        if (typeof f === 'string') consider(field, fileSourcePath(f), [field, i, 'files', j], 'input');
+      });
+      asArray(gen.envs).forEach((f, j) => {
+        if (typeof f === 'string') consider(field, f, [field, i, 'envs', j], 'input');
+      });
+      if (typeof gen.env === 'string') consider(field, gen.env, [field, i, 'env'], 'input');
     });
   }
+  asArray(value.replacements).forEach((r, i) => {
+    if (isRecord(r) && typeof r.path === 'string')
+      consider('replacements', r.path, ['replacements', i, 'path'], 'input');
+  });
+  asArray(value.configurations).forEach((c, i) => {
+    if (typeof c === 'string') consider('configurations', c, ['configurations', i], 'input');
+  });
+  if (isRecord(value.openapi) && typeof value.openapi.path === 'string')
+    consider('openapi', value.openapi.path, ['openapi', 'path'], 'input');
   const transformer = (key: string, fields: string[]) => {
     if (value[key] === undefined || !doc) return;
     const hit = doc.walk([key]);
@@ -151,6 +151,30 @@ export function readKustomization(
     if (asArray(value[field]).some((p) => isRecord(p) && typeof p.patch === 'string')) transformer(field, ['*']);
   }
   return k;
+}
+
+/**
+ * Every refusal in a kustomization file. All its documents are checked (kustomize reads
+ * the first, our parser may count documents differently). A file with YAML errors is
+ * refused whole: what we parsed may not be what kustomize would read.
+ */
+function refusalsOf(loaded: LoadedFile, dir: string): Refusal[] {
+  const errors = [...loaded.parsed.problems, ...loaded.parsed.documents.flatMap((d) => d.problems)].filter(
+    (p) => p.level === 'error',
+  );
+  if (errors.length > 0) {
+    return [
+      {
+        field: '',
+        entry: loaded.path,
+        location: yamlProblemLocation(loaded.source, errors[0]!),
+        message: `${loaded.path} has YAML errors (reported by lint/yaml-valid), so labgrader cannot check what kustomize would read from it and did not render it; fix the YAML first`,
+      },
+    ];
+  }
+  return loaded.parsed.documents.flatMap((parsed, i) =>
+    vetKustomization(loaded.path, dir, loaded.documents[i], parsed.value),
+  );
 }
 
 /** Kustomizations reachable from a root (itself included), depth-first, cycles ignored. */

@@ -1,12 +1,13 @@
 /**
  * Running a renderer (kubectl kustomize, helm template) through the
- * CommandRunner port, with a time limit, an output cap and an isolated
- * environment. Never throws for the student's mistakes or a missing tool:
+ * CommandRunner port, with a time limit, an output cap, an isolated
+ * environment, a private home and (where the OS allows) no network: see
+ * sandbox.ts. Never throws for the student's mistakes or a missing tool:
  * the outcome says what happened.
  */
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CommandNotFoundError, isLabgraderError, type CommandRunner } from '@labgrader/core';
+import { createPrivateHome, removePrivateHome, type NetworkIsolation, type PrivateHome } from './sandbox.js';
 
 export type RenderOutcome =
   { ok: true; stdout: string } | { ok: false; reason: 'missing-tool' | 'failed' | 'timed-out'; message: string };
@@ -35,19 +36,33 @@ export function summarizeError(stderr: string, root: string): string {
   return text.length > 400 ? `${text.slice(0, 400)}…` : text || 'no error output';
 }
 
+export interface RenderOptions {
+  /** The repository checkout (working directory; removed from error messages). */
+  root: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** Required so that no caller forgets it: pass `noNetworkIsolation(...)` to run with the network on purpose. */
+  network: NetworkIsolation;
+  /** Makes the private home (tests observe it); default: a fresh mkdtemp under the OS temp dir. */
+  createHome?: () => Promise<PrivateHome>;
+}
+
 export async function runRenderer(
   runner: CommandRunner,
   command: string,
   args: readonly string[],
-  options: { root: string; timeoutMs: number; signal?: AbortSignal; env?: Record<string, string> },
+  options: RenderOptions,
 ): Promise<RenderOutcome> {
+  let home: PrivateHome | undefined;
   try {
-    const result = await runner.run(command, args, {
+    home = await (options.createHome ?? createPrivateHome)();
+    const wrapped = options.network.wrap(command, args);
+    const result = await runner.run(wrapped.command, wrapped.args, {
       cwd: options.root,
       timeoutMs: options.timeoutMs,
       ...(options.signal ? { signal: options.signal } : {}),
       isolateEnv: true,
-      env: { HOME: path.join(tmpdir(), 'labgrader-render-home'), ...options.env },
+      env: home.env,
       maxOutputBytes: MAX_OUTPUT,
     });
     if (result.timedOut) {
@@ -57,13 +72,22 @@ export async function runRenderer(
         message: `${command} did not finish within ${Math.round(options.timeoutMs / 1000)} s`,
       };
     }
+    if (options.network.isMissingProgram(result)) {
+      return { ok: false, reason: 'missing-tool', message: new CommandNotFoundError(command).message };
+    }
     if (result.exitCode !== 0)
       return { ok: false, reason: 'failed', message: summarizeError(result.stderr, options.root) };
     return { ok: true, stdout: result.stdout };
   } catch (err) {
-    if (err instanceof CommandNotFoundError) return { ok: false, reason: 'missing-tool', message: err.message };
+    if (err instanceof CommandNotFoundError) {
+      // With isolation the runner started `unshare`; name the tool the student's file needs.
+      return { ok: false, reason: 'missing-tool', message: new CommandNotFoundError(command).message };
+    }
     // Cancellation is the pipeline's business: let it through.
     if (isLabgraderError(err) && err.name === 'AbortedError') throw err;
     return { ok: false, reason: 'failed', message: err instanceof Error ? err.message : String(err) };
+  } finally {
+    // rm -rf with retries; if even that fails the grade is still right, so do not turn it into an error.
+    if (home) await removePrivateHome(home.dir).catch(() => {});
   }
 }
