@@ -11,22 +11,30 @@
  *  - anything else: acknowledged and ignored.
  *
  * The student's push time (`pushedAt`) comes from GitHub's clock, never from
- * the commit, whose dates the student controls.
+ * the commit, whose dates the student controls. A payload whose clone_url is
+ * not its repository's own (`…/<full_name>(.git)`, no credentials, no `..`)
+ * is rejected like any other invalid field.
  */
 import type { components } from '@octokit/openapi-webhooks-types';
 import { z } from 'zod';
-import { describeIssues, type GradeJobRequest } from '@labgrader/queue';
+import { describeIssues, repositoryCloneUrlProblem, type GradeJobRequest } from '@labgrader/queue';
 
 const ZERO_SHA = /^0+$/;
 const SHA = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'must be a full commit SHA');
 
-const repository = z.object({
-  id: z.number().int().positive(),
-  full_name: z.string().min(3),
-  clone_url: z.string().min(1),
-  /** Unix seconds in push events, ISO 8601 elsewhere. */
-  pushed_at: z.union([z.number(), z.string(), z.null()]).optional(),
-});
+const repository = z
+  .object({
+    id: z.number().int().positive(),
+    full_name: z.string().min(3),
+    clone_url: z.string().min(1),
+    /** Unix seconds in push events, ISO 8601 elsewhere. */
+    pushed_at: z.union([z.number(), z.string(), z.null()]).optional(),
+  })
+  .superRefine((repo, ctx) => {
+    // GitHub always sends the repository's own URL; anything else is refused here, before it is queued.
+    const problem = repositoryCloneUrlProblem(repo.clone_url, repo.full_name);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['clone_url'], message: problem });
+  });
 const installation = z.object({ id: z.number().int().positive() }).nullish();
 const sender = z.object({ login: z.string().min(1) });
 

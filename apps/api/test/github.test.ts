@@ -57,3 +57,40 @@ describe('routing GitHub events (the fields GitHub may leave out)', () => {
     });
   });
 });
+
+describe('routing refuses a clone_url that is not the repository’s own', () => {
+  const hostile: Array<[string, RegExp]> = [
+    ['https://github.com/someone-else/exfiltrate.git', /is not the repository's own: for Codertocat\/Hello-World/],
+    ['https://github.com.evil.com/Codertocat/Hello-World.git/../../x', /'\.' or '\.\.' segments/],
+    ['https://github.com/x/%2e%2e/Codertocat/Hello-World.git', /percent-encode/],
+    ['https://token:x-oauth-basic@github.com/Codertocat/Hello-World.git', /must not contain credentials/],
+    ['ext::sh -c touch% /tmp/pwned', /printable ASCII|absolute URL/],
+    ['--upload-pack=touch', /must be an absolute URL/],
+    ['https://github.com\\Codertocat\\Hello-World.git', /backslashes/],
+  ];
+
+  it.each(hostile)('push with clone_url %s is rejected, naming the field', (cloneUrl, why) => {
+    const payload = branchPushExample();
+    payload.repository.clone_url = cloneUrl;
+    const routed = routeGithubEvent(payload, ctx('push'));
+    expect(routed).toMatchObject({ action: 'reject' });
+    const problems = (routed as { problems: string[] }).problems;
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^push payload\.repository\.clone_url: /);
+    expect(problems[0]).toMatch(why);
+    expect(problems[0]).not.toContain('x-oauth-basic');
+  });
+
+  it('the same holds for pull requests and re-runs; case differences are GitHub’s and accepted', () => {
+    const pr = examples('pull_request', 'opened')[0]!;
+    pr.repository.clone_url = 'https://github.com/attacker/lab.git';
+    expect(routeGithubEvent(pr, ctx('pull_request'))).toMatchObject({ action: 'reject' });
+    const run = examples('check_run', 'rerequested')[0]!;
+    run.repository.clone_url = run.repository.clone_url.replace('hello-world', 'goodbye-world');
+    expect(routeGithubEvent(run, ctx('check_run'))).toMatchObject({ action: 'reject' });
+
+    const push = branchPushExample();
+    push.repository.clone_url = push.repository.clone_url.toLowerCase();
+    expect(routeGithubEvent(push, ctx('push'))).toMatchObject({ action: 'grade' });
+  });
+});

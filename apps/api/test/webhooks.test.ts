@@ -188,6 +188,19 @@ describe('POST /webhooks/github', () => {
     }
   });
 
+  it('refuses a push whose clone_url is another repository (422, nothing queued)', async () => {
+    const payload = branchPushExample();
+    payload.after = 'c'.repeat(40);
+    payload.repository.clone_url = 'https://github.com/attacker/payload.git';
+    const before = await jobCount();
+    const res = await server.deliver({ event: 'push', payload });
+    expect(res.status).toBe(422);
+    expect(res.body.problems).toEqual([
+      "push payload.repository.clone_url: is not the repository's own: for Codertocat/Hello-World its path must end in /Codertocat/Hello-World(.git)",
+    ]);
+    expect(await jobCount()).toBe(before);
+  });
+
   it('acknowledges events it does not grade', async () => {
     const issues = examples('issues')[0]!;
     expect(await server.deliver({ event: 'issues', payload: issues })).toMatchObject({

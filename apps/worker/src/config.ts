@@ -3,7 +3,7 @@
  * Messages name the variable and never echo its value.
  */
 import { z } from 'zod';
-import { parseServiceEnv, queueServiceEnv, type LogLevel } from '@labgrader/queue';
+import { parseCloneUrlRoot, parseServiceEnv, queueServiceEnv, type LogLevel } from '@labgrader/queue';
 import { DEFAULT_STORE_SCHEMA } from '@labgrader/store';
 
 const bool = z
@@ -25,7 +25,12 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(1),
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(30),
   JOB_LOCK_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
-  /** Comma-separated URL prefixes a job's clone URL must start with. */
+  /**
+   * Comma-separated roots under which a job's repository must live:
+   * `https://github.com/` admits `https://github.com/<owner>/<name>(.git)` for
+   * the job's own owner/name; a root may also name the owner
+   * (`https://github.com/course-org/`). Not string prefixes (see clone-url.ts).
+   */
   CLONE_URL_ALLOW: z
     .string()
     .default('https://github.com/')
@@ -37,7 +42,14 @@ const envSchema = z.object({
     )
     .pipe(
       z
-        .array(z.string().regex(/^(https?|file):\/\/\S*$/, 'each entry must start with https://, http:// or file://'))
+        .array(
+          z.string().transform((entry, ctx) => {
+            const parsed = parseCloneUrlRoot(entry);
+            if ('root' in parsed) return parsed.root.text;
+            ctx.addIssue({ code: 'custom', message: `each entry ${parsed.problem}` });
+            return z.NEVER;
+          }),
+        )
         .min(1),
     ),
   /** A directory of `<id>.yaml` rubrics, searched before the bundled ones. */

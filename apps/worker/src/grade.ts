@@ -11,8 +11,9 @@
  *    RetryableJobError, retried with backoff. On the last attempt the
  *    not-gradable report is published first, so the student sees "could not be
  *    graded, not your fault", then the job fails for operators to see;
- *  - a job that can never succeed (unknown rubric, invalid job data, clone URL
- *    not allowed): a PermanentJobError, failed without retry;
+ *  - a job that can never succeed (unknown rubric, invalid job data, a clone
+ *    URL that is not the repository's own or not under CLONE_URL_ALLOW): a
+ *    PermanentJobError, failed without retry, before anything is cloned;
  *  - cancelled (shutdown): a JobCancelledError; nothing is published.
  */
 import {
@@ -20,7 +21,6 @@ import {
   InfrastructureError,
   UsageError,
   isLabgraderError,
-  redactSecrets,
   type AnyGradingStage,
   type CheckStage,
   type CommandRunner,
@@ -28,7 +28,15 @@ import {
   type Report,
 } from '@labgrader/core';
 import { gradeSource } from '@labgrader/pipeline';
-import { InvalidGradeJobError, parseGradeJob, type GradeJob, type GradeJobResult } from '@labgrader/queue';
+import {
+  InvalidGradeJobError,
+  checkCloneUrl,
+  parseCloneUrlRoot,
+  parseGradeJob,
+  type CloneUrlRoot,
+  type GradeJob,
+  type GradeJobResult,
+} from '@labgrader/queue';
 import type { Rubric } from '@labgrader/rubric';
 import type { GradeMetadata, ReportStore } from '@labgrader/store';
 import type { StagePlanner } from './cluster.js';
@@ -56,7 +64,7 @@ export interface GradeDeps {
   /** Read to skip commits already graded and to keep the first push time; written by the store publisher. */
   store: Pick<ReportStore, 'get'>;
   publishers: readonly ReportPublisher[];
-  /** Clone URLs must start with one of these. */
+  /** Roots a job's repository must live directly under (CLONE_URL_ALLOW), e.g. `https://github.com/`. */
   cloneUrlAllow: readonly string[];
   /** Decides, per job, how the cluster stage runs on this worker (see cluster.ts). */
   planStages?: StagePlanner;
@@ -88,7 +96,25 @@ function earliest(a: string, b: string | undefined): string {
   return b !== undefined && Date.parse(b) < Date.parse(a) ? b : a;
 }
 
+function cloneUrlRoots(entries: readonly string[]): CloneUrlRoot[] {
+  const problems: string[] = [];
+  const roots = entries.flatMap((entry, i) => {
+    const parsed = parseCloneUrlRoot(entry);
+    if ('root' in parsed) return [parsed.root];
+    problems.push(`cloneUrlAllow[${i}]: ${parsed.problem}`);
+    return [];
+  });
+  if (problems.length > 0 || roots.length === 0) {
+    throw new ConfigError('invalid clone URL allow-list', {
+      problems: problems.length > 0 ? problems : ['cloneUrlAllow: at least one root is needed'],
+      hint: 'Set CLONE_URL_ALLOW to roots such as https://github.com/.',
+    });
+  }
+  return roots;
+}
+
 export function createGradeHandler(deps: GradeDeps): (data: unknown, ctx: JobContext) => Promise<GradeJobResult> {
+  const roots = cloneUrlRoots(deps.cloneUrlAllow);
   return async (data, ctx) => {
     let job: GradeJob;
     try {
@@ -98,11 +124,9 @@ export function createGradeHandler(deps: GradeDeps): (data: unknown, ctx: JobCon
       throw err;
     }
     const log = ctx.logger;
-    if (!deps.cloneUrlAllow.some((prefix) => job.repository.cloneUrl.startsWith(prefix))) {
-      throw new PermanentJobError(
-        `clone URL ${redactSecrets(job.repository.cloneUrl)} is not allowed on this worker (CLONE_URL_ALLOW: ${deps.cloneUrlAllow.join(', ')})`,
-      );
-    }
+    // The job contract already checked the URL's shape; the queue is a trust boundary, so check it all again.
+    const clone = checkCloneUrl(job.repository.cloneUrl, job.repository.fullName, roots);
+    if (!clone.allowed) throw new PermanentJobError(clone.problem);
 
     let rubric: Rubric;
     try {
@@ -147,7 +171,7 @@ export function createGradeHandler(deps: GradeDeps): (data: unknown, ctx: JobCon
     let report: Report;
     try {
       report = await gradeSource(
-        { kind: 'git', url: job.repository.cloneUrl, ref: job.commit, ...(token ? { credentials: { token } } : {}) },
+        { kind: 'git', url: clone.url, ref: job.commit, ...(token ? { credentials: { token } } : {}) },
         {
           rubric: planned.rubric,
           skip,

@@ -4,7 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '@labgrader/core';
 import { createExecaRunner } from '@labgrader/exec';
-import { clusterPlanner, createRubricProvider, loadWorkerConfig } from '../src/index.js';
+import {
+  clusterPlanner,
+  createGradeHandler,
+  createRubricProvider,
+  loadWorkerConfig,
+  type GradeDeps,
+} from '../src/index.js';
 import { ROOT } from './support/world.js';
 
 describe('worker configuration', () => {
@@ -52,6 +58,40 @@ describe('worker configuration', () => {
     for (const value of ['hunter2', 'soon', 'ssh://git', 'always', 'perhaps', 'Robert'])
       expect(text).not.toContain(value);
     expect(() => loadWorkerConfig({})).toThrow(/DATABASE_URL: is required/);
+  });
+});
+
+describe('CLONE_URL_ALLOW', () => {
+  const allow = (value: string) =>
+    loadWorkerConfig({ DATABASE_URL: 'postgres://db/x', CLONE_URL_ALLOW: value }).cloneUrlAllow;
+
+  it('is a list of roots, normalised', () => {
+    expect(allow(' https://github.com , HTTPS://GHE.example.com/Course-Org, file:///srv/repos')).toEqual([
+      'https://github.com/',
+      'https://ghe.example.com/Course-Org/',
+      'file:///srv/repos/',
+    ]);
+  });
+
+  it('refuses entries a root cannot be, naming the entry and never echoing it', () => {
+    let error: unknown;
+    try {
+      allow('https://github.com/,https://bot:hunter2@github.com/,file:///srv/../etc/,https://github.com/?x=1');
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const text = (error as ConfigError).problems.join('\n');
+    expect(text).toMatch(/^CLONE_URL_ALLOW\.1: each entry must not contain credentials$/m);
+    expect(text).toMatch(/^CLONE_URL_ALLOW\.2: each entry must not contain '\.' or '\.\.' segments$/m);
+    expect(text).toMatch(/^CLONE_URL_ALLOW\.3: each entry must not have a query or a fragment$/m);
+    expect(text).not.toMatch(/hunter2|srv|x=1/);
+  });
+
+  it('the grade handler refuses an allow-list it cannot use, at start-up', () => {
+    const deps = { cloneUrlAllow: ['ssh://git@example.com/'] } as unknown as GradeDeps;
+    expect(() => createGradeHandler(deps)).toThrow(ConfigError);
+    expect(() => createGradeHandler({ ...deps, cloneUrlAllow: [] })).toThrow(/invalid clone URL allow-list/);
   });
 });
 

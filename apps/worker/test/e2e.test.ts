@@ -38,8 +38,9 @@ describe('webhook → queue → worker → stored report', () => {
   it('grades a push to a student repository, once, and regrades on request', async () => {
     const runner = recordingRunner();
     world.startWorker({ runner, credentials: tokenCredentials(TOKEN) });
-    const { repo, sha } = world.repo('lab-85-passing');
     const payload = branchPushExample();
+    // Laid out as <root>/Codertocat/Hello-World.git: a clone_url must be the repository's own.
+    const { repo, sha } = world.repo('lab-85-passing', { fullName: payload.repository.full_name });
     payload.repository.clone_url = repo.url;
     payload.ref = 'refs/heads/main';
     payload.before = payload.after;

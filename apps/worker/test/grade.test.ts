@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import path from 'node:path';
+import { tempDir } from '../../../test/support/git-fixtures.js';
 import { InfrastructureError } from '@labgrader/core';
 import { storePublisher, type ReportPublisher } from '../src/index.js';
 import {
@@ -202,11 +204,11 @@ describe('retries and failures', () => {
     await expect(world.finished(future.id!)).rejects.toThrow(/schemaVersion: this build understands version 1, got 2/);
     const elsewhere = await world.producer.enqueue(
       world.pushJob(repo, sha, {
-        repository: { fullName: 'course-org/elsewhere', cloneUrl: 'https://evil.example.com/x.git' },
+        repository: { fullName: 'course-org/elsewhere', cloneUrl: 'https://evil.example.com/course-org/elsewhere.git' },
       }),
     );
     await expect(world.finished(elsewhere.jobId)).rejects.toThrow(
-      /clone URL https:\/\/evil\.example\.com\/x\.git is not allowed/,
+      /clone URL "https:\/\/evil\.example\.com\/course-org\/elsewhere\.git" is not allowed on this worker: course-org\/elsewhere must be at <root>course-org\/elsewhere\(\.git\) for a root in CLONE_URL_ALLOW \(file:\/\/\/.*\/\)/,
     );
     for (const id of [future.id!, elsewhere.jobId]) {
       expect((await world.producer.queue.getJob(id))?.attemptsStarted).toBe(1);
@@ -233,5 +235,64 @@ describe('retries and failures', () => {
     expect(world.logs.text).not.toContain(basic);
     const stored = await world.store.get({ repository: request.repository.fullName, commit: sha, rubricId: 'lab-85' });
     expect(JSON.stringify(stored)).not.toContain(token);
+  });
+});
+
+describe('clone URLs: the worker checks again whatever the queue holds', () => {
+  // Jobs are put on the queue raw (queue.add), as a compromised or buggy producer would: the
+  // producer's own validation is not what stops them. Every target below is a real repository
+  // that git would happily clone.
+  it('a job for one repository whose URL is another, real repository fails permanently and clones nothing', async () => {
+    await world.stopWorkers();
+    const runner = recordingRunner();
+    world.startWorker({ runner });
+    const alice = world.repo('lab-85-passing', { fullName: 'course-org/alice' });
+    const bob = world.repo('lab-85-passing', { fullName: 'course-org/bob' });
+    const outsideRoot = tempDir('labgrader-outside-'); // a sibling of the allowed root, in the same temp dir
+    const outside = world.repo('lab-85-passing', { fullName: 'course-org/alice', under: outsideRoot });
+    const outsideName = path.basename(outsideRoot);
+
+    const hostile: Array<[label: string, cloneUrl: string, why: RegExp]> = [
+      ["another student's repository", bob.repo.url, /is not the repository's own: for course-org\/alice/],
+      // A string-prefix allow-list let this one through: it starts with file://<reposRoot>/.
+      [
+        'a path that climbs out of the allowed root',
+        `file://${world.reposRoot}/../${outsideName}/course-org/alice.git`,
+        /must not contain '\.' or '\.\.' segments/,
+      ],
+      ['the right name outside the allowed root', outside.repo.url, /is not allowed on this worker/],
+      ['an encoded climb', `file://${world.reposRoot}/%2e%2e/${outsideName}/course-org/alice.git`, /percent-encode/],
+    ];
+    for (const [label, cloneUrl, why] of hostile) {
+      const data = {
+        ...world.pushJob(alice.repo, alice.sha),
+        repository: { fullName: 'course-org/alice', cloneUrl },
+        schemaVersion: 1,
+        requestId: `hostile-${label}`,
+      };
+      const jobId = `hostile-${label.replace(/[^a-z]+/g, '-')}`;
+      await world.producer.queue.add('grade', data as never, { jobId });
+      await expect(world.finished(jobId)).rejects.toThrow(why);
+      const job = await world.producer.queue.getJob(jobId);
+      expect(await job?.getState()).toBe('failed');
+      expect(job?.attemptsMade).toBe(1);
+      expect(world.logs.find('job cannot succeed; not retrying').some((e) => e.jobId === jobId)).toBe(true);
+    }
+    expect(runner.calls).toEqual([]); // git never ran: nothing was cloned
+    expect(await world.store.get({ repository: 'course-org/alice', commit: alice.sha, rubricId: 'lab-85' })).toBe(
+      undefined,
+    );
+    // The producer refuses the mismatching job up front.
+    await expect(
+      world.producer.enqueue({
+        ...world.pushJob(alice.repo, alice.sha),
+        repository: { fullName: 'course-org/alice', cloneUrl: bob.repo.url },
+      }),
+    ).rejects.toThrow(/repository\.cloneUrl: is not the repository's own/);
+
+    // And the repository's own URL, under the root, is graded.
+    const { jobId } = await world.producer.enqueue(world.pushJob(alice.repo, alice.sha));
+    expect(await world.finished(jobId)).toMatchObject({ outcome: 'graded' });
+    expect(runner.calls.some((c) => c.args.includes('fetch') && c.args.includes(alice.sha))).toBe(true);
   });
 });

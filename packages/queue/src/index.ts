@@ -1,4 +1,14 @@
 export {
+  CLONE_URL_PROTOCOLS,
+  checkCloneUrl,
+  cloneUrlProblem,
+  describeCloneUrl,
+  parseCloneUrlRoot,
+  repositoryCloneUrlProblem,
+  type CloneUrlDecision,
+  type CloneUrlRoot,
+} from './clone-url.js';
+export {
   closeRedis,
   createRedisConnection,
   describeRedisUrl,

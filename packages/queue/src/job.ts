@@ -7,6 +7,7 @@
  * not know.
  */
 import { z } from 'zod';
+import { cloneUrlProblem, repositoryCloneUrlProblem } from './clone-url.js';
 import { describeIssues } from './issues.js';
 
 export const GRADE_JOB_SCHEMA_VERSION = 1;
@@ -21,31 +22,35 @@ const DELIVERY_ID = /^[A-Za-z0-9._-]{1,128}$/;
 export const gradeEventSchema = z.enum(['push', 'pull_request', 'rerun']);
 export type GradeEvent = z.infer<typeof gradeEventSchema>;
 
+/** No credentials, no `..`, no query, one of the protocols…: see clone-url.ts. */
 const cloneUrlSchema = z.string().superRefine((value, ctx) => {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'must be an absolute URL' });
-    return;
-  }
-  if (!['https:', 'http:', 'file:'].includes(url.protocol)) {
-    ctx.addIssue({ code: 'custom', message: `unsupported protocol '${url.protocol}' (https, http or file)` });
-  }
-  // Tokens travel through the credentials port and git's environment, never inside a URL on the queue.
-  if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'must not contain credentials' });
+  const problem = cloneUrlProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
+
+/**
+ * The repository to grade, whose clone URL must be its own (its path ends in
+ * /<owner>/<name>(.git)); which hosts and directories are acceptable is each
+ * worker's CLONE_URL_ALLOW.
+ */
+const repositorySchema = z
+  .object({
+    /** `owner/name` as GitHub spells it. The owner is the course organisation. */
+    fullName: z.string().regex(REPOSITORY, 'must be owner/name'),
+    cloneUrl: cloneUrlSchema,
+    /** GitHub's numeric repository id (stable across renames), when known. */
+    id: z.number().int().positive().optional(),
+  })
+  .superRefine((repo, ctx) => {
+    if (!REPOSITORY.test(repo.fullName) || cloneUrlProblem(repo.cloneUrl)) return; // reported above
+    const problem = repositoryCloneUrlProblem(repo.cloneUrl, repo.fullName);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['cloneUrl'], message: problem });
+  });
 
 export const gradeJobSchema = z
   .object({
     schemaVersion: z.literal(GRADE_JOB_SCHEMA_VERSION),
-    repository: z.object({
-      /** `owner/name` as GitHub spells it. The owner is the course organisation. */
-      fullName: z.string().regex(REPOSITORY, 'must be owner/name'),
-      cloneUrl: cloneUrlSchema,
-      /** GitHub's numeric repository id (stable across renames), when known. */
-      id: z.number().int().positive().optional(),
-    }),
+    repository: repositorySchema,
     /** Full commit SHA to grade. */
     commit: z.string().regex(FULL_SHA, 'must be a full lowercase hex commit SHA'),
     /** What was pushed: `refs/heads/<branch>`, `refs/pull/<n>/head`. */

@@ -85,6 +85,29 @@ describe('grading job contract', () => {
     ).toThrow(/repository\.cloneUrl: must not contain credentials/);
   });
 
+  it('refuses a clone URL that is not the repository’s own, or is not a clean URL', () => {
+    const withUrl =
+      (cloneUrl: string, fullName = job.repository.fullName) =>
+      () =>
+        parseGradeJob({ ...job, repository: { fullName, cloneUrl } });
+    expect(withUrl('https://github.com/someone-else/Hello-World.git')).toThrow(
+      /repository\.cloneUrl: is not the repository's own: for Codertocat\/Hello-World its path must end in \/Codertocat\/Hello-World\(\.git\)/,
+    );
+    expect(withUrl('https://github.com/x/../Codertocat/Hello-World.git')).toThrow(
+      /repository\.cloneUrl: must not contain '\.' or '\.\.' segments/,
+    );
+    expect(withUrl('ext::sh -c touch% /tmp/x')).toThrow(/repository\.cloneUrl: must be printable ASCII/);
+    expect(withUrl('--upload-pack=touch')).toThrow(/repository\.cloneUrl: must be an absolute URL/);
+    // Case differs, as GitHub allows; a file:// repository laid out as <dir>/<owner>/<name>.git.
+    expect(() =>
+      parseGradeJob({
+        ...job,
+        repository: { ...job.repository, cloneUrl: 'https://github.com/codertocat/hello-world' },
+      }),
+    ).not.toThrow();
+    expect(withUrl('file:///srv/repos/course/lab.git', 'course/lab')).not.toThrow();
+  });
+
   it('rejects a job of another schema version without guessing', () => {
     expect(() => parseGradeJob({ ...job, schemaVersion: 2 })).toThrow(
       /schemaVersion: this build understands version 1, got 2/,

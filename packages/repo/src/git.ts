@@ -1,13 +1,16 @@
 /**
- * Git adapter over the CommandRunner port.
+ * Cloning a student's repository over the CommandRunner port.
  *
- * Cloning a student's repository is cloning untrusted input, so:
- *  - shallow (depth 1) at the requested ref, no tags, no submodules, no LFS
- *    smudge, no hooks, no `ext::` transport, no terminal prompts;
+ * Cloning is handling untrusted input, so:
+ *  - every git command goes through safe-git.ts (no inherited configuration,
+ *    no hooks, no `ext::`, no prompts) into a repository we just created;
+ *  - the ref and the URL are checked before git runs and passed after
+ *    `--end-of-options`, so neither can become an option;
+ *  - shallow (depth 1) at the requested ref, no tags, no submodules;
  *  - a watchdog aborts the fetch once the tree grows past the size limit;
  *  - credentials never appear on the command line or in messages: they are
  *    passed as an `http.extraHeader` through GIT_CONFIG_* environment
- *    variables, and every message is redacted.
+ *    variables of the fetch only, and every message is redacted.
  */
 import { readdir, lstat } from 'node:fs/promises';
 import path from 'node:path';
@@ -21,6 +24,9 @@ import {
   type Logger,
   silentLogger,
 } from '@labgrader/core';
+import { FULL_SHA, assertCloneRef, assertCloneUrl } from './git-input.js';
+import { AUTHOR_FORMAT, parseAuthorLine } from './local-git.js';
+import { withSafeGit, type GitRepository, type SafeGitOptions } from './safe-git.js';
 
 export interface GitCredentials {
   /** A token (e.g. a GitHub App installation token); sent as HTTP Basic `x-access-token:<token>`. */
@@ -42,6 +48,8 @@ export interface CloneDeps {
   signal?: AbortSignal;
   maxBytes: number;
   timeoutMs: number;
+  /** Parent of git's private HOME (default: the OS temp dir). */
+  tempRoot?: string;
 }
 
 export interface CloneResult {
@@ -53,22 +61,13 @@ export interface CloneResult {
   displayUrl: string;
 }
 
-const HARDENING = [
-  'core.hooksPath=/dev/null',
-  'core.fsmonitor=false',
-  'protocol.ext.allow=never',
-  'fetch.recurseSubmodules=false',
-  'submodule.recurse=false',
-  'filter.lfs.smudge=',
-  'filter.lfs.process=',
-  'filter.lfs.required=false',
+/** Not about safety (safe-git.ts does that): how a fresh clone should behave. */
+const CLONE_CONFIG = [
   'advice.detachedHead=false',
   'init.defaultBranch=main',
   // Lets a local or self-hosted remote serve a commit by SHA, as GitHub does.
   'uploadpack.allowAnySHA1InWant=true',
-].flatMap((kv) => ['-c', kv]);
-
-const FULL_SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/i;
+];
 
 /** Splits credentials out of an https URL; returns the clean URL and the Basic auth pair, if any. */
 export function splitCredentials(url: string): { url: string; basic?: { username: string; password: string } } {
@@ -85,10 +84,10 @@ export function splitCredentials(url: string): { url: string; basic?: { username
   return { url: parsed.toString(), basic };
 }
 
-function authEnv(basic: { username: string; password: string } | undefined): Record<string, string> {
+function authConfig(basic: { username: string; password: string } | undefined): Record<string, string> {
   if (!basic) return {};
   const header = `Authorization: Basic ${Buffer.from(`${basic.username}:${basic.password}`).toString('base64')}`;
-  return { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: header };
+  return { 'http.extraHeader': header };
 }
 
 const TRANSIENT = [
@@ -129,20 +128,17 @@ async function treeSize(dir: string, stopAt: number): Promise<number> {
 }
 
 export async function cloneRepository(request: CloneRequest, deps: CloneDeps): Promise<CloneResult> {
+  // Refused before anything runs: these would otherwise reach git's argv.
+  assertCloneUrl(request.url);
+  if (request.ref !== undefined) assertCloneRef(request.ref);
   const logger = deps.logger ?? silentLogger;
   const { url, basic: urlBasic } = splitCredentials(request.url);
   const displayUrl = redactSecrets(url);
   const basic = request.credentials
     ? { username: request.credentials.username ?? 'x-access-token', password: request.credentials.token }
     : urlBasic;
-  const env = {
-    ...authEnv(basic),
-    GIT_TERMINAL_PROMPT: '0',
-    GIT_LFS_SKIP_SMUDGE: '1',
-    GIT_ASKPASS: 'true',
-    SSH_ASKPASS: 'true',
-    GIT_SSH_COMMAND: 'ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new',
-  };
+  const auth = authConfig(basic);
+  const repository: GitRepository = { gitDir: path.join(request.dest, '.git'), workTree: request.dest };
 
   // One controller for: caller's signal, overall timeout, size watchdog.
   const controller = new AbortController();
@@ -177,19 +173,6 @@ export async function cloneRepository(request: CloneRequest, deps: CloneDeps): P
     }
   })();
 
-  const git = async (args: string[], cwd?: string): Promise<CommandResult> => {
-    try {
-      return await deps.runner.run('git', [...HARDENING, ...args], {
-        ...(cwd ? { cwd } : {}),
-        env,
-        signal: controller.signal,
-      });
-    } catch (err) {
-      if (err instanceof AbortedError && controller.signal.reason instanceof Error) throw controller.signal.reason;
-      throw err;
-    }
-  };
-
   const fail = (what: string, result: CommandResult): never => {
     const stderr = redactSecrets(result.stderr.trim());
     const last = stderr.split('\n').filter(Boolean).slice(-2).join(' / ') || `exit code ${result.exitCode}`;
@@ -205,71 +188,52 @@ export async function cloneRepository(request: CloneRequest, deps: CloneDeps): P
   };
 
   try {
-    let r = await git(['init', '-q', request.dest]);
-    if (r.exitCode !== 0) fail('init', r);
-    r = await git(['remote', 'add', 'origin', url], request.dest);
-    if (r.exitCode !== 0) fail('remote add', r);
+    return await withSafeGit(deps.runner, deps.tempRoot ? { tempRoot: deps.tempRoot } : {}, async (safeGit) => {
+      const git = async (args: string[], options: SafeGitOptions = {}): Promise<CommandResult> => {
+        try {
+          return await safeGit.run(args, { config: CLONE_CONFIG, signal: controller.signal, ...options });
+        } catch (err) {
+          if (err instanceof AbortedError && controller.signal.reason instanceof Error) throw controller.signal.reason;
+          throw err;
+        }
+      };
+      const inRepo = { repository };
+      const fetching = { repository, secretConfig: auth };
 
-    const ref = request.ref ?? 'HEAD';
-    r = await git(['fetch', '-q', '--depth', '1', '--no-tags', '--no-recurse-submodules', 'origin', ref], request.dest);
-    let checkoutTarget = 'FETCH_HEAD';
-    if (r.exitCode !== 0 && request.ref && FULL_SHA.test(request.ref)) {
-      // The server refuses fetching by SHA: fetch its branches and look for the commit there.
-      logger.debug('fetch by SHA refused; fetching branches', { url: displayUrl });
-      r = await git(
-        ['fetch', '-q', '--no-tags', '--no-recurse-submodules', 'origin', '+refs/heads/*:refs/remotes/origin/*'],
-        request.dest,
+      // No templates: nothing (hooks included) is copied into the new repository.
+      let r = await git(['init', '-q', '--template=', request.dest]);
+      if (r.exitCode !== 0) fail('init', r);
+      r = await git(['remote', 'add', '--end-of-options', 'origin', url], inRepo);
+      if (r.exitCode !== 0) fail('remote add', r);
+
+      const ref = request.ref ?? 'HEAD';
+      const shallow = ['fetch', '-q', '--depth', '1', '--no-tags', '--no-recurse-submodules'];
+      r = await git([...shallow, '--end-of-options', 'origin', ref], fetching);
+      let checkoutTarget = 'FETCH_HEAD';
+      if (r.exitCode !== 0 && request.ref && FULL_SHA.test(request.ref)) {
+        // The server refuses fetching by SHA: fetch its branches and look for the commit there.
+        logger.debug('fetch by SHA refused; fetching branches', { url: displayUrl });
+        const branches = ['fetch', '-q', '--no-tags', '--no-recurse-submodules', '--end-of-options'];
+        r = await git([...branches, 'origin', '+refs/heads/*:refs/remotes/origin/*'], fetching);
+        checkoutTarget = request.ref;
+      }
+      if (r.exitCode !== 0) fail('fetch', r);
+
+      // git checkout (2.39) has no --end-of-options; the target is FETCH_HEAD or a checked full SHA.
+      r = await git(['checkout', '-q', '--detach', checkoutTarget, '--'], inRepo);
+      if (r.exitCode !== 0) fail('checkout', r);
+      r = await git(['rev-parse', '--verify', 'HEAD^{commit}'], inRepo);
+      if (r.exitCode !== 0) fail('rev-parse', r);
+      const commit = r.stdout.trim();
+      const meta = parseAuthorLine(
+        (await git(['log', '-1', `--format=${AUTHOR_FORMAT}`, commit, '--'], inRepo)).stdout,
       );
-      checkoutTarget = request.ref;
-    }
-    if (r.exitCode !== 0) fail('fetch', r);
-
-    r = await git(['checkout', '-q', '--detach', checkoutTarget], request.dest);
-    if (r.exitCode !== 0) fail('checkout', r);
-    r = await git(['rev-parse', 'HEAD'], request.dest);
-    if (r.exitCode !== 0) fail('rev-parse', r);
-    const commit = r.stdout.trim();
-    const meta = parseAuthorLine((await git(['log', '-1', `--format=${AUTHOR_FORMAT}`], request.dest)).stdout);
-    return { commit, displayUrl, ...meta };
+      return { commit, displayUrl, ...meta };
+    });
   } finally {
     watching = false;
     clearTimeout(timer);
     deps.signal?.removeEventListener('abort', onCallerAbort);
     await watchdog;
-  }
-}
-
-export interface LocalGitInfo {
-  commit?: string;
-  branch?: string;
-  dirty: boolean;
-  author?: string;
-  committedAt?: string;
-}
-
-const AUTHOR_FORMAT = '%an%x1f%aI';
-
-function parseAuthorLine(line: string): { author?: string; committedAt?: string } {
-  const [author, date] = line.trim().split('\x1f');
-  return { ...(author ? { author } : {}), ...(date ? { committedAt: new Date(date).toISOString() } : {}) };
-}
-
-/** Commit, branch and dirtiness of a local directory, when it is in a git work tree. */
-export async function describeLocalGit(dir: string, runner: CommandRunner): Promise<LocalGitInfo> {
-  const cwd = (await lstat(dir)).isDirectory() ? dir : path.dirname(dir);
-  try {
-    const head = await runner.run('git', ['rev-parse', '--verify', '-q', 'HEAD'], { cwd });
-    if (head.exitCode !== 0) return { dirty: false };
-    const branch = await runner.run('git', ['symbolic-ref', '-q', '--short', 'HEAD'], { cwd });
-    const status = await runner.run('git', ['status', '--porcelain', '--', '.'], { cwd });
-    const log = await runner.run('git', ['log', '-1', `--format=${AUTHOR_FORMAT}`], { cwd });
-    return {
-      ...(log.exitCode === 0 ? parseAuthorLine(log.stdout) : {}),
-      commit: head.stdout.trim(),
-      ...(branch.exitCode === 0 && branch.stdout.trim() ? { branch: branch.stdout.trim() } : {}),
-      dirty: status.stdout.trim().length > 0,
-    };
-  } catch {
-    return { dirty: false }; // git not installed: grade without commit metadata
   }
 }

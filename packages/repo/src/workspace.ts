@@ -21,7 +21,8 @@ import {
   type Submission,
   silentLogger,
 } from '@labgrader/core';
-import { cloneRepository, describeLocalGit, type GitCredentials } from './git.js';
+import { cloneRepository, type GitCredentials } from './git.js';
+import { describeLocalGit } from './local-git.js';
 import { formatBytes, openRepoFiles } from './repo-files.js';
 
 export type SubmissionSource =
@@ -222,13 +223,13 @@ export async function prepareWorkspace(source: SubmissionSource, deps: Workspace
       progress(`copying ${source.displayPath ?? source.path}`);
       await mkdir(root);
       blocked = await copyTree(source.path, root, limits, deps.signal);
-      const git = await describeLocalGit(source.path, deps.runner);
+      const git = await describeLocalGit(source.path, deps.runner, { tempRoot: dir });
       submission = {
         source: 'directory',
         repository: source.displayPath ?? path.basename(path.resolve(source.path)),
         ...(git.commit ? { commit: git.commit } : {}),
         ...(git.branch ? { ref: git.branch } : {}),
-        ...(git.commit ? { dirty: git.dirty } : {}),
+        ...(git.commit && git.dirty !== undefined ? { dirty: git.dirty } : {}),
         ...(git.author ? { author: git.author } : {}),
         ...(git.committedAt ? { submittedAt: git.committedAt } : {}),
       };
@@ -246,6 +247,7 @@ export async function prepareWorkspace(source: SubmissionSource, deps: Workspace
           logger,
           maxBytes: limits.maxBytes,
           timeoutMs: limits.cloneTimeoutMs,
+          tempRoot: dir,
           ...(deps.signal ? { signal: deps.signal } : {}),
         },
       );

@@ -29,7 +29,7 @@ import {
   type GradeDeps,
   type RunningGradeWorker,
 } from '../../src/index.js';
-import { makeBareRepo, type BareRepo } from '../../../../test/support/git-fixtures.js';
+import { makeBareRepo, tempDir, type BareRepo } from '../../../../test/support/git-fixtures.js';
 import {
   LogCapture,
   TEST_DATABASE_URL,
@@ -67,8 +67,13 @@ export interface World {
   store: PostgresReportStore;
   logs: LogCapture;
   repos: BareRepo[];
-  /** A bare repository holding a copy of `examples/<name>`, committed; returns it and its SHA. */
-  repo(exampleName: string): { repo: BareRepo; sha: string };
+  /** Where the bare repositories live, as `<owner>/<name>.git`; the workers' only CLONE_URL_ALLOW root. */
+  reposRoot: string;
+  /**
+   * A bare repository holding a copy of `examples/<name>`, committed, at
+   * `<reposRoot>/<fullName>.git` (default `course-org/<unique name>`); returns it and its SHA.
+   */
+  repo(exampleName: string, options?: { fullName?: string; under?: string }): { repo: BareRepo; sha: string };
   /** A push job for that repository and commit. */
   pushJob(repo: BareRepo, sha: string, overrides?: Partial<GradeJobRequest>): GradeJobRequest;
   /** Starts a worker; stopped by cleanup() if the test did not. */
@@ -106,6 +111,7 @@ export async function createWorld(label: string, options: { redisUrl?: string } 
   const logs = new LogCapture();
   const logger = createServiceLogger({ name: 'labgrader-worker', destination: logs, level: 'debug' });
   const repos: BareRepo[] = [];
+  const reposRoot = tempDir('labgrader-repos-');
   const workers: Array<{ running: RunningGradeWorker; connection: Redis }> = [];
 
   const world: World = {
@@ -117,15 +123,17 @@ export async function createWorld(label: string, options: { redisUrl?: string } 
     store,
     logs,
     repos,
-    repo(exampleName) {
-      const repo = makeBareRepo(example(exampleName));
+    reposRoot,
+    repo(exampleName, options = {}) {
+      const fullName = options.fullName ?? `course-org/${uniqueName(exampleName)}`;
+      const repo = makeBareRepo(example(exampleName), { under: options.under ?? reposRoot, fullName });
       repos.push(repo);
       return { repo, sha: repo.commit(`${exampleName} submission`) };
     },
     pushJob(repo, sha, overrides = {}) {
-      const name = path.basename(path.dirname(repo.bareDir)).replace(/[^A-Za-z0-9_.-]/g, '-');
+      if (!repo.fullName) throw new Error('pushJob needs a repository made by world.repo()');
       return {
-        repository: { fullName: `course-org/${name}`, cloneUrl: repo.url },
+        repository: { fullName: repo.fullName, cloneUrl: repo.url },
         commit: sha,
         ref: 'refs/heads/main',
         event: 'push',
@@ -155,7 +163,7 @@ export async function createWorld(label: string, options: { redisUrl?: string } 
           credentials: noCredentials,
           store,
           publishers: [storePublisher(store)],
-          cloneUrlAllow: ['file://'],
+          cloneUrlAllow: [`file://${reposRoot}/`],
           skip: { cluster: 'no cluster in the service tests' },
           ...deps,
         },
