@@ -7,12 +7,24 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { limitYoungGeneration } from '@labgrader/builtin';
-import { ConfigError, LABGRADER_VERSION, isLabgraderError, redactSecrets } from '@labgrader/core';
+import {
+  ConfigError,
+  LABGRADER_VERSION,
+  isLabgraderError,
+  redactSecrets,
+  toDisplayText,
+  type DisplayTextOptions,
+} from '@labgrader/core';
 import { registerChecks } from './commands/checks.js';
 import { registerGrade } from './commands/grade.js';
 import { registerRubric } from './commands/rubric.js';
 import { registerStageCommand } from './commands/stage-only.js';
 import { EXIT, type CliIO } from './io.js';
+
+/** Messages can quote a student's file names and values: no secrets, no terminal control sequences. */
+function shown(text: string, options: DisplayTextOptions = {}): string {
+  return toDisplayText(redactSecrets(text), options);
+}
 
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
   let exitCode: number = EXIT.OK;
@@ -55,16 +67,16 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     }
     if (err instanceof ConfigError) {
       io.stderr.write(
-        `labgrader: ${err.message}\n${err.problems.map((p) => `  ${p}\n`).join('')}${err.hint ? `hint: ${err.hint}\n` : ''}`,
+        `labgrader: ${shown(err.message)}\n${err.problems.map((p) => `  ${shown(p)}\n`).join('')}${err.hint ? `hint: ${shown(err.hint)}\n` : ''}`,
       );
       return EXIT.USAGE;
     }
     if (isLabgraderError(err)) {
-      io.stderr.write(`labgrader: ${redactSecrets(err.message)}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+      io.stderr.write(`labgrader: ${shown(err.message)}\n${err.hint ? `hint: ${shown(err.hint)}\n` : ''}`);
       return err.kind === 'usage' ? EXIT.USAGE : EXIT.NOT_GRADABLE;
     }
     io.stderr.write(
-      `labgrader: internal error: ${redactSecrets(err instanceof Error ? (io.env.LABGRADER_DEBUG ? (err.stack ?? err.message) : err.message) : String(err))}\n`,
+      `labgrader: internal error: ${shown(err instanceof Error ? (io.env.LABGRADER_DEBUG ? (err.stack ?? err.message) : err.message) : String(err), { multiline: true })}\n`,
     );
     io.stderr.write('This is a bug in labgrader; set LABGRADER_DEBUG=1 for details and please report it.\n');
     return EXIT.INTERNAL;

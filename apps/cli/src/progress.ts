@@ -3,6 +3,7 @@
  * line for the current step so long steps (cloning, rendering, deploying)
  * are visibly alive.
  */
+import { toDisplayText } from '@labgrader/core';
 import type { PipelineEvent } from '@labgrader/pipeline';
 import type { CliIO } from './io.js';
 
@@ -33,7 +34,8 @@ export function createProgress(io: CliIO, enabled: boolean): Progress {
         if (live && !timer) timer = setInterval(draw, 80);
         draw();
       } else if (event.type === 'progress') {
-        current = `${event.stage}: ${event.message}`;
+        // Progress messages name the student's files and objects: shown, never interpreted by the terminal.
+        current = `${event.stage}: ${toDisplayText(event.message)}`;
         if (!live) io.stderr.write(`  ${current}\n`);
         draw();
       } else {
@@ -42,7 +44,7 @@ export function createProgress(io: CliIO, enabled: boolean): Progress {
         const r = event.result;
         const status = r.status === 'ok' ? '✔' : r.status === 'skipped' ? '–' : '✘';
         io.stderr.write(
-          `${status} ${r.name.padEnd(7)} ${String(Math.round(r.durationMs)).padStart(6)} ms${r.status === 'ok' ? '' : `  ${r.status}${r.message ? `: ${r.message}` : ''}`}\n`,
+          `${status} ${r.name.padEnd(7)} ${String(Math.round(r.durationMs)).padStart(6)} ms${r.status === 'ok' ? '' : `  ${r.status}${r.message ? `: ${toDisplayText(r.message)}` : ''}`}\n`,
         );
       }
     },

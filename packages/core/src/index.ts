@@ -1,4 +1,5 @@
 export * from './checks.js';
+export * from './display-text.js';
 export * from './errors.js';
 export * from './findings.js';
 export * from './manifests.js';

@@ -4,6 +4,7 @@ import { formatSarif } from './sarif.js';
 import { formatText } from './text.js';
 
 export { formatMarkdown, type MarkdownOptions } from './markdown.js';
+export { htmlText, markdownCode, markdownHint, markdownLinkDestination, markdownText } from './markdown-escape.js';
 export { formatSarif, type SarifOptions } from './sarif.js';
 export { formatText, type TextOptions } from './text.js';
 

@@ -2,8 +2,18 @@
  * Markdown for a pull-request comment or a job summary: the score, a table of
  * criteria, then the findings per criterion with links to the exact lines
  * when a `blobUrl` (e.g. https://github.com/o/r/blob/<sha>) is given.
+ *
+ * Every string from the report goes through an escaper from
+ * markdown-escape.ts, even instructor data (rubric and criterion titles):
+ * identifiers (paths, check ids, the rubric id, the commit) as code spans,
+ * everything else as prose. Messages are our sentences with student names
+ * embedded; they carry no markup we rely on, so the whole message is escaped
+ * as prose.
  */
-import type { Report, ReportFinding } from '@labgrader/core';
+import type { Report, ReportFinding, SourceLocation } from '@labgrader/core';
+import { htmlText, markdownCode, markdownHint, markdownLinkDestination, markdownText } from './markdown-escape.js';
+import { conciseEvidence } from './text.js';
+import { encodeRepositoryPath, isPlainRelativePath } from './uri.js';
 
 export interface MarkdownOptions {
   /** Base URL for file links, e.g. `https://github.com/owner/repo/blob/<sha>`. */
@@ -22,34 +32,34 @@ const STATUS: Record<string, string> = {
 
 const ICON: Record<string, string> = { error: '❌', warning: '⚠️', info: 'ℹ️' };
 
-function escapeCell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-}
-
-function escapeInline(text: string): string {
-  return text.replace(/([\\`*_[\]<>])/g, '\\$1');
-}
-
 function pts(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(2).replace(/0$/, '');
 }
 
-function link(f: ReportFinding, blobUrl: string | undefined): string {
+/** The line's URL on the forge, when the path is one a URL resolver leaves alone. */
+function blobDestination(blobUrl: string, location: SourceLocation): string | undefined {
+  if (!isPlainRelativePath(location.file)) return undefined;
+  return markdownLinkDestination(
+    `${blobUrl.replace(/\/$/, '')}/${encodeRepositoryPath(location.file)}#L${location.line}`,
+  );
+}
+
+/** `file:line` as code, linked to the line when possible (a code span binds tighter than link brackets, §6.3). */
+function locationLink(f: ReportFinding, blobUrl: string | undefined): string {
   if (!f.location) return '';
-  const text = `${f.location.file}:${f.location.line}`;
-  if (!blobUrl) return `\`${text}\``;
-  const path = f.location.file.split('/').map(encodeURIComponent).join('/');
-  return `[\`${text}\`](${blobUrl.replace(/\/$/, '')}/${path}#L${f.location.line})`;
+  const text = markdownCode(`${f.location.file}:${f.location.line}`);
+  const destination = blobUrl ? blobDestination(blobUrl, f.location) : undefined;
+  return destination ? `[${text}](${destination})` : text;
 }
 
 export function formatMarkdown(report: Report, options: MarkdownOptions = {}): string {
   const max = options.maxFindings ?? 200;
   const out: string[] = [];
-  out.push(`## labgrader: ${escapeInline(report.rubric.title)}`);
+  out.push(`## labgrader: ${markdownText(report.rubric.title)}`);
   out.push('');
   if (report.status === 'not-gradable' && report.notGradable) {
     out.push(
-      `> [!WARNING]\n> **Not gradable:** ${escapeInline(report.notGradable.message)}${report.notGradable.hint ? `\n> ${escapeInline(report.notGradable.hint)}` : ''}`,
+      `> [!WARNING]\n> **Not gradable:** ${markdownText(report.notGradable.message)}${report.notGradable.hint ? `\n> ${markdownText(report.notGradable.hint)}` : ''}`,
     );
     out.push('');
   } else {
@@ -70,7 +80,7 @@ export function formatMarkdown(report: Report, options: MarkdownOptions = {}): s
         ? `— / ${pts(c.maxPoints)}`
         : `${pts(c.points)} / ${pts(c.maxPoints)}`;
     out.push(
-      `| ${escapeCell(c.title)} | ${points} | ${STATUS[c.status] ?? c.status} | ${escapeCell(c.status === 'passed' ? '' : c.summary)} |`,
+      `| ${markdownText(c.title)} | ${points} | ${STATUS[c.status] ?? markdownText(c.status)} | ${c.status === 'passed' ? '' : markdownText(c.summary)} |`,
     );
   }
   out.push('');
@@ -80,7 +90,7 @@ export function formatMarkdown(report: Report, options: MarkdownOptions = {}): s
     const findings = report.findings.filter((f) => f.criteria.includes(c.id));
     if (findings.length === 0) continue;
     out.push(
-      `<details${c.status === 'failed' || c.status === 'partial' ? ' open' : ''}><summary><strong>${escapeInline(c.title)}</strong>: ${findings.length} finding${findings.length === 1 ? '' : 's'}</summary>`,
+      `<details${c.status === 'failed' || c.status === 'partial' ? ' open' : ''}><summary><strong>${htmlText(c.title)}</strong>: ${findings.length} finding${findings.length === 1 ? '' : 's'}</summary>`,
     );
     out.push('');
     const hints = new Map<string, ReportFinding>();
@@ -88,34 +98,36 @@ export function formatMarkdown(report: Report, options: MarkdownOptions = {}): s
       if (listed >= max) break;
       listed += 1;
       out.push(
-        `- ${ICON[f.severity] ?? ''} ${link(f, options.blobUrl)} ${escapeInline(f.message)} <sub>\`${f.checkId}\`</sub>`,
+        `- ${ICON[f.severity] ?? ''} ${locationLink(f, options.blobUrl)} ${markdownText(f.message)} <sub>${markdownCode(f.checkId)}</sub>`,
       );
       if (f.fixHint && !hints.has(f.checkId)) hints.set(f.checkId, f);
     }
     for (const [id, f] of hints) {
+      const docs = f.docsUrl ? markdownLinkDestination(f.docsUrl) : undefined;
       out.push('');
-      out.push(`**How to fix \`${id}\`**${f.docsUrl ? ` ([docs](${f.docsUrl}))` : ''}`);
+      out.push(`**How to fix ${markdownCode(id)}**${docs ? ` ([docs](${docs}))` : ''}`);
       out.push('');
-      out.push(f.fixHint!);
+      out.push(markdownHint(f.fixHint!));
     }
     out.push('');
     out.push('</details>');
     out.push('');
   }
-  const evidence = report.evidence.filter((e) => !e.detail.includes('\n'));
+  const evidence = conciseEvidence(report);
   if (evidence.length > 0) {
     out.push(`<details><summary><strong>Evidence</strong>: what was found and measured</summary>`);
     out.push('');
-    for (const e of evidence) out.push(`- \`${e.checkId}\` ${escapeInline(e.label)}: ${escapeInline(e.detail)}`);
+    for (const e of evidence)
+      out.push(`- ${markdownCode(e.checkId)} ${markdownText(e.label)}: ${markdownText(e.detail)}`);
     out.push('');
     out.push('</details>');
     out.push('');
   }
   if (listed < report.findings.length)
     out.push(`_…and ${report.findings.length - listed} more findings; see the check run for the full list._\n`);
-  const commit = report.submission.commit ? ` at \`${report.submission.commit.slice(0, 12)}\`` : '';
+  const commit = report.submission.commit ? ` at ${markdownCode(report.submission.commit.slice(0, 12))}` : '';
   out.push(
-    `<sub>labgrader ${report.tool.version} · rubric \`${report.rubric.id}\`${commit} · ${Math.round(report.durationMs / 100) / 10} s</sub>`,
+    `<sub>labgrader ${markdownText(report.tool.version)} · rubric ${markdownCode(report.rubric.id)}${commit} · ${Math.round(report.durationMs / 100) / 10} s</sub>`,
   );
   return out.join('\n') + '\n';
 }

@@ -2,9 +2,15 @@
  * SARIF 2.1.0, for GitHub code scanning and any SARIF viewer. Rules come from
  * the check catalog (id, title, rationale, fix hint, docs link); results carry
  * the finding's exact region relative to %SRCROOT%.
+ *
+ * Text fields carry the exact strings (JSON escaping is the boundary; SARIF
+ * viewers show them as text). The one Markdown field, `help.markdown`, which
+ * GitHub code scanning renders, is built with the Markdown report's escaper.
  */
 import type { Log, ReportingDescriptor, Result } from 'sarif';
 import type { CheckMeta, Report, Severity } from '@labgrader/core';
+import { markdownHint } from './markdown-escape.js';
+import { encodeRepositoryPath, httpLinkUri, repositoryUri } from './uri.js';
 
 export interface SarifOptions {
   /** Metadata of every check that may appear (normally the whole catalog). */
@@ -12,19 +18,6 @@ export interface SarifOptions {
 }
 
 const LEVEL: Record<Severity, Result.level> = { error: 'error', warning: 'warning', info: 'note' };
-
-/** SARIF artifact URIs are URI references: each path segment percent-encoded (spaces, #, %, non-ASCII). */
-function toUri(file: string): string {
-  return file.split('/').map(encodeURIComponent).join('/');
-}
-
-function isAbsoluteUri(value: string): boolean {
-  try {
-    return Boolean(new URL(value).protocol);
-  } catch {
-    return false; // a local path or an scp-style git address
-  }
-}
 
 function ruleName(id: string): string {
   return id
@@ -46,9 +39,10 @@ export function formatSarif(report: Report, options: SarifOptions = {}): Log {
     const rule: ReportingDescriptor = { id, name: ruleName(id), shortDescription: { text: meta?.title ?? id } };
     if (meta?.rationale) rule.fullDescription = { text: meta.rationale };
     const hint = meta?.fixHint ?? sample?.fixHint;
-    if (hint) rule.help = { text: hint, markdown: hint };
+    if (hint) rule.help = { text: hint, markdown: markdownHint(hint) };
     const docs = meta?.docsUrl ?? sample?.docsUrl;
-    if (docs) rule.helpUri = docs;
+    const helpUri = docs ? httpLinkUri(docs) : undefined;
+    if (helpUri) rule.helpUri = helpUri;
     rule.defaultConfiguration = { level: LEVEL[meta?.severity ?? sample?.severity ?? 'warning'] };
     index.set(id, rules.length);
     rules.push(rule);
@@ -70,7 +64,12 @@ export function formatSarif(report: Report, options: SarifOptions = {}): Log {
       if (f.location.endLine !== undefined) region.endLine = f.location.endLine;
       if (f.location.endColumn !== undefined) region.endColumn = f.location.endColumn;
       result.locations = [
-        { physicalLocation: { artifactLocation: { uri: toUri(f.location.file), uriBaseId: 'SRCROOT' }, region } },
+        {
+          physicalLocation: {
+            artifactLocation: { uri: encodeRepositoryPath(f.location.file), uriBaseId: 'SRCROOT' },
+            region,
+          },
+        },
       ];
     }
     return result;
@@ -104,10 +103,11 @@ export function formatSarif(report: Report, options: SarifOptions = {}): Log {
       criteria: report.criteria.map((c) => ({ id: c.id, points: c.points, maxPoints: c.maxPoints, status: c.status })),
     },
   };
-  if (report.submission.commit && isAbsoluteUri(report.submission.repository)) {
+  const provenanceUri = repositoryUri(report.submission.repository);
+  if (report.submission.commit && provenanceUri) {
     run.versionControlProvenance = [
       {
-        repositoryUri: report.submission.repository,
+        repositoryUri: provenanceUri,
         revisionId: report.submission.commit,
         ...(report.submission.ref ? { branch: report.submission.ref } : {}),
         mappedTo: { uriBaseId: 'SRCROOT' },

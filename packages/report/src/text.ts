@@ -2,9 +2,14 @@
  * The terminal report a student reads: score, criteria with points, findings
  * grouped by file with `file:line:col`, then how to fix each kind of problem.
  * Colour only when asked (the CLI enables it for TTYs, honouring NO_COLOR).
+ *
+ * Every string from the report is passed through `shown` (toDisplayText)
+ * before it is padded or coloured: escape the data, then colour, so the only
+ * escape sequences in the output are the SGR colours picocolors adds. Fix
+ * hints keep their lines, each indented; every other field is one line.
  */
 import { createColors } from 'picocolors';
-import { formatLocation, type CriterionResult, type Report, type ReportFinding, type Severity } from '@labgrader/core';
+import { toDisplayText, type CriterionResult, type Report, type ReportFinding, type Severity } from '@labgrader/core';
 
 export interface TextOptions {
   color?: boolean;
@@ -21,6 +26,11 @@ const STATUS_MARK: Record<CriterionResult['status'], string> = {
   skipped: '–',
   'not-gradable': '?',
 };
+
+/** A report string as it may reach the terminal: one line, controls and bidi/invisible characters made visible. */
+function shown(text: string): string {
+  return toDisplayText(text);
+}
 
 function pts(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(2).replace(/0$/, '');
@@ -56,7 +66,7 @@ export function formatText(report: Report, options: TextOptions = {}): string {
   const c = createColors(options.color ?? false);
   const out: string[] = [];
   const sub = report.submission;
-  const commit = sub.commit ? ` @ ${sub.commit.slice(0, 12)}${sub.dirty ? ' (uncommitted changes)' : ''}` : '';
+  const commit = sub.commit ? ` @ ${shown(sub.commit.slice(0, 12))}${sub.dirty ? ' (uncommitted changes)' : ''}` : '';
   out.push(
     `${c.bold('labgrader')} · ${
       options.findingsOnly
@@ -64,18 +74,18 @@ export function formatText(report: Report, options: TextOptions = {}): string {
             .filter((st) => st.status === 'ok' && st.name !== 'fetch' && st.name !== 'score')
             .map((st) => st.name)
             .join(', ') || 'checks'
-        : report.rubric.title
+        : shown(report.rubric.title)
     }`,
   );
   const who = sub.author
-    ? ` · ${sub.author}${sub.submittedAt ? `, ${sub.submittedAt.slice(0, 16).replace('T', ' ')} UTC` : ''}`
+    ? ` · ${shown(sub.author)}${sub.submittedAt ? `, ${shown(sub.submittedAt.slice(0, 16).replace('T', ' '))} UTC` : ''}`
     : '';
-  out.push(c.dim(`${sub.repository}${commit}${sub.ref ? ` · ${sub.ref}` : ''}${who}`));
+  out.push(c.dim(`${shown(sub.repository)}${commit}${sub.ref ? ` · ${shown(sub.ref)}` : ''}${who}`));
   out.push('');
 
   if (report.status === 'not-gradable' && report.notGradable) {
-    out.push(`${c.bold(c.magenta('NOT GRADABLE'))}  ${report.notGradable.message}`);
-    if (report.notGradable.hint) out.push(`  ${c.dim('→')} ${report.notGradable.hint}`);
+    out.push(`${c.bold(c.magenta('NOT GRADABLE'))}  ${shown(report.notGradable.message)}`);
+    if (report.notGradable.hint) out.push(`  ${c.dim('→')} ${shown(report.notGradable.hint)}`);
     out.push(c.dim('  This is not a grade: nothing was scored for the parts that could not be checked.'));
     out.push('');
   } else if (!options.findingsOnly) {
@@ -98,21 +108,22 @@ export function formatText(report: Report, options: TextOptions = {}): string {
   const stages = report.stages
     .map((s) => `${s.name} ${s.status === 'ok' ? '' : `${s.status} `}${Math.round(s.durationMs)}ms`)
     .join(' · ');
-  out.push(c.dim(`stages: ${stages} · total ${Math.round(report.durationMs)}ms · rubric ${report.rubric.id}`));
+  out.push(c.dim(`stages: ${stages} · total ${Math.round(report.durationMs)}ms · rubric ${shown(report.rubric.id)}`));
   return out.join('\n') + '\n';
 }
 
 function criteriaLines(report: Report, c: Colors): string[] {
   const out: string[] = [];
-  const titleWidth = Math.min(48, Math.max(...report.criteria.map((x) => x.title.length), 10));
-  for (const crit of report.criteria) {
+  const titles = report.criteria.map((x) => shown(x.title));
+  const titleWidth = Math.min(48, Math.max(...titles.map((t) => t.length), 10));
+  for (const [i, crit] of report.criteria.entries()) {
     const color = statusColor(c, crit.status);
     const score =
       crit.status === 'skipped' || crit.status === 'not-gradable'
         ? c.dim(`— / ${pts(crit.maxPoints)}`)
         : color(`${pts(crit.points)} / ${pts(crit.maxPoints)}`);
-    out.push(`  ${color(STATUS_MARK[crit.status])} ${crit.title.padEnd(titleWidth)}  ${score}`);
-    if (crit.status !== 'passed') out.push(c.dim(`      ${crit.summary}`));
+    out.push(`  ${color(STATUS_MARK[crit.status])} ${titles[i]!.padEnd(titleWidth)}  ${score}`);
+    if (crit.status !== 'passed') out.push(c.dim(`      ${shown(crit.summary)}`));
   }
   out.push('');
   return out;
@@ -128,8 +139,8 @@ function evidenceLines(report: Report, c: Colors): string[] {
   if (evidence.length === 0) return [];
   const out = [c.bold('Evidence')];
   for (const e of evidence) {
-    const where = e.location ? c.dim(` (${e.location.file}:${e.location.line})`) : '';
-    out.push(`  ${c.dim(e.checkId)} ${e.label}: ${e.detail}${where}`);
+    const where = e.location ? c.dim(` (${shown(e.location.file)}:${e.location.line})`) : '';
+    out.push(`  ${c.dim(shown(e.checkId))} ${shown(e.label)}: ${shown(e.detail)}${where}`);
   }
   out.push('');
   return out;
@@ -154,10 +165,12 @@ function findingLines(report: Report, c: Colors): string[] {
     }
     for (const [file, list] of byFile) {
       out.push('');
-      out.push(`  ${c.underline(file)}`);
+      out.push(`  ${c.underline(shown(file))}`);
       for (const f of list) {
-        const where = f.location ? formatLocation(f.location) : file;
-        out.push(`    ${c.cyan(where)}  ${severityLabel(c, f.severity)}  ${f.message}  ${c.dim(`[${f.checkId}]`)}`);
+        const where = f.location ? `${shown(f.location.file)}:${f.location.line}:${f.location.column}` : shown(file);
+        out.push(
+          `    ${c.cyan(where)}  ${severityLabel(c, f.severity)}  ${shown(f.message)}  ${c.dim(`[${shown(f.checkId)}]`)}`,
+        );
       }
     }
     const hints = new Map<string, ReportFinding>();
@@ -167,8 +180,8 @@ function findingLines(report: Report, c: Colors): string[] {
       out.push(c.bold('How to fix'));
       for (const [id, f] of hints) {
         out.push('');
-        out.push(`  ${c.bold(id)}${f.docsUrl ? c.dim(`  ${f.docsUrl}`) : ''}`);
-        out.push(indent(f.fixHint!, '    '));
+        out.push(`  ${c.bold(shown(id))}${f.docsUrl ? c.dim(`  ${shown(f.docsUrl)}`) : ''}`);
+        out.push(indent(toDisplayText(f.fixHint!, { multiline: true }), '    '));
       }
     }
   }

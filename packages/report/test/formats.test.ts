@@ -54,7 +54,7 @@ describe('text format', () => {
     );
     expect(out).toContain('Evidence\n  cluster/pod-kill-recovery recovery-time: 1.3 s (pod-kill)\n');
     expect(out).not.toContain('kubectl delete pod x');
-    expect(formatMarkdown(sampleReport())).toContain('- `docs/diagram-embedded` diagram: docs/arch.svg (SVG)');
+    expect(formatMarkdown(sampleReport())).toContain('- `docs/diagram-embedded` diagram: docs/arch.svg \\(SVG\\)');
   });
 
   it('uses ANSI colours only when asked', () => {
@@ -78,7 +78,7 @@ describe('text format', () => {
 describe('markdown format', () => {
   it('renders a criteria table with escaped cells and links findings to the exact line', () => {
     const md = formatMarkdown(sampleReport(), { blobUrl: 'https://github.com/student/lab-85/blob/0123456' });
-    expect(md).toContain('## labgrader: Lab 85 | Production');
+    expect(md).toContain('## labgrader: Lab 85 \\| Production');
     expect(md).toContain('| Resource limits | 7.5 / 10 | 🟡 partial | lint/container-resources: 3/4 pass |');
     expect(md).toContain(
       '[`k8s/deploy ment.yaml:42`](https://github.com/student/lab-85/blob/0123456/k8s/deploy%20ment.yaml#L42)',
