@@ -75,6 +75,20 @@ export class Tool {
     private readonly signal: AbortSignal,
   ) {}
 
+  /** The same program acting as another identity (`kubectl --as=<user>`): what a lab's objects are applied as. */
+  as(user: string, shortName: string): Tool {
+    return new Tool(
+      this.runner,
+      this.binary,
+      `${this.name} --as=${shortName}`,
+      [...this.baseArgs, `--as=${user}`],
+      this.env,
+      this.transcript,
+      this.logger,
+      this.signal,
+    );
+  }
+
   async run(args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
     const signal = options.signal === null ? undefined : (options.signal ?? this.signal);
     throwIfAborted(signal);

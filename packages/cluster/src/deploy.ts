@@ -20,7 +20,15 @@ import {
   type List,
   type Pod,
 } from './kube.js';
-import { withPodSecurity, type DeployPlan, type Json, type PlannedObject, type PlannedWorkload } from './plan.js';
+import { jobNamespaceLabels } from './isolation/admission.js';
+import {
+  JOB_LABEL,
+  withPodSecurity,
+  type DeployPlan,
+  type Json,
+  type PlannedObject,
+  type PlannedWorkload,
+} from './plan.js';
 import type { Redactor } from './secrets.js';
 
 export interface ApplyFailure {
@@ -76,12 +84,7 @@ export async function createNamespaces(
     kind: 'Namespace',
     metadata: {
       name,
-      labels: withPodSecurity(
-        plan.mapping.mode === 'existing'
-          ? { 'labgrader.dev/job': plan.mapping.job, 'app.kubernetes.io/managed-by': 'labgrader' }
-          : { 'app.kubernetes.io/managed-by': 'labgrader' },
-        plan.podSecurity,
-      ),
+      labels: withPodSecurity(jobNamespaceLabels({}, plan.mapping.job), plan.podSecurity),
     },
   });
   const items: { manifest: Json; object?: PlannedObject; name: string }[] = [
@@ -93,12 +96,14 @@ export async function createNamespaces(
     ...plan.extraNamespaces.map((name) => ({ manifest: generated(name), name })),
   ];
   // kind: the lab's objects without a namespace land in `default`, which exists already.
-  if (plan.mapping.mode === 'kind' && plan.namespaces.includes('default') && plan.podSecurity !== 'privileged') {
+  if (plan.mapping.mode === 'kind' && plan.namespaces.includes('default')) {
+    // The job label makes `default` one of the job's namespaces for the admission policies and egress rules.
     await deps.kubectl.output([
       'label',
       'namespace',
       'default',
-      `pod-security.kubernetes.io/enforce=${plan.podSecurity}`,
+      `${JOB_LABEL}=${plan.mapping.job}`,
+      ...(plan.podSecurity !== 'privileged' ? [`pod-security.kubernetes.io/enforce=${plan.podSecurity}`] : []),
       '--overwrite',
     ]);
   }

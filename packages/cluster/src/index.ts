@@ -23,3 +23,11 @@ export {
   prepareCluster,
   type ClusterStageDeps,
 } from './stage.js';
+export {
+  APPLIER_USER,
+  GRADER_USER,
+  gradingClusterBundle,
+  gradingClusterFiles,
+  renderGradingClusterFiles,
+} from './isolation/cluster-policy.js';
+export { isolationSettingsSchema, type IsolationSettings } from './settings.js';

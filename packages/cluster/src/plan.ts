@@ -20,44 +20,27 @@ import {
   type LabelSelector,
   type Workload,
 } from '@labgrader/manifest-lint';
+import {
+  admitClusterScoped,
+  admitNamespaced,
+  clusterRoleAsRole,
+  jobNamespaceLabels,
+  unknownKindRefusal,
+  type AdmissionContext,
+  type Change,
+  type Refusal,
+} from './isolation/admission.js';
+import { bundledScopes, type ApiScopes } from './isolation/api-resources.js';
+import { isolationSettingsSchema, type IsolationSettings } from './settings.js';
 
-export type Json = Record<string, unknown>;
+import { JOB_LABEL, MANAGED_BY, type Json } from './labels.js';
 
-/** Kinds that live outside namespaces. Anything else is treated as namespaced. */
-const CLUSTER_SCOPED = new Set([
-  'Namespace',
-  'Node',
-  'PersistentVolume',
-  'StorageClass',
-  'ClusterRole',
-  'ClusterRoleBinding',
-  'CustomResourceDefinition',
-  'PriorityClass',
-  'IngressClass',
-  'RuntimeClass',
-  'APIService',
-  'CSIDriver',
-  'CSINode',
-  'VolumeAttachment',
-  'ValidatingWebhookConfiguration',
-  'MutatingWebhookConfiguration',
-  'ValidatingAdmissionPolicy',
-  'ValidatingAdmissionPolicyBinding',
-  'VolumeSnapshotClass',
-  'ComponentStatus',
-  'CertificateSigningRequest',
-]);
-/** Cluster-scoped kinds an existing-cluster job may create, renamed to its own names. */
-const RENAMABLE_CLUSTER_SCOPED = new Set(['ClusterRole', 'ClusterRoleBinding']);
+export { JOB_LABEL, MANAGED_BY, type Json };
+
 /** Namespaces that exist in every cluster. */
 const BUILTIN_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
-/** The cluster's own namespaces: a lab's objects are never deployed there (kind keeps the names). */
-const SYSTEM_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-lease']);
 /** Kinds whose pods run continuously: the ones the stage waits for and drills. */
 const SERVING = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
-
-export const JOB_LABEL = 'labgrader.dev/job';
-export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'labgrader' };
 
 export type PodSecurityLevel = 'privileged' | 'baseline' | 'restricted';
 const PSA_ENFORCE = 'pod-security.kubernetes.io/enforce';
@@ -142,8 +125,12 @@ export interface DeployPlan {
   /** Images of every container, init containers included. */
   images: string[];
   secrets: PlannedSecret[];
-  /** Objects not applied, with the reason (cluster-scoped objects in an existing cluster). */
-  skipped: { source: KubeObject; subject: string; reason: string }[];
+  /** Objects of the lab that are not applied, each with the reason and its line (see isolation/admission.ts). */
+  refused: Refusal[];
+  /** What was changed in the lab's objects to grade them safely (NodePort → ClusterIP…), with the reason. */
+  changes: Change[];
+  /** Where the kinds' scopes came from (the cluster's discovery, or the bundled schema before it exists). */
+  scopesSource: string;
   /** Effective name → name in the manifests, to talk to students in their own terms. */
   originalNamespace: ReadonlyMap<string, string>;
 }
@@ -156,19 +143,11 @@ function clone<T>(value: T): T {
   return structuredClone(value);
 }
 
-export function isClusterScoped(kind: string): boolean {
-  return CLUSTER_SCOPED.has(kind);
-}
-
 /** `lg-3fa9c2-lab85`: a DNS label of at most 63 characters. */
 export function jobNamespace(mapping: NamespaceMapping, namespace: string): string {
   if (mapping.mode === 'kind') return namespace;
   const name = `${mapping.prefix ?? 'lg'}-${mapping.job}-${namespace}`.slice(0, 63).replace(/-+$/, '');
   return name;
-}
-
-function jobName(mapping: NamespaceMapping, name: string): string {
-  return `${mapping.prefix ?? 'lg'}-${mapping.job}-${name}`.slice(0, 253);
 }
 
 export function selectorArgument(selector: LabelSelector): string {
@@ -203,6 +182,7 @@ function rewriteNamespaceReferences(manifest: Json, kind: string, rename: (ns: s
     }
   }
   if (kind === 'RoleBinding' || kind === 'ClusterRoleBinding') {
+    // ServiceAccount subjects of the lab's namespaces follow them into the job's.
     const subjects = Array.isArray(manifest.subjects) ? (manifest.subjects as unknown[]) : [];
     for (const subject of subjects) {
       const s = asRecord(subject);
@@ -219,23 +199,17 @@ export interface PlanOptions {
   secrets: { synthesize: boolean; exclude: readonly string[] };
   /** Default: baseline. */
   podSecurity?: PodSecurityLevel;
+  /** Which kinds are namespaced: the target's API discovery; default: the bundled schema. */
+  scopes?: ApiScopes;
+  /** Default: the rubric defaults. */
+  isolation?: IsolationSettings;
 }
 
 export function buildPlan(objects: readonly KubeObject[], options: PlanOptions): DeployPlan {
   const { mapping } = options;
-  const labNamespaces = new Set<string>();
-  for (const o of objects) {
-    if (o.kind === 'Namespace') labNamespaces.add(o.name);
-    else if (!isClusterScoped(o.kind)) labNamespaces.add(o.namespace ?? 'default');
-  }
-  const renameNs = (ns: string): string | undefined =>
-    mapping.mode === 'existing' && labNamespaces.has(ns) ? jobNamespace(mapping, ns) : undefined;
-  const effective = (ns: string | undefined) => {
-    const name = ns ?? 'default';
-    return mapping.mode === 'existing' ? jobNamespace(mapping, name) : name;
-  };
-  const labClusterRoles = new Set(objects.filter((o) => o.kind === 'ClusterRole').map((o) => o.name));
-
+  const scopes = options.scopes ?? bundledScopes();
+  const isolation = options.isolation ?? isolationSettingsSchema.parse({});
+  const scopeOf = (o: KubeObject) => scopes.scopeOf(o.apiVersion, o.kind);
   const podSecurity = options.podSecurity ?? 'baseline';
   const plan: DeployPlan = {
     mapping,
@@ -248,11 +222,41 @@ export function buildPlan(objects: readonly KubeObject[], options: PlanOptions):
     services: [],
     images: [],
     secrets: [],
-    skipped: [],
+    refused: [],
+    changes: [],
+    scopesSource: scopes.source,
     originalNamespace: new Map(),
   };
+
+  // The lab's namespaces, in order of appearance; beyond the rubric's maximum, objects are refused.
+  const labNamespaces: string[] = [];
+  for (const o of objects) {
+    const ns = o.kind === 'Namespace' ? o.name : scopeOf(o) === 'namespaced' ? (o.namespace ?? 'default') : undefined;
+    if (ns !== undefined && !SYSTEM.has(ns) && !labNamespaces.includes(ns)) labNamespaces.push(ns);
+  }
+  const allowedNamespaces = new Set(labNamespaces.slice(0, isolation.maxNamespaces));
+  const renameNs = (ns: string): string | undefined =>
+    mapping.mode === 'existing' && allowedNamespaces.has(ns) ? jobNamespace(mapping, ns) : undefined;
+  const effective = (ns: string | undefined) => {
+    const name = ns ?? 'default';
+    return mapping.mode === 'existing' ? jobNamespace(mapping, name) : name;
+  };
+  const convertedClusterRoles = new Set(
+    objects
+      .filter((o) => o.kind === 'ClusterRole' && scopeOf(o) === 'cluster' && clusterRoleAsRole(o, scopes).ok)
+      .map((o) => o.name),
+  );
+  const admission: AdmissionContext & { job: string } = {
+    scopes,
+    isolation,
+    job: mapping.job,
+    effectiveNamespace: effective,
+    labNamespaces: allowedNamespaces,
+    labRoles: new Set(objects.filter((o) => o.kind === 'Role').map((o) => `${o.namespace ?? 'default'}/${o.name}`)),
+    convertedClusterRoles,
+  };
   const originals = new Map<string, string>();
-  const jobLabels = mapping.mode === 'existing' ? { [JOB_LABEL]: mapping.job, ...MANAGED_BY } : {};
+  const clusterScoped: { object: KubeObject; manifest: Json }[] = [];
 
   for (const object of objects) {
     const subject = subjectOf(object);
@@ -261,53 +265,42 @@ export function buildPlan(objects: readonly KubeObject[], options: PlanOptions):
     const metadata = asRecord(manifest.metadata);
     manifest.metadata = metadata;
     if (object.kind === 'Namespace') {
+      if (!allowedNamespaces.has(object.name) && !(mapping.mode === 'kind' && object.name === 'default')) {
+        plan.refused.push(namespaceRefusal(object, isolation.maxNamespaces));
+        continue;
+      }
       const name = effective(object.name);
       originals.set(name, object.name);
       metadata.name = name;
-      metadata.labels = withPodSecurity({ ...asRecord(metadata.labels), ...jobLabels }, podSecurity);
+      metadata.labels = withPodSecurity(jobNamespaceLabels(asRecord(metadata.labels), mapping.job), podSecurity);
       plan.namespaceObjects.push({ source: object, manifest, subject });
       continue;
     }
-    if (isClusterScoped(object.kind)) {
-      if (mapping.mode === 'existing') {
-        if (!RENAMABLE_CLUSTER_SCOPED.has(object.kind)) {
-          plan.skipped.push({
-            source: object,
-            subject,
-            reason: `${object.kind} is cluster-scoped: it is not applied to a shared cluster`,
-          });
-          continue;
-        }
-        metadata.name = jobName(mapping, object.name);
-        metadata.labels = { ...asRecord(metadata.labels), ...jobLabels };
-        if (object.kind === 'ClusterRoleBinding') {
-          const roleRef = asRecord(manifest.roleRef);
-          if (roleRef.kind === 'ClusterRole' && typeof roleRef.name === 'string' && labClusterRoles.has(roleRef.name))
-            roleRef.name = jobName(mapping, roleRef.name);
-        }
-      }
-      delete metadata.namespace;
-      rewriteNamespaceReferences(manifest, object.kind, renameNs);
-      plan.objects.push({ source: object, manifest, subject });
+    const scope = scopeOf(object);
+    if (scope === undefined) {
+      plan.refused.push(unknownKindRefusal(object, scopes));
       continue;
     }
-    if (mapping.mode === 'kind' && SYSTEM_NAMESPACES.has(object.namespace ?? '')) {
-      plan.skipped.push({
-        source: object,
-        subject,
-        reason: `labgrader does not deploy into the cluster's own ${object.namespace} namespace`,
-      });
+    if (scope === 'cluster') {
+      rewriteNamespaceReferences(manifest, object.kind, renameNs);
+      clusterScoped.push({ object, manifest });
+      continue;
+    }
+    const ns = object.namespace ?? 'default';
+    if (!SYSTEM.has(ns) && !allowedNamespaces.has(ns)) {
+      plan.refused.push(namespaceRefusal(object, isolation.maxNamespaces));
+      continue;
+    }
+    rewriteNamespaceReferences(manifest, object.kind, renameNs);
+    const verdict = admitNamespaced(object, manifest, admission);
+    plan.changes.push(...verdict.changes);
+    if (verdict.refusal) {
+      plan.refused.push(verdict.refusal);
       continue;
     }
     const namespace = effective(object.namespace);
-    originals.set(namespace, object.namespace ?? 'default');
+    originals.set(namespace, ns);
     metadata.namespace = namespace;
-    if (mapping.mode === 'existing' && object.kind === 'RoleBinding') {
-      const roleRef = asRecord(manifest.roleRef);
-      if (roleRef.kind === 'ClusterRole' && typeof roleRef.name === 'string' && labClusterRoles.has(roleRef.name))
-        roleRef.name = jobName(mapping, roleRef.name);
-    }
-    rewriteNamespaceReferences(manifest, object.kind, renameNs);
     plan.objects.push({ source: object, manifest, namespace, subject });
 
     const workload = toWorkload(object);
@@ -331,7 +324,7 @@ export function buildPlan(objects: readonly KubeObject[], options: PlanOptions):
       });
     }
     if (object.kind === 'Service') {
-      const spec = asRecord(object.get(['spec']));
+      const spec = asRecord(manifest.spec);
       const ports = (Array.isArray(spec.ports) ? spec.ports : []).map(asRecord);
       const tcp = ports.filter((p) => typeof p.port === 'number' && (p.protocol ?? 'TCP') === 'TCP');
       const chosen = tcp.find((p) => p.name === 'http' || p.appProtocol === 'http') ?? tcp[0];
@@ -353,6 +346,30 @@ export function buildPlan(objects: readonly KubeObject[], options: PlanOptions):
 
   const defined = new Set(plan.namespaceObjects.map((o) => String(asRecord(o.manifest.metadata).name)));
   const used = new Set(plan.objects.map((o) => o.namespace).filter((ns): ns is string => ns !== undefined));
+  // Cluster-scoped objects that become namespaced ones (ClusterRole → Role…) go to every namespace of the job.
+  const jobNamespaces = [...new Set([...defined, ...used])].sort();
+  for (const { object, manifest } of clusterScoped) {
+    const outcome = admitClusterScoped(
+      object,
+      manifest,
+      admission,
+      jobNamespaces.length ? jobNamespaces : [effective(undefined)],
+    );
+    plan.changes.push(...outcome.changes);
+    if (outcome.refusal) {
+      plan.refused.push(outcome.refusal);
+      continue;
+    }
+    for (const replacement of outcome.replacements) {
+      used.add(replacement.namespace);
+      plan.objects.push({
+        source: object,
+        manifest: replacement.manifest,
+        namespace: replacement.namespace,
+        subject: object.ref,
+      });
+    }
+  }
   for (const ns of [...used].sort()) {
     if (defined.has(ns)) continue;
     if (mapping.mode === 'kind' && BUILTIN_NAMESPACES.has(ns)) continue;
@@ -364,6 +381,32 @@ export function buildPlan(objects: readonly KubeObject[], options: PlanOptions):
 
   if (options.secrets.synthesize) plan.secrets = secretsToSynthesize(objects, options, effective);
   return plan;
+}
+
+const SYSTEM = new Set(['kube-system', 'kube-public', 'kube-node-lease']);
+
+function namespaceRefusal(object: KubeObject, max: number): Refusal {
+  const ns = object.kind === 'Namespace' ? object.name : (object.namespace ?? 'default');
+  const where =
+    object.kind === 'Namespace'
+      ? object.locate(['metadata', 'name'], 'key')
+      : object.locate(['metadata', 'namespace'], 'key');
+  if (SYSTEM.has(ns)) {
+    return {
+      source: object,
+      subject: object.ref,
+      rule: 'system-namespace',
+      reason: `${ns} is the cluster’s own namespace, where its components run; put the lab’s objects in the lab’s namespaces`,
+      location: where,
+    };
+  }
+  return {
+    source: object,
+    subject: object.ref,
+    rule: 'too-many-namespaces',
+    reason: `the lab uses more than ${max} namespaces; labgrader grades at most ${max}, so the namespace ${ns} was not created`,
+    location: where,
+  };
 }
 
 /**

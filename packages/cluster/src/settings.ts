@@ -81,6 +81,61 @@ export const existingTargetSchema = z.strictObject({
   keepOnFailure: z.boolean().default(false),
 });
 
+const quantity = z
+  .string()
+  .regex(/^\d+(\.\d+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$/, 'a Kubernetes quantity such as 500m, 2 or 512Mi');
+
+export const isolationSettingsSchema = z.strictObject({
+  /**
+   * ClusterRoles of the cluster that a lab's RoleBindings may reference
+   * (they grant that role in the lab's own namespaces only). Any other
+   * ClusterRole the lab does not define itself is refused.
+   */
+  allowedClusterRoles: z.array(z.string().min(1)).default(['view']),
+  /** NodePort and LoadBalancer Services: served as ClusterIP (`convert`, with a note) or not applied (`refuse`). */
+  exposedServices: z.enum(['convert', 'refuse']).default('convert'),
+  /** PriorityClasses a lab's pods may name (others are removed from the pod template, with a note). */
+  allowedPriorityClasses: z.array(z.string().min(1)).default([]),
+  /** RuntimeClasses a lab's pods may name (others are removed from the pod template, with a note). */
+  allowedRuntimeClasses: z.array(z.string().min(1)).default([]),
+  /** At most this many namespaces per job (each gets the quota below). */
+  maxNamespaces: z.number().int().min(1).max(20).default(5),
+  /** The ResourceQuota of each job namespace. */
+  quota: z
+    .strictObject({
+      requestsCpu: quantity.default('4'),
+      requestsMemory: quantity.default('8Gi'),
+      limitsCpu: quantity.default('8'),
+      limitsMemory: quantity.default('16Gi'),
+      pods: z.number().int().min(1).max(500).default(30),
+      services: z.number().int().min(1).max(200).default(10),
+      persistentVolumeClaims: z.number().int().min(0).max(100).default(5),
+      requestsStorage: quantity.default('10Gi'),
+      configMaps: z.number().int().min(1).max(500).default(50),
+      secrets: z.number().int().min(1).max(500).default(50),
+    })
+    .prefault({}),
+  /** The LimitRange of each job namespace: defaults for containers without resources, and a per-container maximum. */
+  limits: z
+    .strictObject({
+      defaultCpu: quantity.default('500m'),
+      defaultMemory: quantity.default('512Mi'),
+      defaultRequestCpu: quantity.default('50m'),
+      defaultRequestMemory: quantity.default('64Mi'),
+      maxCpu: quantity.default('2'),
+      maxMemory: quantity.default('4Gi'),
+    })
+    .prefault({}),
+  /**
+   * kind clusters: packet filter rules in the node that keep the lab's pods
+   * from reaching anything outside the cluster (the grading host, other kind
+   * clusters, 169.254.169.254, the internet) and the node's own ports other
+   * than the API server. Enforced whatever the CNI does with NetworkPolicy.
+   */
+  nodeEgressGuard: z.boolean().default(true),
+});
+export type IsolationSettings = z.infer<typeof isolationSettingsSchema>;
+
 const targetSchema = z.discriminatedUnion('type', [kindTargetSchema, existingTargetSchema]);
 
 export const clusterSettingsSchema = z.strictObject({
@@ -108,6 +163,14 @@ export const clusterSettingsSchema = z.strictObject({
    * hostPath volumes. Labs that need them: `privileged`.
    */
   podSecurity: z.enum(['privileged', 'baseline', 'restricted']).default('baseline'),
+  /**
+   * What a lab may do to the cluster it is graded in. The lab is untrusted:
+   * only namespaced objects are applied (cluster-scoped ones are refused, or
+   * converted where that keeps their meaning), every job namespace gets a
+   * default-deny egress NetworkPolicy, a ResourceQuota and a LimitRange, and
+   * objects are applied as a least-privilege identity. See docs/security.md.
+   */
+  isolation: isolationSettingsSchema.prefault({}),
   /** How long workloads have to become Ready after `kubectl apply`. */
   readyTimeoutSeconds: z.number().positive().max(1800).default(180),
   images: z

@@ -36,7 +36,18 @@ import {
   type DeployDeps,
   type DeployOutcome,
 } from './deploy.js';
-import { buildPlan, isClusterScoped, mainService, mainWorkload } from './plan.js';
+import type { ApiScopes } from './isolation/api-resources.js';
+import { APPLIER, APPLIER_USER } from './isolation/cluster-policy.js';
+import {
+  applyGuardrails,
+  checkClusterPolicy,
+  discoverScopes,
+  installClusterPolicy,
+  installNodeGuard,
+  verifyEnforcement,
+} from './isolation/enforce.js';
+import { EGRESS_POLICY } from './isolation/guardrails.js';
+import { buildPlan, mainService, mainWorkload } from './plan.js';
 import { apiProxyProber, nodeProber, type ServiceProber } from './probe.js';
 import { runBadRollout } from './scenarios/bad-rollout.js';
 import { notRun, seconds, waitSteady, type DrillContext } from './scenarios/common.js';
@@ -220,28 +231,38 @@ export async function prepareCluster(
     config.target.type === 'kind'
       ? createKindSession(config as ClusterConfig & { target: KindTarget }, sessionDeps)
       : createExistingSession(config as ClusterConfig & { target: ExistingTarget }, sessionDeps);
-  const plan = buildPlan(discovery.objects, {
-    mapping: session.mapping,
-    ...(config.workload ? { workload: config.workload } : {}),
-    ...(config.service ? { service: config.service } : {}),
-    secrets: config.secrets,
-    podSecurity: config.podSecurity,
-  });
-  const main = mainWorkload(plan, config.workload);
-  const svc = mainService(plan, main.workload, config.service);
+  const planWith = (scopes?: ApiScopes) =>
+    buildPlan(discovery.objects, {
+      mapping: session.mapping,
+      ...(config.workload ? { workload: config.workload } : {}),
+      ...(config.service ? { service: config.service } : {}),
+      secrets: config.secrets,
+      podSecurity: config.podSecurity,
+      isolation: config.isolation,
+      ...(scopes ? { scopes } : {}),
+    });
+  // Planned first with the bundled schema's scopes; planned again with the target's own discovery once it is up.
+  let plan = planWith();
   const context: ClusterContext = {
     target: session.description,
     plan,
     deploy: emptyDeploy(config.readyTimeoutSeconds),
-    main: {
+    main: {},
+    drills: {},
+    disabled,
+    unsupported: {},
+  };
+  const choose = () => {
+    const main = mainWorkload(plan, config.workload);
+    const svc = mainService(plan, main.workload, config.service);
+    context.plan = plan;
+    context.main = {
       ...(main.workload ? { workload: main.workload } : {}),
       ...(main.problem ? { workloadProblem: main.problem } : {}),
       ...(svc.service ? { service: svc.service } : {}),
       ...(svc.problem ? { serviceProblem: svc.problem } : {}),
-    },
-    drills: {},
-    disabled,
-    unsupported: {
+    };
+    context.unsupported = {
       ...(session.nodeAccess
         ? {}
         : {
@@ -253,8 +274,10 @@ export async function prepareCluster(
             'bad-rollout': `${main.workload.subject} is a ${main.workload.kind}: the drill uses kubectl rollout undo, which only Deployments support here`,
           }
         : {}),
-    },
+    };
+    return main;
   };
+  choose();
   if (discovery.objects.length === 0) {
     return {
       context,
@@ -281,6 +304,45 @@ export async function prepareCluster(
       throw err;
     }
     evidence.push(ev('target', session.description));
+
+    // The isolation of the job (see isolation/): the target's own scopes, its guard rails, proven before any apply.
+    progress('reading the cluster’s API discovery');
+    const scopes = await discoverScopes(session.kubectl);
+    plan = planWith(scopes);
+    const main = choose();
+    if (config.target.type === 'kind') {
+      progress('installing labgrader’s admission policies');
+      await installClusterPolicy(session.kubectl);
+      if (config.isolation.nodeEgressGuard && session.nodeAccess) {
+        const nodes = await session.nodes();
+        const guard = await installNodeGuard(session.kubectl, session.nodeAccess.docker, nodes);
+        evidence.push(
+          ev(
+            'egress-guard',
+            `the lab's pods (${guard.podCidrs.join(', ')}) may reach other pods and the API server only: packet filter rules in ${nodes.join(', ')} reject connections to the grading machine, 169.254.169.254, other clusters and the node's other ports`,
+          ),
+        );
+      }
+    } else {
+      progress('checking labgrader’s admission policies');
+      await checkClusterPolicy(session.kubectl);
+    }
+    for (const refused of plan.refused) {
+      evidence.push({
+        checkId: 'cluster/deploys-ready',
+        label: 'not-applied',
+        detail: `${refused.subject}: ${refused.reason}`,
+        location: refused.location,
+      });
+    }
+    for (const changed of plan.changes) {
+      evidence.push({
+        checkId: 'cluster/deploys-ready',
+        label: 'changed',
+        detail: `${changed.subject}: ${changed.change}`,
+        location: changed.location,
+      });
+    }
 
     if (config.target.type === 'kind' && config.images.loadLocal && plan.images.length > 0) {
       const images = await session.loadImages(plan.images, progress);
@@ -315,10 +377,21 @@ export async function prepareCluster(
         ev('namespaces', `created ${plan.extraNamespaces.join(', ')}, which the manifests use without defining`),
       );
     }
-    if (session.mapping.mode === 'existing' && plan.objects.some((o) => isClusterScoped(o.source.kind))) {
-      session.registerClusterScoped();
+    progress('adding the guard rails of the job’s namespaces');
+    await applyGuardrails(session.kubectl, plan.namespaces, job, config.isolation, {
+      graderServiceAccount: session.mapping.mode === 'existing',
+      sleep,
+    });
+    const applier = session.kubectl.as(APPLIER_USER, APPLIER);
+    if (plan.namespaces[0]) {
+      const refusals = await verifyEnforcement(applier, plan.namespaces[0], { clock, sleep, timeoutMs: 30_000 });
+      evidence.push(
+        ev(
+          'isolation',
+          `each namespace of the job has a default-deny egress NetworkPolicy (${EGRESS_POLICY}), a ResourceQuota and a LimitRange; the lab's objects are applied as ${APPLIER_USER}, which the cluster refused, when asked first: ${refusals.join('; ')}`,
+        ),
+      );
     }
-    for (const skipped of plan.skipped) evidence.push(ev('not-applied', `${skipped.subject}: ${skipped.reason}`));
     const secrets = secretManifests(plan.secrets, plan.mapping, randomBytes, redactor);
     await createSecrets(secrets, deployDeps);
     for (const secret of plan.secrets) {
@@ -332,7 +405,10 @@ export async function prepareCluster(
 
     progress(`applying ${plan.objects.length} object${plan.objects.length === 1 ? '' : 's'}`);
     const applyStarted = clock.monotonicMs();
-    const applyFailures = [...namespaceFailures, ...(await applyObjects(plan.objects, deployDeps))];
+    const applyFailures = [
+      ...namespaceFailures,
+      ...(await applyObjects(plan.objects, { ...deployDeps, kubectl: applier })),
+    ];
     const failedWorkloads = new Set(
       plan.workloads.filter((w) => applyFailures.some((f) => f.object.source === w.source)),
     );

@@ -55,8 +55,8 @@ export interface TargetSession {
   ): Promise<{ loaded: string[]; notLocal: string[] }>;
   /** Namespaces this job created (deleted by tearDown in existing clusters). */
   registerNamespace(name: string): void;
-  /** Whether cluster-scoped objects labelled with the job were created (existing clusters). */
-  registerClusterScoped(): void;
+  /** The node containers (kind): where the egress guard goes. */
+  nodes(): Promise<string[]>;
   tearDown(options: { keep: boolean; progress: (message: string) => void }): Promise<TeardownReport>;
 }
 
@@ -215,7 +215,7 @@ export function createKindSession(config: ClusterConfig & { target: KindTarget }
       return { loaded, notLocal };
     },
     registerNamespace: () => {},
-    registerClusterScoped: () => {},
+    nodes: async () => [node],
     async tearDown({ keep, progress }) {
       const t0 = deps.transcript.now();
       try {
@@ -297,7 +297,6 @@ export function createExistingSession(
     deps.signal,
   );
   const namespaces: string[] = [];
-  let clusterScoped = false;
   const mapping: NamespaceMapping = { mode: 'existing', job: deps.job, prefix: target.namespacePrefix };
   const nodeAccess: NodeAccess | undefined =
     target.nodeAccess === 'docker' ? { docker, exec: (n, args) => docker.run(['exec', n, ...args]) } : undefined;
@@ -341,12 +340,10 @@ export function createExistingSession(
     registerNamespace(name) {
       if (!namespaces.includes(name)) namespaces.push(name);
     },
-    registerClusterScoped() {
-      clusterScoped = true;
-    },
+    nodes: async () => [],
     async tearDown({ keep, progress }) {
       const t0 = deps.transcript.now();
-      if (namespaces.length === 0 && !clusterScoped) return { ok: true, detail: 'nothing was created' };
+      if (namespaces.length === 0) return { ok: true, detail: 'nothing was created' };
       if (keep) {
         const hint = `kubectl delete namespace ${namespaces.join(' ')}`;
         progress(`kept ${namespaces.join(', ')} for debugging; delete with: ${hint}`);
@@ -365,13 +362,6 @@ export function createExistingSession(
           );
           ok &&= deleted.exitCode === 0;
         }
-        if (clusterScoped) {
-          const deleted = await kubectl.run(
-            ['delete', 'clusterrolebindings,clusterroles', '-l', `${JOB_LABEL}=${deps.job}`, '--ignore-not-found'],
-            { signal: null, timeoutMs: 60_000 },
-          );
-          ok &&= deleted.exitCode === 0;
-        }
         const left = await kubectl.run(['get', 'namespaces', '-l', `${JOB_LABEL}=${deps.job}`, '-o', 'name'], {
           signal: null,
           timeoutMs: 60_000,
@@ -383,7 +373,7 @@ export function createExistingSession(
           ok: ok && remaining.length === 0,
           detail:
             remaining.length === 0
-              ? `deleted namespaces ${namespaces.join(', ')}${clusterScoped ? " and the job's cluster-scoped RBAC objects" : ''} in ${seconds} s`
+              ? `deleted namespaces ${namespaces.join(', ')} in ${seconds} s`
               : `namespaces still present after cleanup: ${remaining.join(', ')}`,
         };
       } catch (err) {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { InfrastructureError, NotGradableError } from '@labgrader/core';
 import { clusterRegistry, prepareCluster } from '../src/index.js';
 import { EXAMPLES, FakeClock, FakeRunner, repoOf, stageInput } from './helpers/fake.js';
-import { scriptKindCluster } from './helpers/scripted-cluster.js';
+import { scriptIsolation, scriptKindCluster } from './helpers/scripted-cluster.js';
 
 const passing = path.join(EXAMPLES, 'lab-85-passing');
 const SETTINGS = { target: { type: 'existing', context: 'staging', namespacePrefix: 'lg' } };
@@ -65,7 +65,23 @@ describe('the cluster stage, existing target (scripted kubectl)', () => {
 
     // The namespace is created (never applied: an existing one is never adopted), renamed and labelled.
     const writes = runner.calls.filter((c) => c.args.includes('-f'));
-    expect(writes.map((c) => c.args[2])).toEqual(['create', 'create', 'apply']);
+    const asLab = '--as=system:serviceaccount:labgrader-system:labgrader-applier';
+    expect(
+      writes.map((c) => [
+        c.args.slice(2, c.args.indexOf('-f')).join(' '),
+        (JSON.parse(c.options.input!) as { items: { kind: string }[] }).items.map((i) => i.kind).join(','),
+      ]),
+    ).toEqual([
+      ['create', 'Namespace'],
+      // The grader's own rights in the namespace first, then the guard rails.
+      ['apply', 'RoleBinding'],
+      ['apply', 'NetworkPolicy,ResourceQuota,LimitRange,RoleBinding,Role,RoleBinding'],
+      [`${asLab} create --dry-run=server`, 'ClusterRoleBinding'],
+      [`${asLab} create --dry-run=server`, 'PersistentVolumeClaim'],
+      [`${asLab} create --dry-run=server`, 'Pod'],
+      ['create', 'Secret'],
+      [`${asLab} apply`, 'NetworkPolicy,NetworkPolicy,PodDisruptionBudget,ServiceAccount,ConfigMap,Service,Deployment'],
+    ]);
     const namespace = (JSON.parse(writes[0]!.options.input!) as { items: { metadata: unknown }[] }).items[0]!.metadata;
     expect(namespace).toEqual({
       name: ns,
@@ -75,7 +91,7 @@ describe('the cluster stage, existing target (scripted kubectl)', () => {
         'app.kubernetes.io/managed-by': 'labgrader',
       },
     });
-    const applied = (JSON.parse(writes[2]!.options.input!) as { items: { metadata: { namespace?: string } }[] }).items;
+    const applied = (JSON.parse(writes[7]!.options.input!) as { items: { metadata: { namespace?: string } }[] }).items;
     expect(new Set(applied.map((o) => o.metadata.namespace))).toEqual(new Set([ns]));
 
     // The Service is probed through the API server; the pod kill is measured.
@@ -115,6 +131,35 @@ describe('the cluster stage, existing target (scripted kubectl)', () => {
       /already exists in the cluster; labgrader never adopts a namespace it did not create/,
     );
     expect(runner.lines().some((l) => / delete /.test(l))).toBe(false);
+  });
+
+  it('refuses to deploy into a cluster without labgrader’s policies, or where they are not enforced', async () => {
+    let { runner, deps } = setup();
+    runner.on(/get validatingadmissionpolicybindings/, {
+      exitCode: 1,
+      stderr:
+        'Error from server (NotFound): validatingadmissionpolicybindings.admissionregistration.k8s.io "labgrader-job-pods" not found',
+    });
+    let err = await prepareCluster(stageInput(await repoOf(passing), runner, SETTINGS), deps).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      reason: 'cluster-unavailable',
+      message: expect.stringContaining("the cluster does not have labgrader's admission policies") as unknown,
+      hint: expect.stringContaining('kubectl apply -f deploy/grading-cluster/') as unknown,
+    });
+    expect(runner.lines().some((l) => /(create|apply) -f -/.test(l))).toBe(false);
+
+    // Installed, but something lets the probes through: nothing of the lab is applied, the namespace is deleted.
+    ({ runner, deps } = setup());
+    scriptIsolation(runner, { enforced: false });
+    err = await prepareCluster(stageInput(await repoOf(passing), runner, SETTINGS), deps).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      reason: 'cluster-unavailable',
+      message: expect.stringMatching(
+        /^the grading cluster accepted a ClusterRoleBinding to cluster-admin from system:serviceaccount:labgrader-system:labgrader-applier \(server-side dry run\), so its isolation is not in force; nothing of the lab was applied$/,
+      ) as unknown,
+    });
+    expect(runner.lines().some((l) => /--as=\S+ apply -f -/.test(l))).toBe(false);
+    expect(runner.lines().some((l) => / delete namespace lg-/.test(l))).toBe(true);
   });
 
   it('reports a cluster it cannot reach, or may not create namespaces in, as unavailable', async () => {

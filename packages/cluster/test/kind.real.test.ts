@@ -15,135 +15,33 @@
  * (.ci/run prepares them); otherwise it says so loudly and is skipped.
  * Nothing here is timed: durations are printed, never asserted.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { APPLIER_USER, GRADER_USER, isolationSettingsSchema } from '../src/index.js';
+import { namespaceGuardrails } from '../src/isolation/guardrails.js';
 import path from 'node:path';
-import type { Report, ReportFinding } from '@labgrader/core';
-import { runCli } from '../../../test/support/cli.js';
+import {
+  APP_IMAGE,
+  serviceAccountKubeconfig,
+  KIND,
+  KIND_ENV,
+  KUBECTL,
+  NODE_IMAGE,
+  ROOT,
+  clusterFindings,
+  clusterPoints,
+  evidence,
+  grade,
+  kindClusterContainers,
+  labVariant,
+  measured,
+  points,
+  real,
+  rubricWith,
+  run,
+  work,
+} from './helpers/real-cluster.js';
 
-const ROOT = new URL('../../../', import.meta.url).pathname;
-const KIND_OFFLINE = path.join(ROOT, 'test/kind-offline');
-const versions = readFileSync(path.join(KIND_OFFLINE, 'versions.sh'), 'utf8');
-const pinned = (name: string) => new RegExp(`^${name}=\\$\\{${name}:-([^}]+)\\}`, 'm').exec(versions)?.[1] ?? '';
-const CACHE = path.join(process.env.LABGRADER_CACHE_DIR ?? path.join(homedir(), '.cache/labgrader'), 'kind-offline');
-const KIND = path.join(CACHE, 'bin', `kind-${pinned('KIND_VERSION')}`, 'kind');
-const KUBECTL = path.join(CACHE, 'k8s', pinned('K8S_VERSION'), 'bin', 'kubectl');
-const NODE_IMAGE = `${pinned('NODE_IMAGE_REPO')}:${pinned('K8S_VERSION')}`;
-const APP_IMAGE = pinned('APP_IMAGE');
-
-function run(command: string, args: string[], input?: string): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(command, args, { encoding: 'utf8', input, timeout: 600_000 });
-  return { status: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-}
-
-function prerequisitesMissing(): string | undefined {
-  const present = run(path.join(KIND_OFFLINE, 'node-image-present.sh'), []);
-  if (present.status !== 0) return present.stdout.trim() || 'the offline kind node image is not present';
-  if (run('docker', ['info']).status !== 0)
-    return 'the Docker engine is not running (test/kind-offline/docker-up.sh starts it)';
-  if (run('docker', ['image', 'inspect', NODE_IMAGE]).status !== 0)
-    return `${NODE_IMAGE} is not loaded in the Docker daemon (test/kind-offline/ci-setup.sh loads it)`;
-  if (run('docker', ['image', 'inspect', APP_IMAGE]).status !== 0) return `the app image ${APP_IMAGE} is not present`;
-  return undefined;
-}
-
-const missing = prerequisitesMissing();
-if (missing) {
-  console.warn(
-    [
-      '######################################################################',
-      '##  REAL-CLUSTER TESTS OF THE CLUSTER STAGE: NOT RUN (not counted)',
-      `##  ${missing}`,
-      '##  Set up once with test/kind-offline/build.sh, then test/kind-offline/ci-setup.sh',
-      '######################################################################',
-    ].join('\n'),
-  );
-}
-const real = missing ? describe.skip : describe;
-
-/** The grading machine, as .ci/run leaves it: the cached kind and kubectl, the offline node image. */
-const KIND_ENV = {
-  LABGRADER_KIND: KIND,
-  LABGRADER_KUBECTL: KUBECTL,
-  LABGRADER_KIND_NODE_IMAGE: NODE_IMAGE,
-  // The offline node image brings its own CNI configuration (see test/kind-offline/README.md).
-  LABGRADER_KIND_DISABLE_DEFAULT_CNI: '1',
-};
-
-// Created when a test runs (hooks do not run when everything is skipped).
-let work = '';
-beforeAll(() => {
-  work = mkdtempSync(path.join(tmpdir(), 'labgrader-cluster-real-'));
-});
-afterAll(() => {
-  if (work) rmSync(work, { recursive: true, force: true });
-});
-
-/** rubrics/lab-85.yaml with a few settings changed (each replacement must apply). */
-function rubricWith(name: string, replacements: [string, string][]): string {
-  let text = readFileSync(path.join(ROOT, 'rubrics/lab-85.yaml'), 'utf8');
-  for (const [from, to] of replacements) {
-    if (!text.includes(from)) throw new Error(`rubrics/lab-85.yaml no longer contains ${JSON.stringify(from)}`);
-    text = text.replace(from, to);
-  }
-  const file = path.join(work, `${name}.yaml`);
-  writeFileSync(file, text);
-  return file;
-}
-
-function labVariant(name: string, edit: (deployment: string) => string): string {
-  const dir = path.join(work, name);
-  cpSync(path.join(ROOT, 'examples/lab-85-passing'), dir, { recursive: true });
-  const file = path.join(dir, 'k8s/deployment.yaml');
-  const before = readFileSync(file, 'utf8');
-  const after = edit(before);
-  if (after === before) throw new Error(`the ${name} edit changed nothing`);
-  writeFileSync(file, after);
-  return dir;
-}
-
-async function grade(
-  target: string,
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; report: Report }> {
-  const r = await runCli(['grade', target, ...args, '--format', 'json', '--no-progress'], { env });
-  if (!r.stdout) throw new Error(`no report (exit ${r.code}): ${r.stderr}`);
-  return { code: r.code, report: JSON.parse(r.stdout) as Report };
-}
-
-const points = (report: Report) => Object.fromEntries(report.criteria.map((c) => [c.id, c.points]));
-const clusterPoints = (report: Report) =>
-  Object.fromEntries(report.criteria.filter((c) => c.stage === 'cluster').map((c) => [c.id, c.points]));
-const clusterFindings = (report: Report) =>
-  report.findings
-    .filter((f) => f.checkId.startsWith('cluster/'))
-    .map(
-      (f: ReportFinding) =>
-        `${f.severity} ${f.checkId} ${f.location ? `${f.location.file}:${f.location.line}` : '-'} ${f.message}`,
-    );
-const evidence = (report: Report, label: string) =>
-  report.evidence.filter((e) => e.label === label).map((e) => e.detail);
-
-/** Names of the kind clusters whose containers exist. */
-function kindClusterContainers(): string[] {
-  const r = run('docker', [
-    'ps',
-    '-a',
-    '--filter',
-    'label=io.x-k8s.kind.cluster',
-    '--format',
-    '{{.Label "io.x-k8s.kind.cluster"}}',
-  ]);
-  return r.stdout.split('\n').filter(Boolean);
-}
-
-function measured(report: Report): string {
-  const stage = report.stages.find((s) => s.name === 'cluster');
-  return `cluster stage ${((stage?.durationMs ?? 0) / 1000).toFixed(1)} s; recovery: ${evidence(report, 'recovery-time').join(', ')}`;
-}
+const HOSTILE_LAB = new URL('./fixtures/hostile-lab/', import.meta.url).pathname;
 
 real('cluster stage on a kind cluster of its own (--cluster kind)', () => {
   it('grades the passing example with full marks, measures every recovery, and deletes its cluster', async () => {
@@ -230,9 +128,11 @@ real('cluster stage on a kind cluster of its own (--cluster kind)', () => {
   }, 600_000);
 });
 
-real('cluster stage in an existing cluster (--kube-context), three jobs sharing it', () => {
+real('cluster stage in an existing cluster (--kube-context), jobs sharing it as the least-privileged grader', () => {
   const cluster = `lgt-shared-${process.pid}`;
   let kubeconfig = '';
+  /** The grader runs as labgrader-system/labgrader-grader, with only the RBAC deploy/grading-cluster gives it. */
+  let graderKubeconfig = '';
   const kubectl = (...args: string[]) => run(KUBECTL, ['--kubeconfig', kubeconfig, ...args]);
   let namespacesBefore: string[] = [];
 
@@ -266,6 +166,10 @@ real('cluster stage in an existing cluster (--kube-context), three jobs sharing 
     // An existing cluster has the lab's image in a registry; here it is loaded once, by the test.
     const loaded = run(KIND, ['load', 'docker-image', APP_IMAGE, '--name', cluster]);
     if (loaded.status !== 0) throw new Error(`kind load: ${loaded.stderr}`);
+    // The operator's one-time setup: labgrader's identities, RBAC and admission policies.
+    const bundle = kubectl('apply', '-k', path.join(ROOT, 'deploy/grading-cluster'));
+    if (bundle.status !== 0) throw new Error(`kubectl apply -k deploy/grading-cluster: ${bundle.stderr}`);
+    graderKubeconfig = serviceAccountKubeconfig(kubectl, 'labgrader-grader', path.join(work, 'grader-kubeconfig'));
     // Someone else's namespace named like the lab's: the jobs must never touch it.
     kubectl('create', 'namespace', 'lab85');
     kubectl('-n', 'lab85', 'create', 'configmap', 'not-yours', '--from-literal=owner=someone-else');
@@ -281,7 +185,7 @@ real('cluster stage in an existing cluster (--kube-context), three jobs sharing 
     const rubric = rubricWith('shared', [['readyTimeoutSeconds: 180', 'readyTimeoutSeconds: 30']]);
     const neverReady = labVariant('never-ready', (d) => d.replace('path: /readyz', 'path: /never-ready'));
     const single = labVariant('single-replica', (d) => d.replace('replicas: 3', 'replicas: 1'));
-    const env = { KUBECONFIG: kubeconfig, LABGRADER_KUBECTL: KUBECTL };
+    const env = { KUBECONFIG: graderKubeconfig, LABGRADER_KUBECTL: KUBECTL };
     const args = ['--kube-context', `kind-${cluster}`, '--rubric', rubric];
     const [passing, never, one] = await Promise.all([
       grade('examples/lab-85-passing', args, env),
@@ -303,7 +207,8 @@ real('cluster stage in an existing cluster (--kube-context), three jobs sharing 
     expect(kubectl('get', 'namespaces', '-o', 'name').stdout.split('\n').filter(Boolean).sort()).toEqual(
       namespacesBefore,
     );
-    expect(kubectl('get', 'namespaces', '-l', 'app.kubernetes.io/managed-by=labgrader', '-o', 'name').stdout).toBe('');
+    // No job namespace is left (labgrader-system is the operator's, from deploy/grading-cluster/).
+    expect(kubectl('get', 'namespaces', '-l', 'labgrader.dev/job', '-o', 'name').stdout).toBe('');
     expect(kubectl('-n', 'lab85', 'get', 'configmap', 'not-yours', '-o', 'jsonpath={.data.owner}').stdout).toBe(
       'someone-else',
     );
@@ -368,4 +273,200 @@ real('cluster stage in an existing cluster (--kube-context), three jobs sharing 
       Math.round(15 * ((1 + 0.5 + 2 * (availability.passed / 2)) / 4) * 100) / 100,
     );
   }, 900_000);
+
+  it('grades a hostile lab as the least-privileged grader: refused at its lines, nothing cluster-wide created', async () => {
+    const env = { KUBECONFIG: graderKubeconfig, LABGRADER_KUBECTL: KUBECTL };
+    const rubric = rubricWith('shared-hostile', [['readyTimeoutSeconds: 180', 'readyTimeoutSeconds: 60']]);
+    const { report } = await grade(HOSTILE_LAB, ['--kube-context', `kind-${cluster}`, '--rubric', rubric], env);
+    const refused = clusterFindings(report).filter((f) => f.includes(' was not applied: '));
+    expect(refused.map((f) => f.split(' was not applied')[0])).toEqual(
+      expect.arrayContaining([
+        'error cluster/deploys-ready k8s/takeover.yaml:10 ClusterRoleBinding lab-admin',
+        'error cluster/deploys-ready k8s/takeover.yaml:31 PersistentVolume host-root',
+        'error cluster/deploys-ready k8s/cluster-wide.yaml:3 CustomResourceDefinition backdoors.example.com',
+        'error cluster/deploys-ready k8s/cluster-wide.yaml:35 FlowSchema exempt-me',
+        'error cluster/deploys-ready k8s/cluster-wide.yaml:54 ClusterIssuer anyone',
+      ]),
+    );
+    // The web service itself deployed and was Ready, in the job's own namespace.
+    expect(evidence(report, 'ready')).toEqual([expect.stringMatching(/^Deployment lab85\/web: 3\/3 Ready/)]);
+    // Nothing of the lab outside its namespaces, and the namespaces are gone.
+    expect(kubectl('get', 'clusterrolebinding', 'lab-admin').status).not.toBe(0);
+    expect(kubectl('get', 'persistentvolume', 'host-root').status).not.toBe(0);
+    expect(kubectl('get', 'crd', 'backdoors.example.com').status).not.toBe(0);
+    expect(kubectl('get', 'flowschema', 'exempt-me').status).not.toBe(0);
+    expect(kubectl('get', 'validatingwebhookconfiguration', 'see-everything').status).not.toBe(0);
+    expect(kubectl('get', 'clusterrole', 'admin', '-o', 'json').stdout).not.toContain('secret-reader');
+    expect(kubectl('get', 'namespaces', '-l', 'labgrader.dev/job', '-o', 'name').stdout).toBe('');
+  }, 600_000);
+
+  it('the cluster itself refuses, as the lab’s identity and as the grader, what labgrader’s planning refuses', () => {
+    // A job namespace with its guard rails, as the stage makes it (but no Pod Security label: the policy alone must hold).
+    const ns = 'lg-policy-probe';
+    expect(kubectl('create', 'namespace', ns).status).toBe(0);
+    try {
+      expect(kubectl('label', 'namespace', ns, 'labgrader.dev/job=probe').status).toBe(0);
+      const guardrails = namespaceGuardrails({
+        namespace: ns,
+        job: 'probe',
+        isolation: isolationSettingsSchema.parse({}),
+      });
+      const applied = run(
+        KUBECTL,
+        ['--kubeconfig', kubeconfig, 'apply', '-f', '-'],
+        JSON.stringify({ apiVersion: 'v1', kind: 'List', items: guardrails }),
+      );
+      expect(applied.stderr).toBe('');
+      const as = (user: string, manifest: object) =>
+        run(
+          KUBECTL,
+          ['--kubeconfig', kubeconfig, `--as=${user}`, 'create', '--dry-run=server', '-f', '-'],
+          JSON.stringify(manifest),
+        );
+      const lab = (manifest: object) => as(APPLIER_USER, manifest);
+      const pod = (spec: object) => ({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'p', namespace: ns },
+        spec: { containers: [{ name: 'c', image: APP_IMAGE }], ...spec },
+      });
+      // RBAC: nothing cluster-scoped, nothing outside the job's namespaces.
+      expect(
+        lab({
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRoleBinding',
+          metadata: { name: 'x' },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+          subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: ns }],
+        }).stderr,
+      ).toMatch(/forbidden/);
+      expect(
+        lab({
+          apiVersion: 'v1',
+          kind: 'PersistentVolume',
+          metadata: { name: 'x' },
+          spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], hostPath: { path: '/' } },
+        }).stderr,
+      ).toMatch(/forbidden/);
+      expect(lab({ ...pod({}), metadata: { name: 'p', namespace: 'kube-system' } }).stderr).toMatch(/forbidden/);
+      // RBAC escalation prevention: a lab's RoleBinding to edit or admin, in its own namespace.
+      expect(
+        lab({
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'RoleBinding',
+          metadata: { name: 'x', namespace: ns },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'admin' },
+          subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: ns }],
+        }).stderr,
+      ).toMatch(/forbidden/);
+      // The allowed ClusterRole can be bound.
+      expect(
+        lab({
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'RoleBinding',
+          metadata: { name: 'x', namespace: ns },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+          subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: ns }],
+        }).status,
+      ).toBe(0);
+      // Admission policies: each refusal names labgrader's reason.
+      const svc = (spec: object) => ({
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 's', namespace: ns },
+        spec: { ports: [{ port: 80 }], ...spec },
+      });
+      expect(lab(svc({ type: 'NodePort' })).stderr).toMatch(/labgrader: NodePort and LoadBalancer Services/);
+      expect(lab(svc({ externalIPs: ['172.18.0.1'] })).stderr).toMatch(/labgrader: Services with externalIPs/);
+      expect(
+        lab({
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          metadata: { name: 'c', namespace: ns },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            volumeName: 'someone-else',
+            resources: { requests: { storage: '1Mi' } },
+          },
+        }).stderr,
+      ).toMatch(/labgrader: a lab’s claims may not choose/);
+      expect(lab(pod({ hostNetwork: true })).stderr).toMatch(/labgrader: pods of a lab may not share the node/);
+      expect(lab(pod({ volumes: [{ name: 'root', hostPath: { path: '/' } }] })).stderr).toMatch(
+        /labgrader: pods of a lab may not mount hostPath/,
+      );
+      expect(
+        lab(pod({ containers: [{ name: 'c', image: APP_IMAGE, securityContext: { privileged: true } }] })).stderr,
+      ).toMatch(/labgrader: pods of a lab may not run privileged/);
+      expect(lab(pod({})).status).toBe(0); // an ordinary pod is fine
+      // What labgrader made for the job cannot be changed by the lab.
+      const patched = run(KUBECTL, [
+        '--kubeconfig',
+        kubeconfig,
+        `--as=${APPLIER_USER}`,
+        '-n',
+        ns,
+        'patch',
+        'networkpolicy',
+        'labgrader-egress',
+        '--type=merge',
+        '-p',
+        '{"spec":{"egress":[{}]}}',
+      ]);
+      expect(patched.stderr).toMatch(/labgrader: objects labgrader created for the grading job/);
+      expect(
+        run(KUBECTL, [
+          '--kubeconfig',
+          kubeconfig,
+          `--as=${APPLIER_USER}`,
+          '-n',
+          ns,
+          'delete',
+          'resourcequota',
+          'labgrader-quota',
+        ]).stderr,
+      ).toMatch(/labgrader: objects labgrader created/);
+
+      // The grader's own identity may not step outside the job's namespaces either.
+      const grader = (manifest: object) => as(GRADER_USER, manifest);
+      expect(grader({ ...pod({}), metadata: { name: 'p', namespace: 'kube-system' } }).stderr).toMatch(
+        /forbidden|labgrader:/,
+      );
+      expect(
+        grader({
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'RoleBinding',
+          metadata: { name: 'x', namespace: 'kube-system' },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+          subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: 'kube-system' }],
+        }).stderr,
+      ).toMatch(/labgrader: the grader may only/);
+      expect(grader({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'not-a-job' } }).stderr).toMatch(
+        /labgrader: the grader may only/,
+      );
+      expect(
+        run(KUBECTL, [
+          '--kubeconfig',
+          kubeconfig,
+          `--as=${GRADER_USER}`,
+          'label',
+          'namespace',
+          'kube-system',
+          'labgrader.dev/job=x',
+        ]).stderr,
+      ).toMatch(/labgrader: the grader may only/);
+      expect(
+        run(KUBECTL, [
+          '--kubeconfig',
+          kubeconfig,
+          `--as=${GRADER_USER}`,
+          'delete',
+          'namespace',
+          'lab85',
+          '--dry-run=server',
+        ]).stderr,
+      ).toMatch(/labgrader: the grader may only/);
+    } finally {
+      kubectl('delete', 'namespace', ns, '--wait=false');
+    }
+  }, 300_000);
 });

@@ -1,8 +1,9 @@
 /**
  * The deployment plan from real discovery of real files: namespaces kept
  * (kind) or renamed into job-private ones (existing cluster) with every
- * reference rewritten, cluster-scoped objects renamed or left out, the
- * Secrets to synthesize, and which workload and Service the drills target.
+ * reference rewritten, cluster-scoped objects refused or converted (the
+ * hostile cases are in isolation.test.ts), the Secrets to synthesize, and
+ * which workload and Service the drills target.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { rmSync } from 'node:fs';
@@ -166,13 +167,20 @@ describe('buildPlan', () => {
   it('kind: keeps names, creates the namespaces the manifests use but do not define, lists the images', async () => {
     const plan = buildPlan(await objects(lab), { mapping: { mode: 'kind', job: 'a1b2c3' }, secrets });
     expect(plan.namespaceObjects.map((o) => o.manifest.metadata)).toEqual([
-      { name: 'shop', labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } },
+      {
+        name: 'shop',
+        labels: {
+          'pod-security.kubernetes.io/enforce': 'restricted',
+          'app.kubernetes.io/managed-by': 'labgrader',
+          'labgrader.dev/job': 'a1b2c3',
+        },
+      },
     ]);
     expect(plan.extraNamespaces).toEqual([]); // `default` exists in every cluster
     expect(plan.namespaces).toEqual(['default', 'shop']);
     expect(plan.objects.find((o) => o.subject === 'Deployment worker')?.namespace).toBe('default');
-    expect(plan.objects.map((o) => o.subject)).toContain('StorageClass fast');
-    expect(plan.skipped).toEqual([]);
+    // Cluster-scoped objects are never applied, even to a cluster of the job's own.
+    expect(plan.refused.map((r) => [r.subject, r.rule])).toEqual([['StorageClass fast', 'cluster-scoped']]);
     expect(plan.images).toEqual([
       'registry.example/shop/migrate:2.1.0',
       'registry.example/shop/api:2.1.0',
@@ -201,7 +209,8 @@ describe('buildPlan', () => {
     expect(plan.originalNamespace.get('lg-a1b2c3-shop')).toBe('shop');
     const byName = (subject: string) => plan.objects.find((o) => o.subject === subject)!.manifest;
     expect((byName('Deployment shop/api').metadata as { namespace: string }).namespace).toBe('lg-a1b2c3-shop');
-    // A selector naming the lab's namespace follows it; other namespaces are left alone.
+    // A selector naming the lab's namespace follows it; other namespaces are left alone (ingress), and
+    // egress to them is narrowed to the job's namespaces (see isolation.test.ts).
     expect(JSON.stringify(byName('NetworkPolicy shop/api').spec)).toContain(
       '"kubernetes.io/metadata.name":"lg-a1b2c3-shop"',
     );
@@ -211,24 +220,33 @@ describe('buildPlan', () => {
     expect(JSON.stringify(byName('NetworkPolicy shop/api').spec)).toContain(
       '"kubernetes.io/metadata.name":"kube-system"',
     );
-    // RBAC: the lab's ClusterRole is renamed and labelled, bindings follow; built-in roles stay.
-    expect(byName('ClusterRole api-reader').metadata).toEqual({
-      name: 'lg-a1b2c3-api-reader',
-      labels: { 'labgrader.dev/job': 'a1b2c3', 'app.kubernetes.io/managed-by': 'labgrader' },
-    });
-    expect(byName('RoleBinding shop/api-reader')).toMatchObject({
-      roleRef: { kind: 'ClusterRole', name: 'lg-a1b2c3-api-reader' },
-      subjects: [{ namespace: 'lg-a1b2c3-shop' }],
-    });
-    expect(byName('ClusterRoleBinding api-view')).toMatchObject({
-      metadata: { name: 'lg-a1b2c3-api-view' },
-      roleRef: { name: 'view' },
-      subjects: [{ namespace: 'lg-a1b2c3-shop' }],
-    });
-    // Anything else cluster-scoped never touches a shared cluster.
-    expect(plan.skipped.map((s) => [s.subject, s.reason])).toEqual([
-      ['StorageClass fast', 'StorageClass is cluster-scoped: it is not applied to a shared cluster'],
+    // RBAC: the lab's ClusterRole (namespaced rules only) becomes a Role in each namespace of the job;
+    // bindings follow; the ClusterRoleBinding to `view` becomes RoleBindings there.
+    const roles = plan.objects.filter((o) => o.manifest.kind === 'Role');
+    expect(roles.map((o) => o.manifest.metadata)).toEqual([
+      { name: 'api-reader', namespace: 'lg-a1b2c3-default', labels: { 'labgrader.dev/job': 'a1b2c3' } },
+      { name: 'api-reader', namespace: 'lg-a1b2c3-shop', labels: { 'labgrader.dev/job': 'a1b2c3' } },
     ]);
+    expect(byName('RoleBinding shop/api-reader')).toMatchObject({
+      roleRef: { kind: 'Role', name: 'api-reader' },
+      subjects: [{ namespace: 'lg-a1b2c3-shop' }],
+    });
+    expect(
+      plan.objects.filter((o) => o.subject === 'ClusterRoleBinding api-view').map((o) => o.manifest),
+    ).toMatchObject([
+      {
+        kind: 'RoleBinding',
+        metadata: { name: 'api-view', namespace: 'lg-a1b2c3-default' },
+        roleRef: { name: 'view' },
+      },
+      {
+        kind: 'RoleBinding',
+        metadata: { name: 'api-view', namespace: 'lg-a1b2c3-shop' },
+        subjects: [{ namespace: 'lg-a1b2c3-shop' }],
+      },
+    ]);
+    // Anything else cluster-scoped never touches a shared cluster.
+    expect(plan.refused.map((r) => [r.subject, r.rule])).toEqual([['StorageClass fast', 'cluster-scoped']]);
   });
 
   it('synthesizes the Secrets the workloads need and the repository lacks, with the keys they read', async () => {
@@ -290,10 +308,18 @@ describe('buildPlan', () => {
       const plan = buildPlan(await objects(dir), { mapping: { mode: 'kind', job: 'x' }, secrets });
       expect(plan.namespaceObjects[0]?.manifest.metadata).toEqual({
         name: 'shop',
-        labels: { 'pod-security.kubernetes.io/enforce': 'baseline' },
+        labels: {
+          'pod-security.kubernetes.io/enforce': 'baseline',
+          'app.kubernetes.io/managed-by': 'labgrader',
+          'labgrader.dev/job': 'x',
+        },
       });
-      expect(plan.skipped.map((s) => [s.subject, s.reason])).toEqual([
-        ['ConfigMap kube-system/sneaky', "labgrader does not deploy into the cluster's own kube-system namespace"],
+      expect(plan.refused.map((s) => [s.subject, s.reason])).toEqual([
+        [
+          'ConfigMap kube-system/sneaky',
+          'it is in the cluster’s own kube-system namespace, where the cluster’s components run; put the lab’s objects in the lab’s namespaces',
+        ],
+        ['StorageClass fast', expect.stringContaining('StorageClasses are the cluster operator’s choice') as unknown],
       ]);
 
       // kind: `default` exists already, so it is labelled; the lab's namespace is applied with the label.
@@ -312,7 +338,7 @@ describe('buildPlan', () => {
       const deps = { kubectl, clock, sleep: clock.sleep, redactor: new Redactor(), progress: () => {} };
       await createNamespaces(plan, deps, () => {});
       expect(runner.lines()).toEqual([
-        'kubectl label namespace default pod-security.kubernetes.io/enforce=baseline --overwrite',
+        'kubectl label namespace default labgrader.dev/job=x pod-security.kubernetes.io/enforce=baseline --overwrite',
         'kubectl apply -f -',
       ]);
 
@@ -335,13 +361,13 @@ describe('buildPlan', () => {
         new AbortController().signal,
       );
       await createNamespaces(existing, { ...deps, kubectl: kubectl2 }, (ns) => created.push(ns));
-      // In a shared cluster even `kube-system` is the job's own copy.
-      expect(created).toEqual(['lg-j1-shop', 'lg-j1-default', 'lg-j1-kube-system']);
+      // Nothing goes to kube-system, not even a copy of it in a shared cluster.
+      expect(created).toEqual(['lg-j1-shop', 'lg-j1-default']);
       const labels = runner2.calls.map(
         (c) =>
           (JSON.parse(c.options.input!) as { items: { metadata: { labels: object } }[] }).items[0]!.metadata.labels,
       );
-      expect(labels).toHaveLength(3);
+      expect(labels).toHaveLength(2);
       for (const l of labels) {
         expect(l).toEqual({
           'labgrader.dev/job': 'j1',

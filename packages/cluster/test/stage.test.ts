@@ -91,21 +91,56 @@ describe('the cluster stage, kind target (scripted runner)', () => {
       `docker ps -aq --filter label=io.x-k8s.kind.cluster=${name}`,
     ]);
 
-    // Namespace first, then the Secret (create, never apply), then everything else in install order.
+    // The grading cluster's own policies first, then the namespace and its guard rails, then the
+    // enforcement probes (as the lab's identity, refused), the Secret (create, never apply), and
+    // the lab's objects in install order, applied as the lab's identity.
     const writes = runner.calls.filter((c) => c.args.includes('-f') && c.args.includes('-'));
-    const kinds = writes.map((c) =>
+    const kinds = writes.map((c) => [
+      c.args.slice(2, c.args.indexOf('-f')).join(' '),
       (JSON.parse(c.options.input!) as { items: { kind: string }[] }).items.map((i) => i.kind),
-    );
-    expect(writes.map((c) => c.args[2])).toEqual(['apply', 'create', 'apply']);
-    expect(kinds).toEqual([
-      ['Namespace'],
-      ['Secret'],
-      ['NetworkPolicy', 'NetworkPolicy', 'PodDisruptionBudget', 'ServiceAccount', 'ConfigMap', 'Service', 'Deployment'],
     ]);
+    const asLab = '--as=system:serviceaccount:labgrader-system:labgrader-applier';
+    expect(kinds).toEqual([
+      [
+        'apply',
+        [
+          'Namespace',
+          'ServiceAccount',
+          'ClusterRole',
+          'ValidatingAdmissionPolicy',
+          'ValidatingAdmissionPolicyBinding',
+          'ValidatingAdmissionPolicy',
+          'ValidatingAdmissionPolicyBinding',
+        ],
+      ],
+      ['apply', ['Namespace']],
+      ['apply', ['NetworkPolicy', 'ResourceQuota', 'LimitRange', 'RoleBinding', 'Role', 'RoleBinding']],
+      [`${asLab} create --dry-run=server`, ['ClusterRoleBinding']],
+      [`${asLab} create --dry-run=server`, ['PersistentVolumeClaim']],
+      [`${asLab} create --dry-run=server`, ['Pod']],
+      ['create', ['Secret']],
+      [
+        `${asLab} apply`,
+        [
+          'NetworkPolicy',
+          'NetworkPolicy',
+          'PodDisruptionBudget',
+          'ServiceAccount',
+          'ConfigMap',
+          'Service',
+          'Deployment',
+        ],
+      ],
+    ]);
+    // The node egress guard went into the node before anything of the lab.
+    expect(lines).toContainEqual(
+      expect.stringMatching(new RegExp(`^docker exec ${name}-control-plane sh -c set -e\niptables`)),
+    );
+    expect(prep.evidence?.map((e) => e.label)).toEqual(expect.arrayContaining(['egress-guard', 'isolation']));
 
     // The synthesized Secret: the key the Deployment reads, a random value; never logged or reported.
     const secret = (
-      JSON.parse(writes[1]!.options.input!) as { items: { metadata: object; data: Record<string, string> }[] }
+      JSON.parse(writes[6]!.options.input!) as { items: { metadata: object; data: Record<string, string> }[] }
     ).items[0]!;
     expect(secret.metadata).toMatchObject({ name: 'web-secrets', namespace: 'lab85' });
     const value = Buffer.from(secret.data['api-token']!, 'base64').toString();

@@ -31,6 +31,29 @@ export const deploysReady: CheckDefinition<ClusterContext, DeploysReadyOptions> 
     const ev: Evidence[] = [];
     const subjects: string[] = [];
     const { deploy } = context;
+    // What the grading cluster does not apply, or applies changed, to keep the lab inside its namespaces.
+    for (const refused of context.plan.refused) {
+      subjects.push(refused.subject);
+      findings.push(
+        finding(deploysReady, {
+          message: `${refused.subject} was not applied: ${refused.reason}`,
+          location: refused.location,
+          subject: refused.subject,
+          fixHint:
+            'A lab’s objects are namespaced objects in the lab’s own namespaces; see docs/security.md for what the grading cluster refuses and why.',
+        }),
+      );
+    }
+    for (const changed of context.plan.changes) {
+      findings.push(
+        finding(deploysReady, {
+          severity: 'info',
+          message: `${changed.subject}: ${changed.change}`,
+          location: changed.location,
+          subject: changed.subject,
+        }),
+      );
+    }
     const failedObjects = new Set(deploy.applyFailures.map((f) => f.object.source));
     for (const failure of deploy.applyFailures) {
       subjects.push(failure.object.subject);
@@ -75,7 +98,7 @@ export const deploysReady: CheckDefinition<ClusterContext, DeploysReadyOptions> 
       findings,
       evidence: ev,
       examined: subjects.length,
-      passed: subjects.length - new Set(findings.map((f) => f.subject)).size,
+      passed: subjects.length - new Set(findings.filter((f) => f.severity !== 'info').map((f) => f.subject)).size,
     };
   },
 };

@@ -8,6 +8,7 @@
  * is a script, so the tests can check what the stage asks, in which order,
  * and what it concludes from the answers.
  */
+import { readFileSync } from 'node:fs';
 import type { Call, FakeClock, FakeRunner } from './fake.js';
 
 export interface Script {
@@ -218,5 +219,48 @@ export function scriptKindCluster(runner: FakeRunner, clock: FakeClock, script: 
     })
     .on(/^kind delete cluster/, { stderr: 'Deleting cluster ...\n' })
     .on(/^docker ps -aq --filter label=io\.x-k8s\.kind\.cluster=/, { stdout: '' });
+  scriptIsolation(runner);
   return state;
+}
+
+/** `kubectl api-resources -o wide` as the offline kind cluster (v1.34.4) printed it. */
+export const API_RESOURCES_V1_34 = readFileSync(
+  new URL('../fixtures/api-resources-v1.34.txt', import.meta.url),
+  'utf8',
+);
+
+/**
+ * What the isolation steps ask (see src/isolation/enforce.ts), answered as a
+ * cluster that enforces labgrader's policies: API discovery, the nodes' pod
+ * CIDR, the node egress guard, and server-side dry runs of the enforcement
+ * probes, each refused. Registered last, so these specific answers win.
+ */
+export function scriptIsolation(runner: FakeRunner, options: { enforced?: boolean } = {}): { dryRuns: string[] } {
+  const dryRuns: string[] = [];
+  const enforced = options.enforced ?? true;
+  runner
+    .on(/ api-resources -o wide$/, { stdout: API_RESOURCES_V1_34 })
+    .on(/ get nodes -o json$/, {
+      stdout: JSON.stringify({ items: [{ metadata: { name: 'n' }, spec: { podCIDR: '10.244.0.0/24' } }] }),
+    })
+    .on(/^docker exec \S+ sh -c set -e\niptables/, { stdout: '2\n' })
+    .on(/ label namespace default /, { stdout: 'namespace/default labeled\n' })
+    .on(/ auth can-i create networkpolicies -n /, { stdout: 'yes\n' })
+    .on(/ get validatingadmissionpolicybindings labgrader-job-pods labgrader-lab-objects -o name$/, {
+      stdout: 'validatingadmissionpolicybinding.admissionregistration.k8s.io/labgrader-job-pods\n',
+    })
+    .on(/ auth can-i impersonate serviceaccounts\/labgrader-applier -n labgrader-system$/, { stdout: 'yes\n' })
+    .on(/--as=system:serviceaccount:labgrader-system:labgrader-applier create --dry-run=server -f -$/, (c: Call) => {
+      const kind = (JSON.parse(c.options.input ?? '{}') as { items: { kind: string }[] }).items[0]?.kind ?? '';
+      dryRuns.push(kind);
+      if (!enforced) return { stdout: `${kind.toLowerCase()}/labgrader-enforcement-probe created (server dry run)\n` };
+      return {
+        exitCode: 1,
+        stderr:
+          kind === 'PersistentVolumeClaim'
+            ? "The persistentvolumeclaims \"labgrader-enforcement-probe\" is invalid: : ValidatingAdmissionPolicy 'labgrader-lab-objects' with binding 'labgrader-lab-objects' denied request: labgrader: a lab’s claims may not choose the PersistentVolume they bind to\n"
+            : `Error from server (Forbidden): ${kind.toLowerCase()} is forbidden: User "system:serviceaccount:labgrader-system:labgrader-applier" cannot create resource\n`,
+      };
+    });
+  return { dryRuns };
 }
