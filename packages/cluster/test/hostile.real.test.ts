@@ -26,6 +26,7 @@ import {
   KIND_ENV,
   clusterFindings,
   evidence,
+  HOSTILE_LAB,
   grade,
   kindClusterContainers,
   measured,
@@ -36,7 +37,6 @@ import {
   work,
 } from './helpers/real-cluster.js';
 
-const HOSTILE_LAB = new URL('./fixtures/hostile-lab/', import.meta.url).pathname;
 const COMMENT = `labgrader-hostile-test-${process.pid}`;
 const POD_CIDR = '10.244.0.0/16';
 

@@ -30,6 +30,7 @@ import {
   clusterFindings,
   clusterPoints,
   evidence,
+  HOSTILE_LAB,
   grade,
   kindClusterContainers,
   labVariant,
@@ -40,8 +41,6 @@ import {
   run,
   work,
 } from './helpers/real-cluster.js';
-
-const HOSTILE_LAB = new URL('./fixtures/hostile-lab/', import.meta.url).pathname;
 
 real('cluster stage on a kind cluster of its own (--cluster kind)', () => {
   it('grades the passing example with full marks, measures every recovery, and deletes its cluster', async () => {

@@ -110,6 +110,15 @@ function policy(name: string, spec: Json): Json[] {
   ];
 }
 
+/** Every write to every resource, namespaced or not (the policies narrow it with matchConditions). */
+const EVERY_WRITE: Json = {
+  apiGroups: ['*'],
+  apiVersions: ['*'],
+  operations: ['CREATE', 'UPDATE', 'DELETE'],
+  resources: ['*'],
+  scope: '*',
+};
+
 /** Pods in job namespaces, whoever creates them (Deployments' pods are created by the ReplicaSet controller). */
 function podPolicy(): Json[] {
   return policy(POLICY_NAMES.pods, {
@@ -153,17 +162,7 @@ function podPolicy(): Json[] {
 function labObjectPolicy(): Json[] {
   const managedByLabgrader = `oldObject != null && has(oldObject.metadata.labels) && 'app.kubernetes.io/managed-by' in oldObject.metadata.labels && oldObject.metadata.labels['app.kubernetes.io/managed-by'] == 'labgrader'`;
   return policy(POLICY_NAMES.labObjects, {
-    matchConstraints: {
-      resourceRules: [
-        {
-          apiGroups: ['*'],
-          apiVersions: ['*'],
-          operations: ['CREATE', 'UPDATE', 'DELETE'],
-          resources: ['*'],
-          scope: '*',
-        },
-      ],
-    },
+    matchConstraints: { resourceRules: [EVERY_WRITE] },
     matchConditions: [{ name: 'is-lab-applier', expression: isApplier }],
     validations: [
       {
@@ -199,17 +198,7 @@ function labObjectPolicy(): Json[] {
 function graderPolicy(): Json[] {
   const jobLabelled = (o: string) => `has(${o}.metadata.labels) && '${JOB_LABEL}' in ${o}.metadata.labels`;
   return policy(POLICY_NAMES.grader, {
-    matchConstraints: {
-      resourceRules: [
-        {
-          apiGroups: ['*'],
-          apiVersions: ['*'],
-          operations: ['CREATE', 'UPDATE', 'DELETE'],
-          resources: ['*'],
-          scope: '*',
-        },
-      ],
-    },
+    matchConstraints: { resourceRules: [EVERY_WRITE] },
     matchConditions: [
       { name: 'is-grader', expression: isGrader },
       {

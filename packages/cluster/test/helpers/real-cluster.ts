@@ -11,6 +11,8 @@ import type { Report, ReportFinding } from '@labgrader/core';
 import { runCli } from '../../../../test/support/cli.js';
 
 export const ROOT = new URL('../../../../', import.meta.url).pathname;
+/** A hostile Lab 85 submission: every attack on the grading cluster a student tried (see its README). */
+export const HOSTILE_LAB = new URL('../fixtures/hostile-lab/', import.meta.url).pathname;
 const KIND_OFFLINE = path.join(ROOT, 'test/kind-offline');
 const versions = readFileSync(path.join(KIND_OFFLINE, 'versions.sh'), 'utf8');
 const pinned = (name: string) => new RegExp(`^${name}=\\$\\{${name}:-([^}]+)\\}`, 'm').exec(versions)?.[1] ?? '';
