@@ -2,7 +2,8 @@
 # build.sh: build, from the Go module proxy and Debian's packages only,
 # everything `kind create cluster` needs to run offline on this machine:
 # the Docker engine, kind, the Kubernetes binaries, etcd, CoreDNS, pause, the
-# control-plane images, a kind node image, and the example lab's app image.
+# control-plane images, the default CNI's image (kube-network-policies and our
+# agent), a kind node image, and the example lab's app image.
 #
 # Idempotent. Every expensive artifact is cached under
 #   ${LABGRADER_CACHE_DIR:-$HOME/.cache/labgrader}/kind-offline
@@ -29,7 +30,7 @@ export GOFLAGS="-buildvcs=false"
 export DOCKER_BUILDKIT=0
 NICE=(nice -n "${LABGRADER_NICE:-10}")
 
-ALL_STEPS="docker kind k8s images-list etcd coredns pause rootfs-kube-proxy rootfs-node control-plane-images node-image app-image save"
+ALL_STEPS="docker kind k8s images-list etcd coredns pause kube-network-policies rootfs-kube-proxy rootfs-node rootfs-cni control-plane-images cni-image node-image app-image save"
 STEPS=${LABGRADER_KIND_STEPS:-$ALL_STEPS}
 
 log() { printf '[build %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -78,6 +79,7 @@ trap summary EXIT
 K8S_DIR=$CACHE/k8s/$K8S_VERSION
 K8S_BINS="kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy"
 KIND_BIN=$CACHE/bin/kind-$KIND_VERSION/kind
+KNP_BIN=$CACHE/bin/kube-network-policies-$KNP_VERSION/kube-network-policies
 
 # Images are keyed on their inputs and on this script, so a change of recipe
 # rebuilds them (seconds) while the binaries and rootfs tarballs stay cached.
@@ -242,6 +244,22 @@ step_coredns() {
   STEP_RESULT=built
 }
 
+# kube-network-policies, the default CNI's NetworkPolicy engine. Its command
+# is the module's ./cmd package, so `go install` names the binary "cmd".
+step_kube_network_policies() {
+  if [ -x "$KNP_BIN" ] && go version -m "$KNP_BIN" 2>/dev/null |
+      grep -qE "^[[:space:]]+mod[[:space:]]+sigs\.k8s\.io/kube-network-policies[[:space:]]+$KNP_VERSION([[:space:]]|\$)"; then
+    STEP_RESULT=cached; return
+  fi
+  local dir
+  dir=$(dirname "$KNP_BIN")
+  rm -rf "$dir"; mkdir -p "$dir"
+  GOBIN=$dir "${NICE[@]}" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kube-network-policies/cmd@$KNP_VERSION"
+  mv "$dir/cmd" "$KNP_BIN"
+  "$KNP_BIN" --help 2>&1 | grep -q -- '-nfqueue-id' || die "$KNP_BIN does not look like kube-network-policies"
+  STEP_RESULT=built
+}
+
 PAUSE_BIN=""
 step_pause() {
   apt_install gcc libc6-dev
@@ -295,6 +313,12 @@ step_rootfs_kube_proxy() { debootstrap_tar kube-proxy "$KUBE_PROXY_PKGS"; }
 # Debian, the tools kubelet/kubeadm/kube-proxy shell out to, curl for checks.
 NODE_PKGS="systemd,systemd-sysv,dbus,containerd,runc,containernetworking-plugins,iptables,nftables,conntrack,ipset,iproute2,ethtool,socat,util-linux,mount,kmod,procps,libseccomp2,ca-certificates,curl,less,pigz,ebtables,jq"
 step_rootfs_node() { debootstrap_tar node "$NODE_PKGS"; }
+
+# The default CNI's image: ip route, iptables (NFQUEUE, the egress guard's
+# realm), nft for looking at kube-network-policies' table, curl (the smoke
+# test's client pods use this image too).
+CNI_PKGS="iptables,nftables,iproute2,ca-certificates,curl"
+step_rootfs_cni() { debootstrap_tar cni "$CNI_PKGS"; }
 
 # Control-plane images: one binary in an otherwise empty rootfs, tagged
 # exactly as `kubeadm config images list` prints. kube-proxy gets a Debian
@@ -382,10 +406,49 @@ step_control_plane_images() {
   STEP_RESULT=built
 }
 
+# The default CNI's image: the Debian rootfs of rootfs-cni with
+# kube-network-policies, kubectl and our agent (cni/labgrader-cni), tagged
+# $CNI_IMAGE. Kept as a `docker save` archive; the node-image step preloads it
+# into the node, whose /kind/manifests/default-cni.yaml names it.
+CNI_IMAGE_TAR=""
+step_cni_image() {
+  local rootfs key tarball dir
+  rootfs=$(rootfs_tar cni "$CNI_PKGS")
+  [ -s "$rootfs" ] || die "missing $rootfs (run the rootfs-cni step)"
+  [ -x "$KNP_BIN" ] || die "missing $KNP_BIN (run the kube-network-policies step)"
+  key=$( (sha256sum "$rootfs" "$KNP_BIN" "$K8S_DIR/bin/kubectl" "$HERE/cni/labgrader-cni" | cut -c1-64
+    echo "$CNI_IMAGE $RECIPE") | sha256sum | cut -c1-16)
+  tarball=$CACHE/images/kind-cni-$key.tar
+  CNI_IMAGE_TAR=$tarball
+  if [ -s "$tarball" ]; then
+    if [ "$(docker image inspect -f '{{index .Config.Labels "labgrader.kind-offline.cni-key"}}' "$CNI_IMAGE" 2>/dev/null)" = "$key" ]; then
+      STEP_RESULT=cached
+    else
+      docker load -i "$tarball" >/dev/null; STEP_RESULT=loaded
+    fi
+    return
+  fi
+  dir=$CACHE/tmp/img-cni
+  rm -rf "$dir" "$dir.tar"; mkdir -p "$dir/usr/local/bin"
+  install -m 0755 "$KNP_BIN" "$K8S_DIR/bin/kubectl" "$HERE/cni/labgrader-cni" "$dir/usr/local/bin/"
+  cp "$rootfs" "$dir.tar"
+  tar --numeric-owner -C "$dir" -rf "$dir.tar" ./usr/local/bin/kube-network-policies ./usr/local/bin/kubectl ./usr/local/bin/labgrader-cni
+  import_tar "$dir.tar" "$CNI_IMAGE" "LABEL labgrader.kind-offline.cni-key=$key" \
+    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' 'ENTRYPOINT ["/usr/local/bin/labgrader-cni"]'
+  rm -rf "$dir" "$dir.tar"
+  docker save -o "$tarball.tmp" "$CNI_IMAGE"
+  mv "$tarball.tmp" "$tarball"
+  docker image prune -f --filter "label=labgrader.kind-offline.cni-key" >/dev/null || true
+  find "$CACHE/images" -name "kind-cni-*.tar" ! -path "$tarball" -delete
+  log "$CNI_IMAGE: $(du -h "$tarball" | cut -f1)"
+  STEP_RESULT=built
+}
+
 # The node image:
 #   1. the debootstrapped node rootfs + our files (entrypoint, units,
-#      containerd config, CNI conflist) + binaries + /kind/version;
-#   2. the control-plane images preloaded into /var/lib/containerd, by a
+#      containerd config, the default CNI's manifest) + binaries + /kind/version;
+#   2. the control-plane images and the default CNI's image preloaded into
+#      /var/lib/containerd, by a
 #      throw-away containerd on the host (same Debian containerd version as
 #      in the node) running `ctr -n k8s.io images import --no-unpack`;
 #   3. `docker import` of that tree (entrypoint, env, labels), then a
@@ -394,12 +457,13 @@ step_control_plane_images() {
 step_node_image() {
   load_image_list
   [ -n "${CONTROL_PLANE_TAR:-}" ] || STEPS="control-plane-images" step_control_plane_images
+  [ -n "$CNI_IMAGE_TAR" ] || step_cni_image
   local tag key rootfs_tar dir
   tag=$(node_tag)
   rootfs_tar=$(rootfs_tar node "$NODE_PKGS")
   [ -s "$rootfs_tar" ] || die "missing $rootfs_tar (run the rootfs-node step)"
   key=$( (sha256sum "$rootfs_tar" "$CONTROL_PLANE_TAR" "$K8S_DIR"/bin/kubeadm "$K8S_DIR"/bin/kubelet "$K8S_DIR"/bin/kubectl 2>/dev/null | cut -c1-64
-    find "$HERE/node" -type f | sort | xargs sha256sum | cut -c1-64; echo "$PAUSE_TAG $RECIPE") | sha256sum | cut -c1-16)
+    find "$HERE/node" -type f | sort | xargs sha256sum | cut -c1-64; echo "$PAUSE_TAG $CNI_IMAGE ${CNI_IMAGE_TAR##*/} $RECIPE") | sha256sum | cut -c1-16)
   local saved=$CACHE/images/kind-node-$K8S_VERSION-$key.tar
   echo "$saved" >"$CACHE/images/node-image.current"
   echo "$tag" >>"$CACHE/images/node-image.current"
@@ -423,8 +487,9 @@ step_node_image() {
   ln -sfn /usr/lib/cni "$dir/opt/cni/bin"
   # Our own files.
   cp -a "$HERE/node/files/." "$dir/"
-  chmod 0755 "$dir/usr/local/bin/entrypoint"
+  chmod 0755 "$dir/usr/local/bin/entrypoint" "$dir/usr/local/bin/labgrader-cni-config"
   sed -i "s|@PAUSE_IMAGE@|$(grep '/pause:' "$IMAGES_FILE")|" "$dir/etc/containerd/config.toml"
+  sed -i "s|@CNI_IMAGE@|$CNI_IMAGE|g" "$dir/kind/manifests/default-cni.yaml"
   mkdir -p "$dir/kind"
   echo "$K8S_VERSION" >"$dir/kind/version"
   # systemd setup: enable ours, mask what has no place in a container.
@@ -432,6 +497,7 @@ step_node_image() {
   mkdir -p "$dir/etc/systemd/system/multi-user.target.wants"
   ln -sf /lib/systemd/system/containerd.service "$dir/etc/systemd/system/multi-user.target.wants/containerd.service"
   ln -sf /etc/systemd/system/kubelet.service "$dir/etc/systemd/system/multi-user.target.wants/kubelet.service"
+  ln -sf /etc/systemd/system/labgrader-cni-config.service "$dir/etc/systemd/system/multi-user.target.wants/labgrader-cni-config.service"
   for u in getty.target console-getty.service getty@tty1.service serial-getty@.service systemd-firstboot.service \
       systemd-udevd.service systemd-udev-trigger.service systemd-modules-load.service systemd-timesyncd.service \
       systemd-networkd-wait-online.service systemd-resolved.service apt-daily.timer apt-daily-upgrade.timer \
@@ -442,8 +508,8 @@ step_node_image() {
   done
   ln -sf /lib/systemd/system/multi-user.target "$dir/etc/systemd/system/default.target"
 
-  # Preload the control-plane images with a private containerd.
-  preload_images "$dir" "$CONTROL_PLANE_TAR"
+  # Preload the control-plane images and the CNI image with a private containerd.
+  preload_images "$dir" "$CONTROL_PLANE_TAR" "$CNI_IMAGE_TAR"
 
   log "packing node rootfs ($(du -sh "$dir" | cut -f1))"
   tar --numeric-owner --xattrs --xattrs-include='*' -C "$dir" -cf "$dir.tar" .
@@ -459,8 +525,9 @@ step_node_image() {
   STEP_RESULT=built
 }
 
-preload_images() { # $1 = rootfs dir, $2 = docker-save archive
-  local root=$1 archive=$2 run=$CACHE/tmp/preload-containerd pid
+preload_images() { # $1 = rootfs dir, $2... = docker-save archives
+  local root=$1 run=$CACHE/tmp/preload-containerd pid archive
+  shift
   rm -rf "$run"; mkdir -p "$run"
   mkdir -p "$root/var/lib/containerd"
   cat >"$run/config.toml" <<EOF
@@ -480,9 +547,11 @@ EOF
   local i
   for i in $(seq 1 30); do [ -S "$run/containerd.sock" ] && break; sleep 0.5; done
   [ -S "$run/containerd.sock" ] || { kill "$pid"; cat "$run/containerd.log" >&2; die "preload containerd did not start"; }
-  if ! ctr --address "$run/containerd.sock" -n k8s.io images import --no-unpack "$archive" >&2; then
-    kill "$pid"; die "ctr images import failed"
-  fi
+  for archive in "$@"; do
+    if ! ctr --address "$run/containerd.sock" -n k8s.io images import --no-unpack "$archive" >&2; then
+      kill "$pid"; die "ctr images import $archive failed"
+    fi
+  done
   ctr --address "$run/containerd.sock" -n k8s.io images ls -q >&2
   kill "$pid"; wait "$pid" 2>/dev/null || true
   rm -rf "$run"
@@ -554,9 +623,12 @@ main() {
   step etcd step_etcd
   step coredns step_coredns
   step pause step_pause
+  step kube-network-policies step_kube_network_policies
   step rootfs-kube-proxy step_rootfs_kube_proxy
   step rootfs-node step_rootfs_node
+  step rootfs-cni step_rootfs_cni
   step control-plane-images step_control_plane_images
+  step cni-image step_cni_image
   step node-image step_node_image
   step app-image step_app_image
   step save step_save

@@ -27,7 +27,7 @@ absent() {
 ##  KIND OFFLINE: NOT AVAILABLE -- CLUSTER TESTS WILL NOT RUN        ##
 ##  and are NOT counted.                                             ##
 ##  Reason: $*
-##  To enable them on this machine, run once (~18 min cold):        ##
+##  To enable them on this machine, run once (~15-30 min cold):     ##
 ##      sudo test/kind-offline/build.sh                              ##
 ######################################################################
 BANNER

@@ -2,8 +2,10 @@
 # smoke.sh: the cluster stage's end-to-end check against a REAL kind cluster
 # built offline by build.sh (this is what `npm run test:cluster` calls).
 #
-#   1. kind create cluster (unique name, our node image, one node, our baked
-#      CNI instead of kindnet)
+#   1. kind create cluster (unique name, our node image, one node,
+#      disableDefaultCNI: true: the node writes its own CNI config for its pod
+#      subnet; no routes between nodes, no NetworkPolicy. The node image's
+#      default CNI, and several nodes, are smoke-multinode.sh's part)
 #   2. kind load docker-image <lab85 app image>
 #   3. namespace lab85 + the Secret the lab expects but does not commit
 #   4. kubectl apply -f examples/lab-85-passing/k8s/
@@ -119,7 +121,8 @@ cat >"$WORK/kind.yaml" <<EOF
 kind: Cluster
 apiVersion: kind.x-k8s.io/v1alpha4
 networking:
-  # The node image carries a static ptp CNI config; kindnetd is not built.
+  # No default CNI (no DaemonSet): the node writes a ptp config for its own
+  # pod subnet (labgrader-cni-config.service). One node needs no more.
   disableDefaultCNI: true
 nodes:
   - role: control-plane
@@ -136,7 +139,10 @@ TIMES+=("create=$((SECONDS - t))")
 pass "kind create cluster ($((SECONDS - t)) s)"
 k get nodes -o wide >&2
 k wait --for=condition=Ready node --all --timeout=120s >/dev/null || fail "node not Ready"
-pass "node Ready"
+cidr=$(k get node "$NODE" -o jsonpath='{.spec.podCIDR}')
+docker exec "$NODE" cat /etc/cni/net.d/10-labgrader-ptp.conflist 2>/dev/null | grep -q "\"subnet\": \"$cidr\"" ||
+  fail "the node's CNI config is not for its pod subnet '$cidr'"
+pass "node Ready, its CNI config for its pod subnet $cidr"
 # kind's --wait only waits for the node to be Ready, which with a baked CNI
 # is almost at once: wait for the system add-ons too. kube-proxy matters:
 # until its rules exist, a ClusterIP is just an address to route elsewhere.

@@ -12,3 +12,9 @@ K8S_VERSION=${K8S_VERSION:-v1.34.4}
 DEBIAN_SUITE=${DEBIAN_SUITE:-bookworm}
 NODE_IMAGE_REPO=${NODE_IMAGE_REPO:-labgrader/kind-node}
 APP_IMAGE=${APP_IMAGE:-ghcr.io/labgrader-examples/lab85-web:1.0.0}
+# The default CNI's NetworkPolicy engine: sigs.k8s.io/kube-network-policies,
+# built from its Go module (`go install .../cmd@version`; no replaces). v0.8.0
+# is the newest the module proxy serves. It runs in the default CNI's image,
+# with our agent (cni/labgrader-cni) and kubectl.
+KNP_VERSION=${KNP_VERSION:-v0.8.0}
+CNI_IMAGE=${CNI_IMAGE:-labgrader/kind-cni:$KNP_VERSION}
