@@ -161,10 +161,11 @@ export async function runChecks<Context>(
     const started = now();
     try {
       const outcome = await check.check(context, item.options);
-      const findings = item.severity
-        ? outcome.findings.map((f) => ({ ...f, severity: item.severity! }))
-        : outcome.findings;
-      runs.push({ id: item.id, outcome: { ...outcome, findings }, durationMs: now() - started });
+      runs.push({
+        id: item.id,
+        outcome: item.severity ? withSeverity(outcome, item.severity) : outcome,
+        durationMs: now() - started,
+      });
     } catch (err) {
       runs.push({
         id: item.id,
@@ -174,6 +175,29 @@ export async function runChecks<Context>(
     }
   }
   return runs;
+}
+
+/** Subjects named by findings that cost points (error, warning). */
+function failingSubjects(findings: readonly Finding[]): Set<string> {
+  return new Set(findings.flatMap((f) => (f.severity !== 'info' && f.subject !== undefined ? [f.subject] : [])));
+}
+
+/**
+ * A rubric's severity override applied to an outcome: the findings take the
+ * new severity and `passed` follows, so the tally never disagrees with the
+ * findings. A check counts its subjects at its own default severity; raised
+ * from `info` to `warning`, each subject its findings name becomes a failing
+ * one, and lowered to `info`, the subjects that failed only through findings
+ * pass again (info never costs points).
+ */
+export function withSeverity(outcome: CheckOutcome, severity: Severity): CheckOutcome {
+  const findings = outcome.findings.map((f) => ({ ...f, severity }));
+  const before = failingSubjects(outcome.findings);
+  const after = failingSubjects(findings);
+  let passed = outcome.passed;
+  for (const subject of before) if (!after.has(subject)) passed += 1;
+  for (const subject of after) if (!before.has(subject)) passed -= 1;
+  return { ...outcome, findings, passed: Math.max(0, Math.min(outcome.examined, passed)) };
 }
 
 /**

@@ -38,6 +38,12 @@ export const findingSchema = z.object({
    * Lets a reader group findings; checks count subjects for partial credit.
    */
   subject: z.string().optional(),
+  /**
+   * Set when the grader is unsure of this grade (e.g. a failure analysis found
+   * by its content under a heading that does not name it): why an instructor
+   * should look. Added in schemaVersion 1 as an optional field.
+   */
+  review: z.string().optional(),
 });
 export type Finding = z.infer<typeof findingSchema>;
 

@@ -1,5 +1,7 @@
 export * from './checks.js';
+export * from './define-check.js';
 export * from './display-text.js';
+export * from './edit-distance.js';
 export * from './errors.js';
 export * from './findings.js';
 export * from './manifests.js';

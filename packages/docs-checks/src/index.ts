@@ -23,7 +23,13 @@ export {
   type SectionSpec,
 } from './checks/required-sections.js';
 export type { DocsContext, NotesProblem, NotesState } from './context.js';
-export { MERMAID_VALIDATED_TYPES, parseMermaid } from './diagrams/mermaid.js';
+export { judgeFiller, type FillerVerdict } from './language/filler.js';
+export { Lexicon } from './language/lexicon.js';
+export { FAILURE_PARTS, foldText, TOPICS, type Topic } from './language/vocabulary.js';
+export { analyseTables, type TableVerdict } from './kube/output.js';
+export { nameForms, namesObject } from './kube/names.js';
+export { explainSelection, selectSection, type Candidate, type Selection } from './markdown/sections.js';
+export { MERMAID_VALIDATED_TYPES, parseMermaidBlocks } from './diagrams/mermaid.js';
 export { parsePlantUml } from './diagrams/plantuml.js';
 export type { DiagramComponent, DiagramError, DiagramParse } from './diagrams/types.js';
 export { sniffImage, type ImageFormat, type ImageInfo, type SniffResult } from './images/sniff.js';
@@ -36,5 +42,5 @@ export {
   type ParseOutcome,
 } from './markdown/parse.js';
 export { locateNotes, type NotesCandidate, type NotesLocation, type NotesMatch } from './notes/locate.js';
-export { defaultDocsSettings, docsSettingsSchema, type DocsSettings } from './settings.js';
+export { defaultDocsSettings, docsSettingsSchema, vocabularySettingsSchema, type DocsSettings } from './settings.js';
 export { docsRegistry, docsStage, prepareDocs, type DocsStageInput } from './stage.js';

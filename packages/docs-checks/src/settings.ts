@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { normalizeRepoPath } from '@labgrader/core';
+import { FAILURE_PARTS, isValidPattern, TOPICS } from './language/vocabulary.js';
 
 /** How to treat a notes file that is not exactly where the rubric says. */
 export const placementPolicySchema = z
@@ -46,6 +47,8 @@ export const parsingSettingsSchema = z.strictObject({
   timeoutMs: z.number().int().positive().default(8_000),
   /** Lists/blockquotes nested deeper than this are refused before parsing. */
   maxNestingDepth: z.number().int().positive().default(32),
+  /** Budget for checking every Mermaid block with mermaid's own parser (in the worker; includes loading it). */
+  diagramTimeoutMs: z.number().int().positive().default(20_000),
 });
 
 export const imageSettingsSchema = z.strictObject({
@@ -57,15 +60,40 @@ export const imageSettingsSchema = z.strictObject({
     .int()
     .positive()
     .default(10 * 1024 * 1024),
+  /** Raster images with more pixels than this are not decoded (their content is reported as not inspected). */
+  maxPixels: z.number().int().positive().default(16_000_000),
+});
+
+const term = z.string().min(1).refine(isValidPattern, 'a valid regular expression');
+const language = z.string().regex(/^[a-z]{2,3}(-[a-z0-9]+)?$/, 'a language code such as en, fr, de');
+const termsByLanguage = z.record(language, z.array(term));
+
+/**
+ * The words the checks recognise (see language/vocabulary.ts): which built-in
+ * languages are on, and a rubric's own terms per topic and language (whole
+ * words, regular expressions, matched on text in lower case without accents).
+ * A language added here needs its own terms: e.g.
+ * `{ languages: [en, fr, de], headings: { failure: { de: [ausfall\\p{L}*] } } }`.
+ */
+export const vocabularySettingsSchema = z.strictObject({
+  languages: z.array(language).min(1).default(['en', 'fr']),
+  /** Section headings and part labels, by topic. */
+  headings: z.partialRecord(z.enum(TOPICS), termsByLanguage).default({}),
+  /** Words that tell each part of a failure story in prose. */
+  story: z.partialRecord(z.enum(FAILURE_PARTS), termsByLanguage).default({}),
+  /** Template text (matched case-insensitively on the prose as written). */
+  placeholders: termsByLanguage.default({}),
 });
 
 export const docsSettingsSchema = z.strictObject({
   notes: notesSettingsSchema.prefault({}),
   parsing: parsingSettingsSchema.prefault({}),
   images: imageSettingsSchema.prefault({}),
+  vocabulary: vocabularySettingsSchema.prefault({}),
 });
 
 export type DocsSettings = z.infer<typeof docsSettingsSchema>;
 export type NotesSettings = z.infer<typeof notesSettingsSchema>;
+export type VocabularySettings = z.infer<typeof vocabularySettingsSchema>;
 
 export const defaultDocsSettings: DocsSettings = docsSettingsSchema.parse({});

@@ -15,6 +15,10 @@ import {
 } from '@labgrader/core';
 import { DOCS_CHECKS } from './checks/index.js';
 import type { DocsContext, NotesState } from './context.js';
+import { blockKey, mermaidBlocks } from './diagrams/collect.js';
+import { parseMermaidBlocks } from './diagrams/mermaid.js';
+import type { DiagramParse } from './diagrams/types.js';
+import { Lexicon } from './language/lexicon.js';
 import { buildDocument } from './markdown/document.js';
 import { DEFAULT_PARSE_LIMITS, parseMarkdown } from './markdown/parse.js';
 import { locateNotes } from './notes/locate.js';
@@ -31,8 +35,9 @@ export async function prepareDocs(input: DocsStageInput): Promise<StagePreparati
   const { repo, signal } = input;
   throwIfAborted(signal);
   const location = await locateNotes(repo, settings.notes);
+  const lexicon = new Lexicon(settings.vocabulary);
   const context = (notes: NotesState): StagePreparation<DocsContext> => ({
-    context: { repo, settings, inventory: input.inventory ?? emptyInventory, notes },
+    context: { repo, settings, inventory: input.inventory ?? emptyInventory, notes, lexicon, signal },
   });
   const candidate = location.chosen;
   if (!candidate) return context({ status: 'missing', location });
@@ -63,12 +68,19 @@ export async function prepareDocs(input: DocsStageInput): Promise<StagePreparati
     if (parsed.line !== undefined) state.line = parsed.line;
     return context(state);
   }
-  return context({
-    status: 'ok',
-    location,
-    candidate,
-    document: buildDocument(candidate.path, read.value, parsed.tree),
-  });
+  const document = buildDocument(candidate.path, read.value, parsed.tree);
+  const blocks = mermaidBlocks(document);
+  const mermaid = new Map<number, DiagramParse>();
+  if (blocks.length > 0) {
+    input.progress?.(`checking ${blocks.length} mermaid diagram${blocks.length === 1 ? '' : 's'}`);
+    const parses = await parseMermaidBlocks(
+      blocks.map((b) => b.value),
+      { timeoutMs: settings.parsing.diagramTimeoutMs },
+      signal,
+    );
+    blocks.forEach((b, i) => mermaid.set(blockKey(b), parses[i]!));
+  }
+  return context({ status: 'ok', location, candidate, document, mermaid });
 }
 
 export const docsStage: GradingStage<DocsSettings, DocsContext> = {

@@ -46,10 +46,11 @@ describe('docs/diagram-embedded: images', () => {
     );
     expect(lines(outcome)).toEqual([]);
     expect(outcome.evidence?.map((e) => e.detail)).toEqual([
-      'docs/img/a.png (PNG, 300×200)',
-      'docs/img/a.gif (GIF, 300×200)',
-      'docs/img/a.jpg (JPEG, 300×200)',
-      'docs/img/a.webp (WebP, 300×200)',
+      // PNG and JPEG pixels are decoded to tell a picture from a flat colour.
+      'docs/img/a.png (PNG, 300×200), 2 colours, 95.7% #888888',
+      'docs/img/a.gif (GIF, 300×200); pixels not inspected: GIF images are not decoded here',
+      'docs/img/a.jpg (JPEG, 300×200), 5 colours, 75% #ffffff',
+      'docs/img/a.webp (WebP, 300×200); pixels not inspected: WebP images are not decoded here',
       'shared/my diagram.svg (SVG, 400×200, 5 drawing elements)',
     ]);
     expect([outcome.passed, outcome.examined]).toEqual([1, 1]);
@@ -218,7 +219,7 @@ describe('docs/diagram-embedded: diagrams as code', () => {
       '\n',
     );
     expect(lines(await diagram(notes))).toEqual([
-      '7 error: The mermaid diagram does not parse: this arrow has no node after it (line 7).',
+      "7 error: The mermaid diagram does not parse: expected '&', ':', '|', a node name, found the end of the diagram after \"…rt LR  a --> b -->\" (line 7).",
     ]);
   });
 });

@@ -14,16 +14,24 @@ describe('sniffImage', () => {
     expect(sniffImage(png(1, 1))).toEqual({ ok: true, info: { format: 'png', width: 1, height: 1 } });
   });
 
-  it('reads SVG by its root element after the prolog, with size and drawing elements', () => {
+  it('reads SVG by its root element after the prolog, with size, drawing elements and labels', () => {
     expect(sniffImage(text(DIAGRAM_SVG))).toEqual({
       ok: true,
-      info: { format: 'svg', width: 400, height: 200, drawingElements: 5 },
+      info: { format: 'svg', width: 400, height: 200, drawingElements: 5, labels: ['web', 'db'] },
     });
+    // draw.io's HTML labels, entities decoded, tspans joined.
+    expect(
+      sniffImage(
+        text(
+          '<svg xmlns="http://www.w3.org/2000/svg"><rect/><foreignObject><div xmlns="http://www.w3.org/1999/xhtml">Service&#32;<b>web</b></div></foreignObject><text><tspan>PostgreSQL</tspan> <tspan>(StatefulSet)</tspan></text></svg>',
+        ),
+      ),
+    ).toMatchObject({ ok: true, info: { labels: ['Service web', 'PostgreSQL (StatefulSet)'] } });
     expect(
       sniffImage(text('\ufeff<svg:svg xmlns:svg="http://www.w3.org/2000/svg" width="10px" height="20"/>')),
     ).toEqual({
       ok: true,
-      info: { format: 'svg', width: 10, height: 20, drawingElements: 0 },
+      info: { format: 'svg', width: 10, height: 20, drawingElements: 0, labels: [] },
     });
   });
 

@@ -55,8 +55,9 @@ describe('docs registry', () => {
         otherLocations: 'report',
         maxBytes: 262144,
       },
-      parsing: { timeoutMs: 8000, maxNestingDepth: 32 },
-      images: { maxCount: 50, maxBytes: 10485760 },
+      parsing: { timeoutMs: 8000, maxNestingDepth: 32, diagramTimeoutMs: 20000 },
+      images: { maxCount: 50, maxBytes: 10485760, maxPixels: 16000000 },
+      vocabulary: { languages: ['en', 'fr'], headings: {}, story: {}, placeholders: {} },
     });
     const rubric = docsSettingsSchema.parse({
       notes: { names: ['architecture-notes.md'], directories: ['.', 'docs'] },
@@ -75,8 +76,9 @@ describe('docs registry', () => {
       ],
     }) as { sections: { title: string; patterns: string[]; minWords: number }[] };
     expect(sections.sections).toEqual([
-      { title: 'Architecture', patterns: ['architecture', 'overview'], minWords: 40 },
-      { title: 'Rollback plan', patterns: ['Rollback plan'], minWords: 30 },
+      // The title names the topic whose words (English and French) recognise the section; patterns add to them.
+      { title: 'Architecture', topic: 'architecture', patterns: ['architecture', 'overview'], minWords: 40 },
+      { title: 'Rollback plan', topic: 'rollback', patterns: [], minWords: 30 },
     ]);
     expect(() =>
       docsRegistry.get('docs/required-sections')!.options.parse({ sections: [{ title: 'x', patterns: ['('] }] }),

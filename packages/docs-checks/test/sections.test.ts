@@ -1,6 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import type { CheckOutcome } from '@labgrader/core';
-import { buildDocument, findSection, normalizeHeading, compilePatterns } from '../src/markdown/document.js';
+import { topicOfTitle } from '../src/checks/required-sections.js';
+import { Lexicon } from '../src/language/lexicon.js';
+import type { Topic } from '../src/language/vocabulary.js';
+import { buildDocument, normalizeHeading, type NotesDocument } from '../src/markdown/document.js';
+import { explainSelection, selectSection } from '../src/markdown/sections.js';
+import { vocabularySettingsSchema } from '../src/settings.js';
 import { parseMarkdown } from '../src/markdown/parse.js';
 import { prepare, run } from './helpers/grade.js';
 import { memoryRepo } from './helpers/memory-repo.js';
@@ -19,28 +24,79 @@ async function doc(text: string) {
 }
 
 describe('section model', () => {
-  it('normalises headings: case, punctuation, emoji and leading numbering', () => {
+  const lexicon = new Lexicon(vocabularySettingsSchema.parse({}));
+  const pick = (d: NotesDocument, topic: Topic, patterns: string[] = []) =>
+    selectSection(d, lexicon, { topic, patterns }).chosen?.heading;
+
+  it('normalises headings: case, accents, punctuation, emoji and leading numbering', () => {
     expect(normalizeHeading('3.2) Configuration & Secrets 🔐')).toBe('configuration secrets');
     expect(normalizeHeading('Roll-back plan')).toBe('roll back plan');
     expect(normalizeHeading('1. 2. Overview')).toBe('overview');
+    expect(normalizeHeading('II. Plan de retour arrière')).toBe('plan de retour arriere');
+    expect(normalizeHeading("Diagramme d'architecture")).toBe('diagramme d architecture');
   });
 
   it('treats a single leading H1 as the title, never as a section', async () => {
     const d = await doc('# Architecture notes for lab 85\n\nIntro.\n\n## Components\n\nText.\n');
     expect(d.title?.text).toBe('Architecture notes for lab 85');
-    expect(findSection(d, compilePatterns(['architect']))).toBeUndefined();
+    expect(pick(d, 'architecture')).toBeUndefined();
     const flat = await doc('# Architecture\n\nText.\n\n# Components\n\nText.\n');
     expect(flat.title).toBeUndefined();
-    expect(findSection(flat, compilePatterns(['architect']))?.line).toBe(1);
+    expect(pick(flat, 'architecture')?.line).toBe(1);
   });
 
-  it('prefers shallower headings, then whole-heading matches, then document order', async () => {
+  it('matches whole words only: "fault" is not in "default", a rubric pattern must start a word', async () => {
+    const d = await doc('# T\n\n## Is a Secret encrypted by default?\n\nNo.\n\n## Configuration\n\nText.\n');
+    expect(pick(d, 'failure')).toBeUndefined();
+    expect(pick(d, 'failure', ['fault'])).toBeUndefined();
+    expect(pick(d, 'configuration', ['config'])?.text).toBe('Configuration');
+  });
+
+  it('prefers the section that is about the topic and has content over the first heading that mentions it', async () => {
     const d = await doc(
-      '# T\n\n## Failure\n\n### Rollback\n\nx\n\n## Rollback plan\n\ny\n\n## Notes on rollback\n\nz\n',
+      `# T\n\n## Architecture diagram\n\n${words(10, 'picture')}\n\n## Architecture\n\n${words(300, 'prose')}\n`,
     );
-    expect(findSection(d, compilePatterns(['roll ?back']))?.text).toBe('Rollback plan');
+    const selection = selectSection(d, lexicon, { topic: 'architecture' });
+    expect(selection.chosen?.heading.text).toBe('Architecture');
+    expect(explainSelection(selection)).toBe(
+      "graded 'Architecture' (line 7): its heading names it; 300 words; over 'Architecture diagram' (line 3, 10 words, score 4.0 < 6.0)",
+    );
+  });
+
+  it('does not take a question for a section title', async () => {
+    const d = await doc(
+      `# T\n\n## What would happen if the node failed?\n\n${words(40)}\n\n## Failure drill\n\n${words(40)}\n`,
+    );
+    expect(pick(d, 'failure')?.text).toBe('Failure drill');
+  });
+
+  it('recognises French headings, and setext headings', async () => {
+    const d = await doc('# T\n\n## Analyse de panne\n\nx\n\n## Plan de retour arrière\n\ny\n\n## Composants\n\nz\n');
+    expect(pick(d, 'failure')?.text).toBe('Analyse de panne');
+    expect(pick(d, 'rollback')?.text).toBe('Plan de retour arrière');
+    expect(pick(d, 'components')?.text).toBe('Composants');
     const setext = await doc('Title\n=====\n\nRollback\n--------\n\nText\n');
-    expect(findSection(setext, compilePatterns(['rollback']))?.line).toBe(4);
+    expect(pick(setext, 'rollback')?.line).toBe(4);
+  });
+
+  it('lets a rubric add a language', async () => {
+    const german = new Lexicon(
+      vocabularySettingsSchema.parse({
+        languages: ['en', 'fr', 'de'],
+        headings: { failure: { de: ['ausfall\\p{L}*'] } },
+      }),
+    );
+    const d = await doc('# T\n\n## Ausfallanalyse\n\nText.\n');
+    expect(selectSection(d, german, { topic: 'failure' }).chosen?.heading.text).toBe('Ausfallanalyse');
+    expect(pick(d, 'failure')).toBeUndefined();
+  });
+
+  it('infers the topic of a rubric section from its title', () => {
+    expect(topicOfTitle('Controlled failure analysis')).toBe('failure');
+    expect(topicOfTitle('Resource limits and probes')).toBe('resources');
+    expect(topicOfTitle('Configuration and secrets')).toBe('configuration');
+    expect(topicOfTitle('Rollback plan')).toBe('rollback');
+    expect(topicOfTitle('Game day')).toBeUndefined();
   });
 });
 
@@ -101,7 +157,7 @@ describe('docs/required-sections', () => {
       sections: [{ title: 'Rollback plan', patterns: ['roll ?back', 'revert'] }],
     });
     expect(lines(outcome)).toEqual([
-      "1 Rollback plan: The notes have no 'Rollback plan' section (no heading matching /roll ?back/, /revert/).",
+      "1 Rollback plan: The notes have no 'Rollback plan' section (no heading about rollback (en, fr) or matching /roll ?back/, /revert/).",
     ]);
   });
 
@@ -136,10 +192,20 @@ describe('docs/required-sections', () => {
     expect(outcome.findings[4]!.message).toBe(
       "The 'Architecture' section still contains template text ('[fill in the number of replicas]'): replace it with your own notes.",
     );
+    // A rubric's placeholders add to the built-in ones (English and French).
     const custom = await sections(notes, {
       sections: [{ title: 'Architecture', minWords: 0 }],
-      placeholders: ['coming soon'],
+      placeholders: ['\\bdescribe the autoscaler later\\b'],
     });
-    expect(custom.findings.map((f) => f.location?.line)).toEqual([17]);
+    expect(custom.findings.map((f) => f.location?.line)).toEqual([5, 7, 9, 11, 13, 15, 17, 19, 21, 29]);
+    const french = await sections(
+      `# T\n\n## Architecture\n\nÀ compléter.\n\nDécrivez ici votre architecture.\n\n<à remplir>\n\nLe Deployment \`web\` tourne à côté de la base.\n`,
+      { sections: [{ title: 'Architecture', minWords: 0 }] },
+    );
+    expect(french.findings.map((f) => f.message)).toEqual([
+      "The 'Architecture' section still contains template text ('À compléter'): replace it with your own notes.",
+      "The 'Architecture' section still contains template text ('Décrivez ici'): replace it with your own notes.",
+      "The 'Architecture' section still contains template text ('<à remplir>'): replace it with your own notes.",
+    ]);
   });
 });

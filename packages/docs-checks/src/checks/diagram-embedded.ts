@@ -1,12 +1,15 @@
 import { z } from 'zod';
-import type { CheckDefinition, Evidence, Finding, RepoFiles, SourceLocation } from '@labgrader/core';
+import { defineCheck, type KubeObjectRef, type RepoFiles, type SourceLocation } from '@labgrader/core';
 import type { DocsContext } from '../context.js';
 import { collectDiagramSources, type CodeDiagram, type ImageUse } from '../diagrams/collect.js';
 import { MERMAID_VALIDATED_TYPES } from '../diagrams/mermaid.js';
-import { compilePatterns, findSection } from '../markdown/document.js';
+import { inspectRaster, type RasterOutcome } from '../images/raster.js';
 import { extensionOf, resolveTarget } from '../images/resolve.js';
 import { IMAGE_EXTENSIONS, IMAGE_FORMAT_NAMES, sniffImage, type ImageInfo, type SniffResult } from '../images/sniff.js';
-import { documentOf, makeEvidence, makeFinding, notesLocation, notesUnavailable, plural, quote } from './shared.js';
+import { nameForms } from '../kube/names.js';
+import { foldText } from '../language/vocabulary.js';
+import { selectSection } from '../markdown/sections.js';
+import { documentOf, notesLocation, notesUnavailable, plural, quote } from './shared.js';
 
 export const diagramEmbeddedOptions = z.strictObject({
   /**
@@ -29,8 +32,21 @@ export const diagramEmbeddedOptions = z.strictObject({
     .default([...MERMAID_VALIDATED_TYPES]),
   /** A diagram-as-code block must name at least this many components. */
   minComponents: z.number().int().min(1).default(2),
-  /** Where "no diagram" is reported: the first heading matching these, else the top of the notes. */
-  sectionPatterns: z.array(z.string()).default(['architect', 'overview', 'diagram']),
+  /** Where "no diagram" is reported: the diagram/architecture section (these add to the built-in words), else the top of the notes. */
+  sectionPatterns: z.array(z.string()).default([]),
+  /**
+   * A raster image whose most common colour covers at least this share of
+   * its pixels is a flat colour, not a diagram.
+   */
+  maxFlatShare: z.number().min(0.5).max(1).default(0.999),
+  /** Above this share (and below maxFlatShare) the picture is nearly empty: counted at half credit, for an instructor to look at. */
+  maxNearlyFlatShare: z.number().min(0.5).max(1).default(0.995),
+  /**
+   * Whether an SVG or diagram-as-code must name at least one object of the
+   * manifests in its labels. When it names none it counts at half credit and
+   * is marked for an instructor's look.
+   */
+  requireManifestNames: z.boolean().default(true),
 });
 export type DiagramEmbeddedOptions = z.infer<typeof diagramEmbeddedOptions>;
 
@@ -71,6 +87,10 @@ interface Verdict {
   evidence?: string;
   /** Local path the candidate resolved to, if any. */
   path?: string;
+  /** Counted, but the grader is not sure it shows this lab: why (half credit, for an instructor to confirm). */
+  unsure?: { message: string; review: string; location: SourceLocation };
+  /** Labels the diagram shows, to compare with the manifests. */
+  labels?: string[];
 }
 
 const EMBED_HINT = [
@@ -106,8 +126,14 @@ async function isDirectory(repo: RepoFiles, path: string): Promise<boolean> {
   return (await repo.list()).some((e) => e.path.startsWith(`${path}/`));
 }
 
-/** Judges what the bytes of an image (local file or data: URI) turned out to be. */
-function judgeSniff(sniff: SniffResult, name: string, use: ImageUse, options: DiagramEmbeddedOptions): Verdict {
+/** Judges what the bytes of an image (local file or data: URI) turned out to be, and what a raster one shows. */
+async function judgeSniff(
+  sniff: SniffResult,
+  name: string,
+  use: ImageUse,
+  options: DiagramEmbeddedOptions,
+  raster: () => Promise<RasterOutcome>,
+): Promise<Verdict> {
   const where = `${name} (line ${use.location.line})`;
   if (!sniff.ok) {
     return {
@@ -152,11 +178,80 @@ function judgeSniff(sniff: SniffResult, name: string, use: ImageUse, options: Di
       fixHint: EMBED_HINT,
     });
   }
-  return { valid: !problems.some((p) => !p.soft), problems, evidence: `${name} (${describeInfo(info)})` };
+  const verdict: Verdict = {
+    valid: !problems.some((p) => !p.soft),
+    problems,
+    evidence: `${name} (${describeInfo(info)})`,
+  };
+  if (info.format === 'svg') {
+    verdict.labels = info.labels ?? [];
+    return verdict;
+  }
+  if (!verdict.valid) return verdict;
+  const shown = await raster();
+  if (shown.status === 'corrupt') {
+    verdict.valid = false;
+    problems.push({
+      message: `The image ${where} cannot be decoded (${quote(shown.reason, 80)}): a corrupt or truncated ${IMAGE_FORMAT_NAMES[info.format]} shows nothing.`,
+      location: use.location,
+      fixHint: EMBED_HINT,
+    });
+  } else if (shown.status === 'not-inspected') {
+    verdict.evidence += `; pixels not inspected: ${shown.reason}`;
+    verdict.unsure = {
+      message: `The pixels of the image ${where} were not inspected (${shown.reason}), so it is not known to show a diagram.`,
+      review: 'look at the picture: is it the architecture diagram?',
+      location: use.location,
+    };
+  } else {
+    const { stats } = shown;
+    const share = `${Math.round(stats.dominantShare * 1000) / 10}%`;
+    verdict.evidence += `, ${plural(stats.colours, 'colour')}, ${share} ${stats.dominantColour}`;
+    if (stats.dominantShare >= options.maxFlatShare) {
+      verdict.valid = false;
+      problems.push({
+        message: `The image ${where} is a single flat colour (${stats.dominantColour} on ${share} of its pixels): it shows no diagram.`,
+        location: use.location,
+        fixHint: EMBED_HINT,
+      });
+    } else if (stats.dominantShare >= options.maxNearlyFlatShare) {
+      verdict.unsure = {
+        message: `The image ${where} is almost entirely one colour (${stats.dominantColour} on ${share} of its pixels): it may show nothing readable.`,
+        review: 'look at the picture: does it show the architecture?',
+        location: use.location,
+      };
+    }
+  }
+  return verdict;
 }
 
-/** Each file is read and sniffed once, however often the notes embed it. */
-type SniffCache = Map<string, Promise<{ ok: true; sniff: SniffResult } | { ok: false; message: string }>>;
+/** Each file is read, sniffed and decoded once, however often the notes embed it. */
+interface SniffCache {
+  reads: Map<string, Promise<{ ok: true; sniff: SniffResult; bytes: Uint8Array } | { ok: false; message: string }>>;
+  rasters: Map<string, Promise<RasterOutcome>>;
+}
+
+function rasterOf(
+  context: DocsContext,
+  cache: SniffCache,
+  key: string,
+  bytes: Uint8Array,
+  info: ImageInfo,
+): () => Promise<RasterOutcome> {
+  return () => {
+    let pending = cache.rasters.get(key);
+    if (!pending) {
+      pending = inspectRaster(
+        bytes,
+        info,
+        { maxPixels: context.settings.images.maxPixels, timeoutMs: context.settings.parsing.timeoutMs },
+        context.signal,
+      );
+      cache.rasters.set(key, pending);
+    }
+    return pending;
+  };
+}
 
 async function judgeImage(
   context: DocsContext,
@@ -214,8 +309,15 @@ async function judgeImage(
         evidence: `remote image ${quote(target.url, 80)} (not verified)`,
       };
     }
-    case 'data':
-      return judgeSniff(sniffImage(target.bytes), `data:${target.mediaType} image`, use, options);
+    case 'data': {
+      const sniff = sniffImage(target.bytes);
+      const name = `data:${target.mediaType} image`;
+      return judgeSniff(sniff, name, use, options, () =>
+        sniff.ok
+          ? rasterOf(context, cache, `data:${use.location.line}:${use.location.column}`, target.bytes, sniff.info)()
+          : Promise.resolve({ status: 'not-inspected', reason: 'not an image' }),
+      );
+    }
     case 'local':
       break;
   }
@@ -249,18 +351,24 @@ async function judgeImage(
       'Commit the image file itself instead of a symbolic link.',
     );
   }
-  let pending = cache.get(path);
+  let pending = cache.reads.get(path);
   if (!pending) {
     pending = repo
       .readBytes(path, { maxBytes: settings.images.maxBytes })
       .then((read) =>
-        read.ok ? { ok: true as const, sniff: sniffImage(read.value) } : { ok: false as const, message: read.message },
+        read.ok
+          ? { ok: true as const, sniff: sniffImage(read.value), bytes: read.value }
+          : { ok: false as const, message: read.message },
       );
-    cache.set(path, pending);
+    cache.reads.set(path, pending);
   }
   const read = await pending;
   if (!read.ok) return fail(`The image ${path} (${at}) could not be read: ${read.message}.`);
-  return { ...judgeSniff(read.sniff, path, use, options), path };
+  const sniff = read.sniff;
+  const raster = sniff.ok
+    ? rasterOf(context, cache, path, read.bytes, sniff.info)
+    : () => Promise.resolve<RasterOutcome>({ status: 'not-inspected', reason: 'not an image' });
+  return { ...(await judgeSniff(sniff, path, use, options, raster)), path };
 }
 
 function judgeCode(diagram: CodeDiagram, options: DiagramEmbeddedOptions): Verdict {
@@ -278,6 +386,18 @@ function judgeCode(diagram: CodeDiagram, options: DiagramEmbeddedOptions): Verdi
           fixHint: EMBED_HINT,
         },
       ],
+    };
+  }
+  if (parse.unchecked !== undefined && parse.errors.length === 0) {
+    return {
+      valid: true,
+      problems: [],
+      evidence: `${name} block at ${at} (not checked: ${parse.unchecked})`,
+      unsure: {
+        message: `The ${name} block at ${at} could not be checked (${parse.unchecked}).`,
+        review: 'check that the diagram renders and shows the architecture.',
+        location: diagram.location,
+      },
     };
   }
   if (parse.errors.length > 0) {
@@ -320,10 +440,29 @@ function judgeCode(diagram: CodeDiagram, options: DiagramEmbeddedOptions): Verdi
     valid: true,
     problems: [],
     evidence: `${name} ${parse.type ?? ''} diagram at ${at} naming ${plural(names.length, 'component')}: ${quote(names.join(', '), 120)}`,
+    labels: parse.components.flatMap((c) => (c.label === c.id ? [c.label] : [c.label, c.id])),
   };
 }
 
-export const diagramEmbedded: CheckDefinition<DocsContext, DiagramEmbeddedOptions> = {
+/** The objects of the manifests (and the Secrets they reference) that some labels name. */
+function namedObjects(labels: readonly string[], context: DocsContext): string[] {
+  const text = ` ${labels.map((l) => foldText(l)).join(' | ')} `;
+  const candidates: Pick<KubeObjectRef, 'kind' | 'name'>[] = [
+    ...context.inventory.objects,
+    ...(context.inventory.references ?? []).filter((r) => !r.defined),
+  ];
+  const out = new Set<string>();
+  for (const o of candidates) {
+    if (o.kind === 'Namespace') continue;
+    const hit = nameForms(o.name).some((form) =>
+      new RegExp(`(?<![\\p{L}\\p{N}])${form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\p{L}\\p{N}])`, 'u').test(text),
+    );
+    if (hit) out.add(`${o.kind} ${o.name}`);
+  }
+  return [...out];
+}
+
+export const diagramEmbedded = defineCheck<DocsContext, DiagramEmbeddedOptions>({
   id: 'docs/diagram-embedded',
   stage: 'docs',
   title: 'The notes embed a real architecture diagram',
@@ -349,48 +488,92 @@ export const diagramEmbedded: CheckDefinition<DocsContext, DiagramEmbeddedOption
   docsUrl:
     'https://docs.github.com/en/get-started/writing-on-github/working-with-advanced-formatting/creating-diagrams',
   options: diagramEmbeddedOptions,
-  async check(context, options) {
-    const meta = diagramEmbedded;
+  async run(context, options, reporter) {
     const doc = documentOf(context);
-    if (!doc) return notesUnavailable(meta, context, 1, 'the architecture diagram');
-    const sources = collectDiagramSources(doc);
-    const verdicts: { verdict: Verdict; kind: 'image' | 'code' }[] = [];
-    const cache: SniffCache = new Map();
+    if (!doc) return notesUnavailable(context, reporter, ['diagram'], 'the architecture diagram');
+    reporter.examine('diagram');
+    const sources = collectDiagramSources(doc, context.notes.status === 'ok' ? context.notes.mermaid : undefined);
+    const verdicts: { verdict: Verdict; kind: 'image' | 'code'; location: SourceLocation }[] = [];
+    const cache: SniffCache = { reads: new Map(), rasters: new Map() };
     const limit = context.settings.images.maxCount;
     for (const use of sources.images.slice(0, limit)) {
-      verdicts.push({ verdict: await judgeImage(context, use, options, doc.dir, cache), kind: 'image' });
+      verdicts.push({
+        verdict: await judgeImage(context, use, options, doc.dir, cache),
+        kind: 'image',
+        location: use.location,
+      });
     }
-    for (const code of sources.code) verdicts.push({ verdict: judgeCode(code, options), kind: 'code' });
+    for (const code of sources.code) {
+      verdicts.push({ verdict: judgeCode(code, options), kind: 'code', location: code.location });
+    }
 
-    const valid = verdicts.filter((v) => v.verdict.valid);
-    const anyValid = valid.length > 0;
-    const severity = anyValid ? 'warning' : 'error';
-    const findings: Finding[] = [];
-    const evidence: Evidence[] = valid.map((v) => makeEvidence(meta, 'diagram', v.verdict.evidence ?? 'diagram'));
-
-    for (const { verdict } of verdicts) {
-      for (const problem of verdict.problems) {
-        findings.push(
-          makeFinding(meta, {
-            message: problem.message,
-            location: problem.location,
-            subject: 'diagram',
-            severity: problem.informational ? 'info' : problem.soft ? 'warning' : severity,
-            ...(problem.fixHint ? { fixHint: problem.fixHint } : {}),
-          }),
-        );
+    // A diagram that draws labels should name what the manifests define.
+    const hasManifests = context.inventory.objects.length > 0;
+    for (const { verdict, location } of verdicts) {
+      if (!verdict.valid || verdict.labels === undefined || !options.requireManifestNames || !hasManifests) continue;
+      const named = namedObjects(verdict.labels, context);
+      if (named.length > 0) {
+        verdict.evidence += `; names ${plural(named.length, 'object')} of the manifests: ${named.join(', ')}`;
+      } else if (!verdict.unsure) {
+        const labels = verdict.labels.slice(0, 6).map((l) => quote(l, 24));
+        const workloads = context.inventory.objects
+          .filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet', 'Service'].includes(o.kind))
+          .map((o) => o.name);
+        verdict.unsure = {
+          message:
+            labels.length > 0
+              ? `The diagram ${verdict.path ?? verdict.evidence ?? ''} names none of the manifests' objects (its labels: ${labels.join(', ')}; the manifests: ${[...new Set(workloads)].slice(0, 6).join(', ')}).`
+              : `The diagram ${verdict.path ?? verdict.evidence ?? ''} has no text labels, so it cannot be compared with the manifests.`,
+          review: 'is this the diagram of this lab? Its labels do not name the objects the manifests define.',
+          location,
+        };
       }
     }
+
+    const valid = verdicts.filter((v) => v.verdict.valid);
+    const sure = valid.filter((v) => !v.verdict.unsure);
+    const anyValid = valid.length > 0;
+    const severity = anyValid ? 'warning' : 'error';
+    for (const v of valid) reporter.evidence('diagram', v.verdict.evidence ?? 'diagram');
+
+    // With a diagram that counts, the other candidates' problems are warnings that do not fail it.
+    let reported = 0;
+    const report = (finding: Parameters<typeof reporter.report>[0]): void => {
+      reported++;
+      reporter.report(finding);
+    };
+    const problemSubject = anyValid ? 'diagram (not counted)' : 'diagram';
+    for (const { verdict } of verdicts) {
+      for (const problem of verdict.problems) {
+        report({
+          message: problem.message,
+          location: problem.location,
+          subject: problem.informational ? 'diagram' : problemSubject,
+          severity: problem.informational ? 'info' : problem.soft ? 'warning' : severity,
+          ...(problem.fixHint ? { fixHint: problem.fixHint } : {}),
+        });
+      }
+    }
+    // Unsure diagrams count at half credit, for an instructor to confirm, unless another diagram is certain.
+    if (sure.length === 0 && valid.length > 0) {
+      const { unsure } = valid[0]!.verdict;
+      reporter.report({
+        severity: 'warning',
+        message: `${unsure!.message} Half credit until an instructor confirms it.`,
+        location: unsure!.location,
+        subject: 'diagram',
+        review: unsure!.review,
+      });
+      reporter.credit(0.5);
+    }
     for (const ref of sources.undefinedReferences) {
-      findings.push(
-        makeFinding(meta, {
-          message: `The image reference [${ref.label}] (line ${ref.location.line}) is never defined, so nothing is shown: add a line '[${ref.label}]: path/to/diagram.svg'.`,
-          location: ref.location,
-          subject: 'diagram',
-          severity,
-          fixHint: EMBED_HINT,
-        }),
-      );
+      report({
+        message: `The image reference [${ref.label}] (line ${ref.location.line}) is never defined, so nothing is shown: add a line '[${ref.label}]: path/to/diagram.svg'.`,
+        location: ref.location,
+        subject: problemSubject,
+        severity,
+        fixHint: EMBED_HINT,
+      });
     }
     const embeddedPaths = new Set(verdicts.map((v) => v.verdict.path).filter((p): p is string => p !== undefined));
     for (const link of sources.links) {
@@ -407,33 +590,27 @@ export const diagramEmbedded: CheckDefinition<DocsContext, DiagramEmbeddedOption
         message = `Line ${link.location.line} links to the diagram source ${target.path}, which a Markdown viewer cannot show: export it as SVG or PNG and embed that (or use a mermaid block).`;
       }
       if (message) {
-        findings.push(
-          makeFinding(meta, { message, location: link.location, subject: 'diagram', severity, fixHint: EMBED_HINT }),
-        );
+        report({ message, location: link.location, subject: problemSubject, severity, fixHint: EMBED_HINT });
       }
     }
     if (sources.images.length > limit) {
       const first = sources.images[limit]!;
-      findings.push(
-        makeFinding(meta, {
-          severity: 'info',
-          message: `Only the first ${limit} images were checked; ${plural(sources.images.length - limit, 'more image')} from line ${first.location.line} on ${sources.images.length - limit === 1 ? 'was' : 'were'} not.`,
-          location: first.location,
-          subject: 'images not checked',
-          fixHint: 'Keep the notes focused: one architecture diagram, and screenshots only where they are evidence.',
-        }),
-      );
+      reporter.report({
+        severity: 'info',
+        message: `Only the first ${limit} images were checked; ${plural(sources.images.length - limit, 'more image')} from line ${first.location.line} on ${sources.images.length - limit === 1 ? 'was' : 'were'} not.`,
+        location: first.location,
+        subject: 'images not checked',
+        fixHint: 'Keep the notes focused: one architecture diagram, and screenshots only where they are evidence.',
+      });
     }
-    if (verdicts.length === 0 && findings.length === 0) {
-      const section = findSection(doc, compilePatterns(options.sectionPatterns));
-      findings.push(
-        makeFinding(meta, {
-          message: 'The notes embed no architecture diagram (no image and no mermaid or PlantUML block).',
-          location: section ? { file: doc.path, line: section.line, column: section.column } : notesLocation(context),
-          subject: 'diagram',
-        }),
-      );
+    if (verdicts.length === 0 && reported === 0) {
+      const section = selectSection(doc, context.lexicon, { topic: 'diagram', patterns: options.sectionPatterns })
+        .chosen?.heading;
+      reporter.report({
+        message: 'The notes embed no architecture diagram (no image and no mermaid or PlantUML block).',
+        location: section ? { file: doc.path, line: section.line, column: section.column } : notesLocation(context),
+        subject: 'diagram',
+      });
     }
-    return { findings, evidence, examined: 1, passed: anyValid ? 1 : 0 };
   },
-};
+});

@@ -1,265 +1,86 @@
 import { z } from 'zod';
-import type { Code, Nodes } from 'mdast';
-import type { CheckDefinition, Evidence, Finding } from '@labgrader/core';
+import { defineCheck } from '@labgrader/core';
 import type { DocsContext } from '../context.js';
-import {
-  compilePatterns,
-  countWords,
-  findSection,
-  plainText,
-  proseSegments,
-  sectionBody,
-  subheadings,
-  walk,
-  type HeadingInfo,
-  type NotesDocument,
-} from '../markdown/document.js';
-import { patternSchema } from './required-sections.js';
-import { documentOf, makeEvidence, makeFinding, notesLocation, notesUnavailable, plural, quote } from './shared.js';
+import type { BlockEvidence } from '../failure/content.js';
+import { scoreFailureContent } from '../failure/content.js';
+import { detectParts, FailureReader, STANDARD_PARTS, type PartSpec } from '../failure/parts.js';
+import { compilePatterns } from '../markdown/document.js';
+import { explainSelection, selectSection } from '../markdown/sections.js';
+import { patternSchema, reviewOfContentSelection } from './required-sections.js';
+import { documentOf, notesLocation, notesUnavailable, plural, quote } from './shared.js';
 
 export const failurePartSchema = z.strictObject({
-  /** Stable id, used as the finding subject. */
+  /** Stable id, used as the finding subject; `performed`, `observed`, `recovery` and `learned` have built-in words. */
   id: z.string().min(1),
   /** What the student must describe, completing "does not say …". */
   title: z.string().min(1),
-  /** Regular expressions for sub-headings and paragraph/list labels ("**Recovery:**"). */
-  patterns: z.array(patternSchema).min(1),
-  /** Regular expressions counted in the section's prose when there is no heading or label. */
+  /** More sub-headings and paragraph labels ("**Recovery:**"): regular expressions that start at a word. */
+  patterns: z.array(patternSchema).default([]),
+  /** More words that tell this part in prose (whole words, on text without accents). */
   keywords: z.array(patternSchema).default([]),
 });
 export type FailurePart = z.infer<typeof failurePartSchema>;
 
-export const DEFAULT_FAILURE_PARTS: FailurePart[] = [
-  {
-    id: 'performed',
-    title: 'which failure was performed and how',
-    patterns: [
-      'what (i|we) (did|broke|changed|injected|tested)',
-      '(failure|fault|chaos) (performed|injected|scenario|experiment|injection)',
-      '^(the )?(experiment|scenario|procedure|steps|injection|setup|hypothesis|action|what was broken)\\b',
-      'how (i|we) (broke|caused|triggered|injected)',
-      '^(the )?failure$',
-    ],
-    keywords: [
-      'kubectl (delete|scale|drain|cordon|set|edit|patch|apply|rollout|exec)',
-      '\\bdelet(ed|ing)\\b',
-      '\\bkill(ed|ing)\\b',
-      '\\bscaled?\\b',
-      '\\bdrain(ed)?\\b',
-      '\\bcordon(ed)?\\b',
-      '\\binject(ed|ing)?\\b',
-      '\\bsimulat(ed|e|ing)\\b',
-      '\\b(broke|break)\\b',
-      '\\bremov(ed|e|ing)\\b',
-      'wrong (image|tag|port|secret|password|config)',
-      '\\bintroduc(ed|e)\\b',
-      '\\btrigger(ed)?\\b',
-    ],
-  },
-  {
-    id: 'observed',
-    title: 'what was observed (pod status, events, errors)',
-    patterns: [
-      'observ',
-      'symptom',
-      'what (happened|we saw|i saw)',
-      '\\bimpact\\b',
-      'detect',
-      '\\bresults?\\b',
-      'timeline',
-      'monitoring',
-    ],
-    keywords: [
-      '\\bobserv(ed|ing)\\b',
-      '\\bnotic(ed|e)\\b',
-      '\\bsaw\\b',
-      '\\bCrashLoopBackOff\\b',
-      '\\bOOMKilled\\b',
-      '\\bImagePullBackOff\\b',
-      '\\bErrImagePull\\b',
-      '\\bPending\\b',
-      '\\bTerminating\\b',
-      '\\brestart(s|ed)?\\b',
-      '\\bevents?\\b',
-      '\\blogs?\\b',
-      '\\b50[0234]\\b',
-      '\\berrors?\\b',
-      '\\bunavailable\\b',
-      '\\bnot ready\\b',
-      '\\bdowntime\\b',
-      '\\blatency\\b',
-    ],
-  },
-  {
-    id: 'recovery',
-    title: 'how the service recovered',
-    patterns: [
-      'recover',
-      'restor',
-      'resolution',
-      'resolv',
-      'mitigat',
-      'remediat',
-      '\\bfix',
-      'roll(ed)? ?back',
-      'self ?heal',
-      'came back',
-    ],
-    keywords: [
-      '\\brecover(ed|y|s|ing)?\\b',
-      '\\brestor(ed|e|ing)\\b',
-      '\\brolled back\\b',
-      '\\brollout undo\\b',
-      '\\bself-?heal',
-      '\\brescheduled\\b',
-      '\\breplaced\\b',
-      '\\brecreated\\b',
-      '\\bcame back\\b',
-      '\\bback to (normal|ready|running|healthy)\\b',
-      '\\bfixed\\b',
-      '\\bresolved\\b',
-    ],
-  },
-  {
-    id: 'learned',
-    title: 'what was learned',
-    patterns: [
-      'learn',
-      'lesson',
-      'takeaway',
-      'conclusion',
-      'improv',
-      'next time',
-      'follow ?up',
-      'retro',
-      'reflection',
-      'what (i|we) would (change|do differently)',
-      'action items',
-    ],
-    keywords: [
-      '\\blearn(ed|t|ing)?\\b',
-      '\\blessons?\\b',
-      '\\btakeaways?\\b',
-      '\\bnext time\\b',
-      '\\bwould\\b',
-      '\\bshould\\b',
-      '\\bimprov(e|ed|ement|ements)\\b',
-      '\\bin (the )?future\\b',
-      '\\bconclu(de|ded|sion)\\b',
-      '\\brealiz(ed|e)\\b',
-    ],
-  },
-];
+export const DEFAULT_FAILURE_PARTS: FailurePart[] = STANDARD_PARTS.map((p) => ({
+  ...p,
+  patterns: [...p.patterns],
+  keywords: [...p.keywords],
+}));
 
-/** What counts as evidence in a code block: commands and their output. */
-export const DEFAULT_EVIDENCE_PATTERNS: string[] = [
-  '^\\s*(\\$|#|>|PS[^>]*>)?\\s*kubectl\\s+[a-z-]+',
-  '^NAME\\s+READY\\s+STATUS\\s+RESTARTS',
-  '^NAME\\s+READY\\s+UP-TO-DATE\\s+AVAILABLE',
-  '^LAST SEEN\\s+TYPE\\s+REASON',
-  '^\\s*Type\\s+Reason\\s+Age\\s+From\\s+Message',
-  '\\b(CrashLoopBackOff|OOMKilled|ImagePullBackOff|ErrImagePull|Evicted|ContainerCreating|Back-off restarting)\\b',
-  '\\b[a-z]+(\\.[a-z0-9.-]+)?/[a-z0-9.-]+ (rolled back|restarted|scaled|deleted|configured|created)\\b',
-  '\\bdeployment "[^"]+" successfully rolled out\\b',
-];
+/** Extra patterns that make a code block count as evidence (the built-in rules read kubectl commands and output). */
+export const DEFAULT_EVIDENCE_PATTERNS: string[] = [];
 
 export const failureAnalysisOptions = z.strictObject({
-  /** Headings that name the controlled failure section. */
-  sectionPatterns: z
-    .array(patternSchema)
+  /** More headings that name the controlled failure section (the vocabulary has them in every configured language). */
+  sectionPatterns: z.array(patternSchema).default([]),
+  parts: z
+    .array(failurePartSchema)
     .min(1)
-    .default(['fail', 'chaos', 'incident', 'outage', 'fault', 'post ?mortem', 'drill']),
-  parts: z.array(failurePartSchema).min(1).default(DEFAULT_FAILURE_PARTS),
+    .refine((parts) => new Set(parts.map((p) => p.id)).size === parts.length, 'part ids must be unique')
+    .default(DEFAULT_FAILURE_PARTS),
   /** Distinct keywords needed to find a part that has no heading or label of its own. */
   minKeywordHits: z.number().int().min(1).default(2),
   /** Words a part's sub-section or labelled paragraph needs to count. */
   minPartWords: z.number().int().min(0).default(5),
-  /** Whether the section must show evidence: a code block with kubectl commands or output. */
+  /** Whether the section must show evidence: kubectl commands or real kubectl output in a code block. */
   requireEvidence: z.boolean().default(true),
-  evidencePatterns: z.array(patternSchema).min(1).default(DEFAULT_EVIDENCE_PATTERNS),
+  /** Patterns (multi-line) that also make a code block evidence, e.g. another CLI's output. */
+  evidencePatterns: z.array(patternSchema).default(DEFAULT_EVIDENCE_PATTERNS),
 });
 export type FailureAnalysisOptions = z.infer<typeof failureAnalysisOptions>;
 
-interface Detection {
-  how: string;
-  line: number;
-}
+type BlockVerdict = { block: BlockEvidence; kind: 'evidence' | 'unsure' | 'fake' | 'none'; why: string };
 
-const CONTAINERS = new Set(['list', 'listItem', 'blockquote']);
-
-/** Paragraph-level blocks of a section with their leading label ("**Recovery:**", "Recovery:"), if any. */
-function labelledBlocks(nodes: readonly Nodes[]): { label: string; rest: string; line: number }[] {
-  const out: { label: string; rest: string; line: number }[] = [];
-  walk(
-    nodes,
-    (node) => {
-      if (node.type !== 'paragraph') return;
-      const text = plainText(node).replace(/\s+/g, ' ').trim();
-      const first = node.children[0];
-      let label: string | undefined;
-      if (first && (first.type === 'strong' || first.type === 'emphasis')) label = plainText(first);
-      else {
-        const colon = /^([^:.!?]{1,60}):\s/.exec(text);
-        if (colon && countWords(colon[1]!) <= 6) label = colon[1]!;
-      }
-      if (label === undefined) return;
-      const rest = text.slice(text.indexOf(label) + label.length).replace(/^[\s:–—-]+/, '');
-      out.push({ label: label.replace(/[:\s]+$/, ''), rest, line: node.position?.start.line ?? 1 });
-    },
-    (node) => !CONTAINERS.has(node.type) && node.type !== 'paragraph' && node.type !== 'root',
-  );
-  return out;
-}
-
-function detectPart(
-  doc: NotesDocument,
-  section: HeadingInfo,
-  part: FailurePart,
-  options: FailureAnalysisOptions,
-  prose: string,
-  proseLine: (index: number) => number,
-): Detection | undefined {
-  const patterns = compilePatterns(part.patterns);
-  const matches = (text: string): boolean =>
-    patterns.some(
-      (re) =>
-        re.test(text) ||
-        re.test(
-          text
-            .toLowerCase()
-            .replace(/[^\p{L}\p{N}]+/gu, ' ')
-            .trim(),
-        ),
-    );
-  for (const sub of subheadings(doc, section)) {
-    if (!matches(sub.text)) continue;
-    const words = proseSegments(sectionBody(doc, sub)).reduce((n, s) => n + countWords(s.value), 0);
-    if (words >= options.minPartWords) return { how: `sub-heading '${quote(sub.text, 40)}'`, line: sub.line };
+function judgeBlock(block: BlockEvidence, extra: readonly RegExp[]): BlockVerdict {
+  const fake = block.tables.filter((t) => t.verdict === 'implausible');
+  if (fake.length > 0) {
+    const t = fake[0]!;
+    return { block, kind: 'fake', why: `the ${t.kind} table at line ${block.line + t.line} ${t.reasons.join('; ')}` };
   }
-  for (const block of labelledBlocks(sectionBody(doc, section))) {
-    if (matches(block.label) && countWords(block.rest) >= options.minPartWords) {
-      return { how: `label '${quote(block.label, 40)}'`, line: block.line };
-    }
-  }
-  const hits: { keyword: string; index: number }[] = [];
-  for (const keyword of compilePatterns(part.keywords)) {
-    const m = keyword.exec(prose);
-    if (m) hits.push({ keyword: m[0], index: m.index });
-  }
-  if (hits.length >= options.minKeywordHits) {
-    hits.sort((a, b) => a.index - b.index);
+  const unsure = block.tables.filter((t) => t.verdict === 'unknown-names');
+  const plausible = block.tables.filter((t) => t.verdict === 'plausible');
+  const parts: string[] = [];
+  if (block.commands.length > 0) parts.push(plural(block.commands.length, 'kubectl command'));
+  if (plausible.length > 0) parts.push(`kubectl ${[...new Set(plausible.map((t) => t.kind))].join(', ')} output`);
+  if (block.events.length > 0) parts.push(`events (${block.events.slice(0, 3).join(', ')})`);
+  if (block.results > 0) parts.push(plural(block.results, 'kubectl result line'));
+  if (unsure.length > 0 && plausible.length === 0 && block.commands.length + block.results === 0) {
     return {
-      how: `keywords ${hits
-        .slice(0, 4)
-        .map((h) => `'${h.keyword}'`)
-        .join(', ')}`,
-      line: proseLine(hits[0]!.index),
+      block,
+      kind: 'unsure',
+      why: `the ${unsure[0]!.kind} output at line ${block.line + unsure[0]!.line}: ${unsure[0]!.reasons.join(', ')}`,
     };
   }
-  return undefined;
+  if (parts.length > 0) {
+    const why = unsure.length > 0 ? `${parts.join(', ')}; ${unsure[0]!.reasons.join(', ')}` : parts.join(', ');
+    return { block, kind: unsure.length > 0 ? 'unsure' : 'evidence', why };
+  }
+  if (extra.some((re) => re.test(block.node.value)))
+    return { block, kind: 'evidence', why: 'output the rubric accepts' };
+  return { block, kind: 'none', why: '' };
 }
 
-export const failureAnalysis: CheckDefinition<DocsContext, FailureAnalysisOptions> = {
+export const failureAnalysis = defineCheck<DocsContext, FailureAnalysisOptions>({
   id: 'docs/failure-analysis',
   stage: 'docs',
   title: 'The controlled failure analysis says what was broken, what was seen, how it recovered and what was learned',
@@ -267,7 +88,7 @@ export const failureAnalysis: CheckDefinition<DocsContext, FailureAnalysisOption
     'Breaking the service on purpose is only useful if the observations and lessons are written down, with the evidence, so the next incident is shorter.',
   severity: 'error',
   fixHint: [
-    'Structure the analysis around the four questions and paste real command output:',
+    'Structure the analysis around the four questions (in English or French) and paste real command output:',
     '',
     '````markdown',
     '## Controlled failure analysis',
@@ -291,100 +112,125 @@ export const failureAnalysis: CheckDefinition<DocsContext, FailureAnalysisOption
   ].join('\n'),
   docsUrl: 'https://kubernetes.io/docs/tasks/debug/debug-application/debug-running-pod/',
   options: failureAnalysisOptions,
-  check(context, options) {
-    const meta = failureAnalysis;
+  run(context, options, reporter) {
     const subjects = [...options.parts.map((p) => p.id), ...(options.requireEvidence ? ['evidence'] : [])];
     const doc = documentOf(context);
-    if (!doc) return notesUnavailable(meta, context, subjects.length, 'the controlled failure analysis');
-    const section = findSection(doc, compilePatterns(options.sectionPatterns));
+    if (!doc) return notesUnavailable(context, reporter, subjects, 'the controlled failure analysis');
+    for (const s of subjects) reporter.examine(s);
+    const { lexicon } = context;
+    const objects = context.inventory.objects;
+    const reader = new FailureReader(doc, lexicon, objects);
+    const selection = selectSection(doc, lexicon, {
+      topic: 'failure',
+      patterns: options.sectionPatterns,
+      judge: reader.judge(),
+    });
+    const section = selection.chosen?.heading;
     if (!section) {
-      return {
-        findings: [
-          makeFinding(meta, {
-            message:
-              'The notes have no controlled failure analysis section (a heading such as "Controlled failure analysis").',
-            location: notesLocation(context),
-            subject: 'section',
-          }),
-        ],
-        examined: subjects.length,
-        passed: 0,
-      };
-    }
-    const body = sectionBody(doc, section);
-    // The section's prose as one string, with a map from offsets back to lines.
-    const segments = proseSegments(body);
-    let prose = '';
-    const starts: { offset: number; line: number }[] = [];
-    for (const s of segments) {
-      starts.push({ offset: prose.length, line: s.line });
-      prose += `${s.value}\n`;
-    }
-    const proseLine = (index: number): number => {
-      let line = section.line;
-      for (const s of starts) if (s.offset <= index) line = s.line;
-      return line;
-    };
-    const findings: Finding[] = [];
-    const evidence: Evidence[] = [];
-    const headingLocation = { file: doc.path, line: section.line, column: section.column };
-    let passed = 0;
-    for (const part of options.parts) {
-      const found = detectPart(doc, section, part, options, prose, proseLine);
-      if (found) {
-        passed += 1;
-        evidence.push(
-          makeEvidence(meta, part.id, `found by ${found.how}`, { file: doc.path, line: found.line, column: 1 }),
-        );
-      } else {
-        findings.push(
-          makeFinding(meta, {
-            message: `The controlled failure analysis ('${quote(section.text, 40)}') does not say ${part.title}: add a sub-heading or a labelled paragraph for it.`,
-            location: headingLocation,
-            subject: part.id,
-          }),
-        );
-      }
-    }
-    if (options.requireEvidence) {
-      const evidencePatterns = compilePatterns(options.evidencePatterns).map(
-        (re) => new RegExp(re.source, `${re.flags}m`),
-      );
-      const blocks: Code[] = [];
-      walk(body, (n) => {
-        if (n.type === 'code') blocks.push(n);
+      reporter.report({
+        message: `The notes have no controlled failure analysis section (a heading such as "Controlled failure analysis" or "Analyse de panne", or a section that tells what you broke, with kubectl evidence).`,
+        location: notesLocation(context),
+        subject: 'section',
+        alsoFails: subjects,
       });
-      const proof = blocks.find((b) => evidencePatterns.some((re) => re.test(b.value)));
-      if (proof) {
-        passed += 1;
-        const lines = proof.value.split('\n').length;
-        evidence.push(
-          makeEvidence(
-            meta,
-            'evidence',
-            `${proof.lang ?? 'code'} block of ${plural(lines, 'line')} with kubectl commands or output`,
-            {
-              file: doc.path,
-              line: proof.position?.start.line ?? section.line,
-              column: 1,
-            },
-          ),
+      return;
+    }
+    const where = { file: doc.path, line: section.line, column: section.column };
+    reporter.evidence('section', explainSelection(selection), where);
+    const review = reviewOfContentSelection(selection, 'failure analysis');
+    const { content } = reader.read(section);
+    const scored = scoreFailureContent(content, 0);
+    const parts: PartSpec[] = options.parts;
+    const found = detectParts(
+      doc,
+      section,
+      parts,
+      lexicon,
+      { minKeywordHits: options.minKeywordHits, minPartWords: options.minPartWords },
+      content,
+    );
+    const named = `'${quote(section.text, 40)}'`;
+    const why = content.filler.filler
+      ? ` (its prose is filler: it ${content.filler.reason})`
+      : scored.hypothetical
+        ? ' (it is written as a hypothesis, "what would happen if", not as what you did and saw)'
+        : '';
+    let failing = 0;
+    let passedParts = 0;
+    for (const part of parts) {
+      let detection = found.get(part.id);
+      // A hypothetical text uses "would" and "recovered" without reporting anything.
+      if (detection && scored.hypothetical && detection.how.startsWith('keywords')) detection = undefined;
+      if (detection) {
+        reporter.evidence(part.id, `found by ${detection.how}`, { file: doc.path, line: detection.line, column: 1 });
+        passedParts++;
+        continue;
+      }
+      failing++;
+      reporter.report({
+        message: `The controlled failure analysis (${named}) does not say ${part.title}${why}: add a sub-heading or a labelled paragraph for it.`,
+        location: where,
+        subject: part.id,
+        ...(review ? { review } : {}),
+      });
+    }
+    let unsureEvidence = false;
+    if (options.requireEvidence) {
+      const extra = compilePatterns(options.evidencePatterns).map((re) => new RegExp(re.source, `${re.flags}m`));
+      const verdicts = content.blocks.map((b) => judgeBlock(b, extra));
+      const proof = verdicts.find((v) => v.kind === 'evidence') ?? verdicts.find((v) => v.kind === 'unsure');
+      const fake = verdicts.find((v) => v.kind === 'fake');
+      if (proof?.kind === 'evidence') {
+        reporter.evidence(
+          'evidence',
+          `${proof.block.node.lang ?? 'code'} block of ${plural(proof.block.node.value.split('\n').length, 'line')}: ${proof.why}`,
+          { file: doc.path, line: proof.block.line, column: 1 },
         );
+      } else if (proof?.kind === 'unsure') {
+        unsureEvidence = true;
+        reporter.report({
+          severity: 'warning',
+          message: `The kubectl output in the controlled failure analysis (line ${proof.block.line}) may not come from this lab: ${proof.why}. Half credit until an instructor confirms it.`,
+          location: { file: doc.path, line: proof.block.line, column: 1 },
+          subject: 'evidence',
+          review: `the output is well-formed, but its names are not the manifests' (${objects
+            .filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind))
+            .map((o) => o.name)
+            .slice(0, 5)
+            .join(', ')}): is it this lab's output?`,
+        });
+      } else if (fake) {
+        reporter.report({
+          message: `The kubectl output in the controlled failure analysis (line ${fake.block.line}) is not real kubectl output: ${fake.why}. Paste what kubectl printed.`,
+          location: { file: doc.path, line: fake.block.line, column: 1 },
+          subject: 'evidence',
+        });
+        failing++;
       } else {
-        findings.push(
-          makeFinding(meta, {
-            message:
-              blocks.length === 0
-                ? 'The controlled failure analysis shows no evidence: paste the kubectl commands you ran and their output (pod status, events) in a code block.'
-                : `None of the ${plural(blocks.length, 'code block')} in the controlled failure analysis shows kubectl commands or their output (pod status, events).`,
-            location: blocks[0]?.position
-              ? { file: doc.path, line: blocks[0].position.start.line, column: 1 }
-              : headingLocation,
-            subject: 'evidence',
-          }),
-        );
+        const blocks = content.codeBlocks.length;
+        reporter.report({
+          message:
+            blocks === 0
+              ? 'The controlled failure analysis shows no evidence: paste the kubectl commands you ran and their output (pod status, events) in a code block.'
+              : `None of the ${plural(blocks, 'code block')} in the controlled failure analysis shows kubectl commands or their output (pod status, events).`,
+          location: content.codeBlocks[0] ? { file: doc.path, line: content.codeBlocks[0], column: 1 } : where,
+          subject: 'evidence',
+          ...(review ? { review } : {}),
+        });
+        failing++;
       }
     }
-    return { findings, evidence, examined: subjects.length, passed };
+    if (review && failing === 0) {
+      reporter.report({
+        severity: 'info',
+        subject: 'section (review)',
+        message: `The controlled failure analysis was taken to be ${named} (line ${section.line}) because of its content; its heading does not say so.`,
+        location: where,
+        review,
+        fixHint: 'Give the section a heading that names it, e.g. "## Controlled failure analysis".',
+      });
+    }
+    // Evidence an instructor has to confirm earns half of its share until then.
+    if (unsureEvidence) reporter.credit((passedParts + 0.5) / subjects.length);
   },
-};
+});

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { CheckDefinition, Evidence, Finding } from '@labgrader/core';
+import { defineCheck } from '@labgrader/core';
 import type { DocsContext } from '../context.js';
 import type { NotesCandidate } from '../notes/locate.js';
-import { expectedList, makeEvidence, makeFinding, notesLocation, plural } from './shared.js';
+import { expectedList, notesLocation, plural } from './shared.js';
 
 export const notesPresentOptions = z.strictObject({
   /** Fewer words than this (headings included) counts as an empty file. */
@@ -19,7 +19,7 @@ const PROBLEM_HINTS: Record<string, string> = {
   timeout: 'Simplify the Markdown structure (deeply nested lists, blockquotes or emphasis) so that it can be parsed.',
 };
 
-export const notesPresent: CheckDefinition<DocsContext, NotesPresentOptions> = {
+export const notesPresent = defineCheck<DocsContext, NotesPresentOptions>({
   id: 'docs/notes-present',
   stage: 'docs',
   title: 'The architecture notes are committed where the lab asks for them',
@@ -38,9 +38,8 @@ export const notesPresent: CheckDefinition<DocsContext, NotesPresentOptions> = {
   docsUrl:
     'https://docs.github.com/en/get-started/writing-on-github/getting-started-with-writing-and-formatting-on-github/basic-writing-and-formatting-syntax',
   options: notesPresentOptions,
-  check(context, options) {
-    const findings: Finding[] = [];
-    const evidence: Evidence[] = [];
+  run(context, options, reporter) {
+    reporter.examine('notes');
     const notes = context.notes;
     const { settings } = context;
     const describe = (c: NotesCandidate): string =>
@@ -51,104 +50,81 @@ export const notesPresent: CheckDefinition<DocsContext, NotesPresentOptions> = {
 
     if (notes.status === 'missing') {
       if (rejected.length === 0) {
-        findings.push(
-          makeFinding(notesPresent, {
-            message: `No architecture notes found: expected ${expectedList(context)}.`,
-            location: notesLocation(context),
-            subject: 'notes',
-          }),
-        );
+        reporter.report({
+          message: `No architecture notes found: expected ${expectedList(context)}.`,
+          location: notesLocation(context),
+          subject: 'notes',
+        });
       }
       for (const c of rejected) {
-        findings.push(
-          makeFinding(notesPresent, {
-            message: `Found ${describe(c)}; the rubric does not accept it, so the notes count as missing: rename or move it to ${notes.location.expected[0]}.`,
-            location: { file: c.path, line: 1, column: 1 },
-            subject: 'notes',
-          }),
-        );
+        reporter.report({
+          message: `Found ${describe(c)}; the rubric does not accept it, so the notes count as missing: rename or move it to ${notes.location.expected[0]}.`,
+          location: { file: c.path, line: 1, column: 1 },
+          subject: 'notes',
+        });
       }
-      return { findings, examined: 1, passed: 0 };
+      return;
     }
 
     if (notes.status === 'unreadable') {
       const hint = PROBLEM_HINTS[notes.problem];
-      findings.push(
-        makeFinding(notesPresent, {
-          message: `The notes file ${notes.candidate.path} could not be used: ${notes.message}.`,
-          location: notesLocation(context, notes.line ?? 1),
-          subject: 'notes',
-          ...(hint ? { fixHint: hint } : {}),
-        }),
-      );
-      return { findings, examined: 1, passed: 0 };
+      reporter.report({
+        message: `The notes file ${notes.candidate.path} could not be used: ${notes.message}.`,
+        location: notesLocation(context, notes.line ?? 1),
+        subject: 'notes',
+        ...(hint ? { fixHint: hint } : {}),
+      });
+      return;
     }
 
     const { candidate, document } = notes;
-    let passed = 1;
     if (candidate.match !== 'exact') {
       const policy = candidate.match === 'case-variant' ? settings.notes.caseVariants : settings.notes.otherLocations;
       if (policy === 'report') {
-        passed = 0;
-        findings.push(
-          makeFinding(notesPresent, {
-            message: `The notes were found at ${describe(candidate)}: rename or move the file to ${notes.location.expected[0]} (its content is still graded).`,
-            location: { file: candidate.path, line: 1, column: 1 },
-            subject: 'notes',
-          }),
-        );
+        reporter.report({
+          message: `The notes were found at ${describe(candidate)}: rename or move the file to ${notes.location.expected[0]} (its content is still graded).`,
+          location: { file: candidate.path, line: 1, column: 1 },
+          subject: 'notes',
+        });
       } else {
-        evidence.push(
-          makeEvidence(notesPresent, 'placement', `${candidate.path} accepted by the rubric (${candidate.match})`),
-        );
+        reporter.evidence('placement', `${candidate.path} accepted by the rubric (${candidate.match})`);
       }
     }
     if (document.words < options.minWords) {
-      passed = 0;
-      findings.push(
-        makeFinding(notesPresent, {
-          message:
-            document.words === 0
-              ? `${candidate.path} is empty.`
-              : `${candidate.path} has only ${plural(document.words, 'word')}; write your notes in it (at least ${options.minWords}).`,
-          location: { file: candidate.path, line: 1, column: 1 },
-          subject: 'notes',
-          fixHint: 'Write the notes: the sections the lab asks for, each with a few paragraphs of your own.',
-        }),
-      );
+      reporter.report({
+        message:
+          document.words === 0
+            ? `${candidate.path} is empty.`
+            : `${candidate.path} has only ${plural(document.words, 'word')}; write your notes in it (at least ${options.minWords}).`,
+        location: { file: candidate.path, line: 1, column: 1 },
+        subject: 'notes',
+        fixHint: 'Write the notes: the sections the lab asks for, each with a few paragraphs of your own.',
+      });
     }
     for (const other of notes.location.others) {
       if (!other.accepted) continue;
-      findings.push(
-        makeFinding(notesPresent, {
-          severity: 'info',
-          message: `${other.path} is also a notes file; only ${candidate.path} was graded.`,
-          location: { file: other.path, line: 1, column: 1 },
-          subject: 'duplicate notes',
-          fixHint: 'Keep one notes file so readers (and the grader) see the same thing.',
-        }),
-      );
+      reporter.report({
+        severity: 'info',
+        message: `${other.path} is also a notes file; only ${candidate.path} was graded.`,
+        location: { file: other.path, line: 1, column: 1 },
+        subject: 'duplicate notes',
+        fixHint: 'Keep one notes file so readers (and the grader) see the same thing.',
+      });
     }
     for (const other of rejected) {
-      findings.push(
-        makeFinding(notesPresent, {
-          severity: 'info',
-          message: `${describe(other)} was ignored; only ${candidate.path} was graded.`,
-          location: { file: other.path, line: 1, column: 1 },
-          subject: 'duplicate notes',
-          fixHint: 'Keep one notes file so readers (and the grader) see the same thing.',
-        }),
-      );
+      reporter.report({
+        severity: 'info',
+        message: `${describe(other)} was ignored; only ${candidate.path} was graded.`,
+        location: { file: other.path, line: 1, column: 1 },
+        subject: 'duplicate notes',
+        fixHint: 'Keep one notes file so readers (and the grader) see the same thing.',
+      });
     }
     const bytes = Buffer.byteLength(document.text);
-    evidence.push(
-      makeEvidence(
-        notesPresent,
-        'notes',
-        `${candidate.path} (${bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toFixed(1)} KiB`}, ${plural(document.words, 'word')}, ${plural(document.headings.length, 'heading')})`,
-        { file: candidate.path, line: 1, column: 1 },
-      ),
+    reporter.evidence(
+      'notes',
+      `${candidate.path} (${bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toFixed(1)} KiB`}, ${plural(document.words, 'word')}, ${plural(document.headings.length, 'heading')})`,
+      { file: candidate.path, line: 1, column: 1 },
     );
-    return { findings, evidence, examined: 1, passed };
   },
-};
+});

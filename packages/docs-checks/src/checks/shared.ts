@@ -1,32 +1,7 @@
-/** Helpers shared by the docs checks. */
-import type { CheckMeta, CheckOutcome, Evidence, Finding, Severity, SourceLocation } from '@labgrader/core';
+/** Helpers shared by the docs checks (written with core's `defineCheck`). */
+import type { CheckReporter, SourceLocation } from '@labgrader/core';
 import type { DocsContext } from '../context.js';
 import type { NotesDocument } from '../markdown/document.js';
-
-export interface FindingFields {
-  message: string;
-  location: SourceLocation;
-  subject?: string;
-  fixHint?: string;
-  severity?: Severity;
-}
-
-export function makeFinding(meta: CheckMeta, fields: FindingFields): Finding {
-  const finding: Finding = {
-    checkId: meta.id,
-    severity: fields.severity ?? meta.severity,
-    message: fields.message,
-    location: fields.location,
-    fixHint: fields.fixHint ?? meta.fixHint,
-  };
-  if (meta.docsUrl) finding.docsUrl = meta.docsUrl;
-  if (fields.subject !== undefined) finding.subject = fields.subject;
-  return finding;
-}
-
-export function makeEvidence(meta: CheckMeta, label: string, detail: string, location?: SourceLocation): Evidence {
-  return location ? { checkId: meta.id, label, detail, location } : { checkId: meta.id, label, detail };
-}
 
 /** The notes' location at line 1, or where they were expected when there are none. */
 export function notesLocation(context: DocsContext, line = 1): SourceLocation {
@@ -47,10 +22,15 @@ const NOTES_HINT =
   'Commit your notes as `architecture-notes.md` at the repository root (or where the lab says), as UTF-8 Markdown; see docs/notes-present.';
 
 /**
- * The outcome of a content check when there are no readable notes: a graded
- * zero over `examined` subjects, with one finding that says why.
+ * Reports a content check when there are no readable notes: a graded zero
+ * over `subjects` (at least one), with one finding that says why.
  */
-export function notesUnavailable(meta: CheckMeta, context: DocsContext, examined: number, what: string): CheckOutcome {
+export function notesUnavailable(
+  context: DocsContext,
+  reporter: CheckReporter,
+  subjects: readonly string[],
+  what: string,
+): void {
   const notes = context.notes;
   let message: string;
   if (notes.status === 'missing') {
@@ -61,13 +41,15 @@ export function notesUnavailable(meta: CheckMeta, context: DocsContext, examined
     throw new Error('notesUnavailable called with readable notes');
   }
   const line = notes.status === 'unreadable' ? (notes.line ?? 1) : 1;
-  return {
-    findings: [
-      makeFinding(meta, { message, location: notesLocation(context, line), fixHint: NOTES_HINT, subject: 'notes' }),
-    ],
-    examined: Math.max(1, examined),
-    passed: 0,
-  };
+  const examined = subjects.length > 0 ? subjects : ['notes'];
+  for (const s of examined) reporter.examine(s);
+  reporter.report({
+    message,
+    location: notesLocation(context, line),
+    fixHint: NOTES_HINT,
+    subject: 'notes',
+    alsoFails: examined,
+  });
 }
 
 export function documentOf(context: DocsContext): NotesDocument | undefined {

@@ -7,7 +7,6 @@
 import type { Code } from 'mdast';
 import type { SourceLocation } from '@labgrader/core';
 import { locationOf, plainText, positionWithin, walk, type NotesDocument } from '../markdown/document.js';
-import { parseMermaid } from './mermaid.js';
 import { parsePlantUml } from './plantuml.js';
 import type { DiagramParse } from './types.js';
 
@@ -84,7 +83,33 @@ function decodeEntities(s: string): string {
   });
 }
 
-export function collectDiagramSources(doc: NotesDocument): DiagramSources {
+/** Where a code block starts in the notes: the key of its Mermaid parse. */
+export function blockKey(node: Code): number {
+  return node.position?.start.offset ?? -1;
+}
+
+/** The Mermaid blocks of the notes, in document order (parsed once, in the docs stage's preparation). */
+export function mermaidBlocks(doc: NotesDocument): Code[] {
+  const out: Code[] = [];
+  walk(doc.tree.children, (node) => {
+    if (node.type === 'code' && diagramLanguage(node) === 'mermaid') out.push(node);
+  });
+  return out;
+}
+
+const UNPARSED: DiagramParse = {
+  language: 'mermaid',
+  type: undefined,
+  validated: false,
+  components: [],
+  errors: [],
+  unchecked: 'the diagram was not parsed',
+};
+
+export function collectDiagramSources(
+  doc: NotesDocument,
+  mermaid: ReadonlyMap<number, DiagramParse> = new Map(),
+): DiagramSources {
   const out: DiagramSources = { images: [], links: [], code: [], undefinedReferences: [] };
   walk(doc.tree.children, (node) => {
     switch (node.type) {
@@ -146,7 +171,7 @@ export function collectDiagramSources(doc: NotesDocument): DiagramSources {
           location,
           firstLine: location.line + 1,
           source: node.value,
-          parse: language === 'mermaid' ? parseMermaid(node.value) : parsePlantUml(node.value),
+          parse: language === 'mermaid' ? (mermaid.get(blockKey(node)) ?? UNPARSED) : parsePlantUml(node.value),
         });
         break;
       }

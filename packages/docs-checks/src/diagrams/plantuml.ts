@@ -24,7 +24,7 @@
  * Errors: unpaired `@startuml`/`@enduml`, unbalanced braces or blocks, a
  * relation without a source or target, unclosed quotes or `[`.
  */
-import { parseC4Line } from './mermaid.js';
+import { parseC4Line } from './c4.js';
 import { ComponentSet, type DiagramError, type DiagramParse } from './types.js';
 
 const ELEMENT_KEYWORDS = [

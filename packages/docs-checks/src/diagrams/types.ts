@@ -20,46 +20,16 @@ export interface DiagramParse {
   /** Diagram type as written: `flowchart`, `sequenceDiagram`, `C4Container`, `component`… */
   type: string | undefined;
   /**
-   * True when the type is one this module validates (see the subset notes in
-   * mermaid.ts and plantuml.ts). Other types are recognised but neither
-   * validated nor counted as an architecture diagram.
+   * True when the diagram was validated: every Mermaid type (mermaid's own
+   * parser), PlantUML component/deployment/sequence diagrams (the subset in
+   * plantuml.ts). Other PlantUML kinds are recognised but not validated.
    */
   validated: boolean;
   /** Distinct components (nodes, participants, services) named by the diagram, by id. */
   components: DiagramComponent[];
   errors: DiagramError[];
-}
-
-/** Levenshtein distance, capped: used to suggest the diagram type a typo meant. */
-export function editDistance(a: string, b: string, cap = 3): number {
-  if (Math.abs(a.length - b.length) > cap) return cap + 1;
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    let rowMin = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      const value = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
-      current.push(value);
-      rowMin = Math.min(rowMin, value);
-    }
-    if (rowMin > cap) return cap + 1;
-    previous = current;
-  }
-  return previous[b.length]!;
-}
-
-export function closest(word: string, candidates: readonly string[], cap = 2): string | undefined {
-  let best: string | undefined;
-  let bestDistance = cap + 1;
-  for (const candidate of candidates) {
-    const d = editDistance(word.toLowerCase(), candidate.toLowerCase(), cap);
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best;
+  /** Set when the diagram could not be checked at all (the parser ran out of time or failed): why. */
+  unchecked?: string;
 }
 
 /** Collects components by id, keeping the first line and the most informative label. */

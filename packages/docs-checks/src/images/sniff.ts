@@ -34,6 +34,8 @@ export interface ImageInfo {
   height?: number;
   /** SVG only: drawing elements (shapes, paths, text, images). */
   drawingElements?: number;
+  /** SVG only: the texts it shows (`<text>`, HTML labels in `<foreignObject>`), at most 200. */
+  labels?: string[];
 }
 
 export type SniffResult =
@@ -179,8 +181,37 @@ function inspectSvg(text: string): SniffResult | undefined {
     height ??= Number(viewBox[2]);
   }
   const drawingElements = selfClosing ? 0 : (text.slice(tagEnd).match(SVG_DRAWING)?.length ?? 0);
-  const info: ImageInfo = { format: 'svg', drawingElements };
+  const info: ImageInfo = { format: 'svg', drawingElements, labels: selfClosing ? [] : svgLabels(text.slice(tagEnd)) };
   if (width !== undefined && Number.isFinite(width)) info.width = width;
   if (height !== undefined && Number.isFinite(height)) info.height = height;
   return { ok: true, info };
+}
+
+/** Entities of SVG text, decoded. */
+function decodeXml(s: string): string {
+  return s.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos|nbsp);/gi, (m, e: string) => {
+    const lower = e.toLowerCase();
+    const named: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
+    if (named[lower]) return named[lower];
+    const code = lower.startsWith('#x') ? parseInt(lower.slice(2), 16) : parseInt(lower.slice(1), 10);
+    return Number.isFinite(code) && code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : m;
+  });
+}
+
+/**
+ * The texts an SVG shows: the content of each `<text>` (its `<tspan>`s
+ * joined) and of each `<foreignObject>` (draw.io's HTML labels), tags
+ * removed. Bounded: each element's content is capped, and so is the count.
+ */
+function svgLabels(body: string): string[] {
+  const out: string[] = [];
+  const re = /<(?:[\w.-]+:)?(text|foreignObject)\b[^>]{0,2000}>([\s\S]{0,4000}?)<\/(?:[\w.-]+:)?\1\s*>/g;
+  for (const m of body.matchAll(re)) {
+    const label = decodeXml(m[2]!.replace(/<[^>]{0,2000}>/g, ' '))
+      .replace(/\s+/g, ' ')
+      .trim();
+    if (label !== '') out.push(label);
+    if (out.length >= 200) break;
+  }
+  return out;
 }

@@ -6,6 +6,7 @@
  */
 import type { Definition, Heading, Nodes, Root, RootContent } from 'mdast';
 import type { SourceLocation } from '@labgrader/core';
+import { foldHeading } from '../language/vocabulary.js';
 
 export interface HeadingInfo {
   /** Index of the heading in `root.children`. */
@@ -13,7 +14,7 @@ export interface HeadingInfo {
   depth: number;
   /** The heading's plain text as written. */
   text: string;
-  /** Lower case, leading numbering removed, punctuation and symbols turned into single spaces. */
+  /** Folded: lower case, accents removed, leading numbering removed, punctuation and symbols turned into single spaces. */
   normalized: string;
   node: Heading;
   line: number;
@@ -82,11 +83,7 @@ export function plainText(node: AnyNode): string {
 }
 
 export function normalizeHeading(text: string): string {
-  return text
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}]+/gu, ' ')
-    .trim()
-    .replace(/^(?:\d+ )+/, '');
+  return foldHeading(text);
 }
 
 export function locationOf(file: string, node: { position?: AnyNode['position'] } | undefined): SourceLocation {
@@ -231,47 +228,4 @@ export function subheadings(doc: NotesDocument, heading: HeadingInfo): HeadingIn
 /** Compiles rubric patterns: case-insensitive, Unicode regular expressions. */
 export function compilePatterns(patterns: readonly string[]): RegExp[] {
   return patterns.map((p) => new RegExp(p, 'iu'));
-}
-
-/** Whether a string is a valid pattern (for option schemas). */
-export function isValidPattern(pattern: string): boolean {
-  try {
-    new RegExp(pattern, 'iu');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function matchStrength(heading: HeadingInfo, patterns: readonly RegExp[]): number {
-  let best = 0;
-  for (const re of patterns) {
-    for (const candidate of [heading.normalized, heading.text.toLowerCase()]) {
-      const m = re.exec(candidate);
-      if (m) best = Math.max(best, m[0].length === candidate.length ? 2 : 1);
-    }
-  }
-  return best;
-}
-
-/**
- * The heading that best matches some patterns: the document title is never a
- * section; shallower headings win over nested ones, whole-heading matches
- * over partial ones, then document order.
- */
-export function findSection(doc: NotesDocument, patterns: readonly RegExp[]): HeadingInfo | undefined {
-  let best: { heading: HeadingInfo; strength: number } | undefined;
-  for (const heading of doc.headings) {
-    if (heading === doc.title) continue;
-    const strength = matchStrength(heading, patterns);
-    if (strength === 0) continue;
-    if (
-      !best ||
-      heading.depth < best.heading.depth ||
-      (heading.depth === best.heading.depth && strength > best.strength)
-    ) {
-      best = { heading, strength };
-    }
-  }
-  return best?.heading;
 }

@@ -7,7 +7,8 @@
  *  2. `scanNesting` refuses absurd container nesting up front, in linear time,
  *     with the line where it happens (a precise, deterministic finding);
  *  3. the parse itself runs in a worker thread that is terminated when it
- *     exceeds its time budget or heap limit, or when the stage is aborted;
+ *     exceeds its time budget or heap limit, or when the stage is aborted
+ *     (`inWorker`, also used for Mermaid diagrams and raster images);
  *  4. the resulting tree's depth is checked before any recursive traversal.
  */
 import { Worker } from 'node:worker_threads';
@@ -35,7 +36,7 @@ export const DEFAULT_PARSE_LIMITS: ParseLimits = {
 export type ParseOutcome =
   { ok: true; tree: Root } | { ok: false; problem: 'too-deep' | 'timeout' | 'failed'; message: string; line?: number };
 
-const WORKER_URL = new URL('../../worker/parse-markdown.mjs', import.meta.url);
+const WORKER_URL = new URL('../../worker/parse.mjs', import.meta.url);
 
 const LIST_MARKER = /^(?:[-*+]|\d{1,9}[.)])(?=[ \t]|$)/;
 const FENCE = /^(`{3,}|~{3,})/;
@@ -119,15 +120,47 @@ export async function parseMarkdown(
       message: `lists or blockquotes are nested about ${deep.depth} levels deep at line ${deep.line} (the limit is ${limits.maxNestingDepth})`,
     };
   }
+  const reply = await inWorker<Root>({ type: 'markdown', text }, limits, signal);
+  if (reply === 'timeout') {
+    return {
+      ok: false,
+      problem: 'timeout',
+      message: `parsing did not finish within ${limits.timeoutMs} ms (pathological Markdown such as deeply nested lists, blockquotes or emphasis)`,
+    };
+  }
+  if (!reply.ok) return { ok: false, problem: 'failed', message: `the Markdown parser failed: ${reply.error}` };
+  if (treeDepth(reply.value, limits.maxTreeDepth) > limits.maxTreeDepth) {
+    return {
+      ok: false,
+      problem: 'too-deep',
+      message: `the document's structure is nested more than ${limits.maxTreeDepth} levels deep`,
+    };
+  }
+  return { ok: true, tree: reply.value };
+}
+
+export type WorkerReply<T> = { ok: true; value: T } | { ok: false; error: string } | 'timeout';
+
+/**
+ * Sends one request to a parsing worker and waits for its answer within
+ * `timeoutMs`. A worker that answered is kept for the next request; one that
+ * timed out, crashed or was aborted is terminated. Aborting throws.
+ */
+export async function inWorker<T>(
+  request: Record<string, unknown>,
+  limits: Pick<ParseLimits, 'timeoutMs' | 'maxHeapMb'>,
+  signal?: AbortSignal,
+): Promise<WorkerReply<T>> {
+  throwIfAborted(signal);
   const worker = acquireWorker(limits.maxHeapMb);
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   let reusable = false;
-  let onMessage: ((message: { ok: true; tree: Root } | { ok: false; error: string }) => void) | undefined;
+  let onMessage: ((message: { ok: true; value: T } | { ok: false; error: string }) => void) | undefined;
   let onError: ((err: unknown) => void) | undefined;
   let onExit: ((code: number) => void) | undefined;
   try {
-    const reply = await new Promise<{ ok: true; tree: Root } | { ok: false; error: string } | 'timeout' | 'aborted'>(
+    const reply = await new Promise<{ ok: true; value: T } | { ok: false; error: string } | 'timeout' | 'aborted'>(
       (resolve, reject) => {
         timer = setTimeout(() => resolve('timeout'), limits.timeoutMs);
         onAbort = () => resolve('aborted');
@@ -142,7 +175,7 @@ export async function parseMarkdown(
         worker.once('error', onError);
         worker.once('exit', onExit);
         try {
-          worker.postMessage({ text });
+          worker.postMessage(request);
         } catch (err) {
           reject(err instanceof Error ? err : new Error(String(err)));
         }
@@ -152,29 +185,14 @@ export async function parseMarkdown(
       throwIfAborted(signal);
       throw new Error('unreachable: aborted without an aborted signal');
     }
-    if (reply === 'timeout') {
-      return {
-        ok: false,
-        problem: 'timeout',
-        message: `parsing did not finish within ${limits.timeoutMs} ms (pathological Markdown such as deeply nested lists, blockquotes or emphasis)`,
-      };
-    }
-    if (!reply.ok) return { ok: false, problem: 'failed', message: `the Markdown parser failed: ${reply.error}` };
-    if (treeDepth(reply.tree, limits.maxTreeDepth) > limits.maxTreeDepth) {
-      return {
-        ok: false,
-        problem: 'too-deep',
-        message: `the document's structure is nested more than ${limits.maxTreeDepth} levels deep`,
-      };
-    }
-    return { ok: true, tree: reply.tree };
+    return reply;
   } finally {
     if (timer) clearTimeout(timer);
     if (onAbort) signal?.removeEventListener('abort', onAbort);
     if (onMessage) worker.off('message', onMessage);
     if (onError) worker.off('error', onError);
     if (onExit) worker.off('exit', onExit);
-    // A worker that answered is idle and healthy: keep it for the next parse.
+    // A worker that answered is idle and healthy: keep it for the next request.
     // One that timed out, failed or was aborted may still be busy: stop it.
     if (reusable) releaseWorker(worker, limits.maxHeapMb);
     else await worker.terminate();

@@ -1,5 +1,6 @@
 /** Real image bytes built in the test (no binary blobs to review). */
 import { crc32, deflateSync } from 'node:zlib';
+import jpegJs from 'jpeg-js';
 
 function chunk(type: string, data: Buffer): Buffer {
   const length = Buffer.alloc(4);
@@ -10,15 +11,23 @@ function chunk(type: string, data: Buffer): Buffer {
   return Buffer.concat([length, typed, crc]);
 }
 
-/** A valid grayscale PNG of the given size. */
-export function png(width: number, height: number): Uint8Array {
+/** A valid grayscale PNG of the given size: grey with a black frame and a black bar, so it shows something. */
+export function png(width: number, height: number, options: { flat?: boolean } = {}): Uint8Array {
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 8; // bit depth
   ihdr[9] = 0; // grayscale
   const rows = Buffer.alloc((width + 1) * height, 0x80);
-  for (let y = 0; y < height; y++) rows[y * (width + 1)] = 0; // filter byte
+  for (let y = 0; y < height; y++) {
+    rows[y * (width + 1)] = 0; // filter byte
+    if (options.flat) continue;
+    for (let x = 0; x < width; x++) {
+      const frame = x < 2 || y < 2 || x >= width - 2 || y >= height - 2;
+      const bar = y >= height / 2 - 2 && y < height / 2 + 2 && x > width / 4 && x < (3 * width) / 4;
+      if (frame || bar) rows[y * (width + 1) + 1 + x] = 0;
+    }
+  }
   return new Uint8Array(
     Buffer.concat([
       Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
@@ -38,8 +47,18 @@ export function gif(width: number, height: number): Uint8Array {
   return new Uint8Array(b);
 }
 
-/** SOI, APP0/JFIF, SOF0 with the dimensions, EOI: enough structure for a header reader. */
+/** A real baseline JPEG (jpeg-js): white with a dark box. */
 export function jpeg(width: number, height: number): Uint8Array {
+  const data = Buffer.alloc(width * height * 4, 0xff);
+  for (let y = Math.floor(height / 4); y < (3 * height) / 4; y++) {
+    for (let x = Math.floor(width / 4); x < (3 * width) / 4; x++)
+      data.fill(0x20, (y * width + x) * 4, (y * width + x) * 4 + 3);
+  }
+  return new Uint8Array(jpegJs.encode({ data, width, height }, 80).data);
+}
+
+/** SOI, APP0/JFIF, SOF0 with the dimensions, EOI: a header without image data (a truncated JPEG). */
+export function jpegHeader(width: number, height: number): Uint8Array {
   const app0 = Buffer.from([
     0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00,
   ]);
