@@ -1,7 +1,18 @@
 # One image for the labgrader CLI (the default entrypoint), the webhook API
 # (apps/api/dist/main.js) and the grading worker (apps/worker/dist/main.js);
-# docker-compose.yml picks the entrypoint per service. Grading Lab 85's cluster
-# criteria additionally needs kind, kubectl and a Docker engine in the worker's image.
+# docker-compose.yml picks the entrypoint per service. It ships pinned helm and
+# kubectl, so Helm charts and kustomizations are rendered (and kubectl is the
+# cluster stage's client); grading Lab 85's cluster criteria additionally needs
+# kind and a Docker engine reachable from the worker.
+
+# helm and kubectl, built from their Go modules at pinned versions: every module is
+# checked against the Go checksum database (sum.golang.org), so no download URL or
+# checksum has to be trusted separately. The same script builds them for CI
+# (.ci/run, into ~/.cache/labgrader/bin); versions: .ci/build-go-tools.sh.
+FROM golang:1.24-bookworm AS tools
+COPY .ci/build-go-tools.sh /usr/local/bin/build-go-tools.sh
+RUN build-go-tools.sh /out helm kubectl
+
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json tsconfig*.json ./
@@ -12,10 +23,10 @@ COPY apps ./apps
 RUN npm install --no-audit --no-fund && npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
-# git clones submissions; kubectl (for kustomize overlays) is not in Debian's archive:
-# mount or install it when your labs use kustomize.
+# git clones submissions; helm and kubectl render charts and kustomizations (found on PATH).
 RUN apt-get update && apt-get install -y --no-install-recommends git ca-certificates \
     && rm -rf /var/lib/apt/lists/*
+COPY --from=tools /out/helm /out/kubectl /usr/local/bin/
 WORKDIR /opt/labgrader
 COPY --from=build /src /opt/labgrader
 COPY rubrics ./rubrics

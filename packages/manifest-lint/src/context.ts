@@ -16,6 +16,8 @@ export interface DiscoveryProblem {
   message: string;
   location: SourceLocation;
   subject: string;
+  /** For a renderer that is not installed: exactly how to install it (the not-gradable hint). */
+  installHint?: string;
 }
 
 export interface LintContext {

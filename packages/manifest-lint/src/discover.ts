@@ -35,7 +35,8 @@ import {
   type ResolvePath,
   type SourcePool,
 } from './render/kustomize.js';
-import { runRenderer } from './render/run.js';
+import { runTool } from './render/run.js';
+import { installHint, type Env } from './render/tools.js';
 import { networkIsolationFor, type NetworkIsolation } from './render/sandbox.js';
 import type { LintSettings } from './settings.js';
 import { parseYamlFile } from './yaml/parse.js';
@@ -49,6 +50,12 @@ export interface DiscoverOptions {
   progress?: (message: string) => void;
   /** Debug logs (how renderers are sandboxed). */
   logger?: Logger;
+  /**
+   * Where helm and kubectl are looked for (LABGRADER_HELM, LABGRADER_KUBECTL,
+   * PATH's `helm`/`kubectl`, LABGRADER_CACHE_DIR or HOME for
+   * ~/.cache/labgrader/bin). Default: process.env, read at each call.
+   */
+  env?: Env;
 }
 
 export interface Discovery {
@@ -68,6 +75,7 @@ function start(file: string): SourceLocation {
 
 export async function discoverObjects(options: DiscoverOptions): Promise<Discovery> {
   const { repo, settings, runner, signal } = options;
+  const env = options.env ?? process.env;
   const progress = options.progress ?? (() => {});
   // Probed only when something is rendered (once per runner).
   const network = (): Promise<NetworkIsolation> => networkIsolationFor(runner!, options.logger ?? silentLogger);
@@ -162,6 +170,8 @@ export async function discoverObjects(options: DiscoverOptions): Promise<Discove
     }
   }
 
+  /** Directories of kustomizations whose tree rendered: kustomize decides what is deployed from there. */
+  const renderedDirs = new Set<string>();
   for (const root of roots) {
     throwIfAborted(signal);
     const tree = reachable(root, byDir);
@@ -193,14 +203,16 @@ export async function discoverObjects(options: DiscoverOptions): Promise<Discove
       // Nothing is rendered for a tree with a refused or missing entry; kustomize would stop at the first anyway.
     } else if (settings.render.kustomize && runner) {
       progress(`rendering kustomization ${root.dir || '.'}`);
-      const outcome = await runRenderer(runner, 'kubectl', ['kustomize', path.join(repo.root, root.dir)], {
+      const outcome = await runTool(runner, 'kubectl', ['kustomize', path.join(repo.root, root.dir)], {
         root: repo.root,
         timeoutMs: settings.render.timeoutSeconds * 1000,
         ...(signal ? { signal } : {}),
         network: await network(),
+        env,
       });
       if (outcome.ok) {
         rendered = true;
+        for (const k of tree) renderedDirs.add(k.dir);
         objects.push(...(await mapKustomizeOutput(outcome.stdout, root, tree, loader, settings, problems)));
         for (const k of tree) {
           examined.add(k.file);
@@ -210,15 +222,16 @@ export async function discoverObjects(options: DiscoverOptions): Promise<Discove
           }
         }
       } else {
+        const missing = outcome.reason === 'missing-tool';
         problems.push({
           checkId: 'lint/render',
-          severity: outcome.reason === 'missing-tool' ? 'warning' : 'error',
-          message:
-            outcome.reason === 'missing-tool'
-              ? `kustomization ${root.dir || '.'} was not rendered (kubectl is not installed here); its resource files were linted as written`
-              : `kubectl kustomize ${root.dir || '.'} failed: ${outcome.message}`,
+          severity: missing ? 'warning' : 'error',
+          message: missing
+            ? `kustomization ${root.dir || '.'} was not rendered: kubectl is not installed here (looked for ${outcome.searched}), so its resource files were linted as written. ${installHint('kubectl')}`
+            : `kubectl kustomize ${root.dir || '.'} failed: ${outcome.message}`,
           location: start(root.file),
           subject,
+          ...(missing ? { installHint: installHint('kubectl') } : {}),
         });
       }
     } else if (settings.render.kustomize && !runner) {
@@ -286,28 +299,39 @@ export async function discoverObjects(options: DiscoverOptions): Promise<Discove
       continue;
     }
     progress(`rendering Helm chart ${chartDir || '.'}`);
-    const outcome = await runRenderer(
+    const outcome = await runTool(
       runner,
       'helm',
-      // values.schema.json may $ref http:// or file:// URLs, which helm would fetch or read off the host.
-      ['template', settings.render.helmReleaseName, path.join(repo.root, chartDir), '--skip-schema-validation'],
+      [
+        'template',
+        settings.render.helmReleaseName,
+        path.join(repo.root, chartDir),
+        // values.schema.json may $ref http:// or file:// URLs, which helm would fetch or read off the host.
+        '--skip-schema-validation',
+        // The version the manifests are validated against, for `kubeVersion:` and .Capabilities
+        // (helm's own default depends on how the binary was built: v1.20 for `go install`).
+        '--kube-version',
+        `v${settings.kubernetesVersion}.0`,
+      ],
       {
         root: repo.root,
         timeoutMs: settings.render.timeoutSeconds * 1000,
         ...(signal ? { signal } : {}),
         network: await network(),
+        env,
       },
     );
     if (!outcome.ok) {
+      const missing = outcome.reason === 'missing-tool';
       problems.push({
         checkId: 'lint/render',
-        severity: outcome.reason === 'missing-tool' ? 'warning' : 'error',
-        message:
-          outcome.reason === 'missing-tool'
-            ? `Helm chart ${chartDir || '.'} was not rendered: helm is not installed here, so its templates were not linted`
-            : `helm template ${chartDir || '.'} failed: ${outcome.message}`,
+        severity: missing ? 'warning' : 'error',
+        message: missing
+          ? `Helm chart ${chartDir || '.'} was not rendered: helm is not installed here (looked for ${outcome.searched}), so its templates were not linted. ${installHint('helm')}`
+          : `helm template ${chartDir || '.'} failed: ${outcome.message}`,
         location: start(chartFile),
         subject,
+        ...(missing ? { installHint: installHint('helm') } : {}),
       });
       continue;
     }
@@ -316,7 +340,7 @@ export async function discoverObjects(options: DiscoverOptions): Promise<Discove
   }
 
   // Plain manifest files.
-  const plain = considered.filter(
+  const candidates = considered.filter(
     (entry) =>
       isIncluded(entry.path) &&
       MANIFEST_EXT.test(entry.path) &&
@@ -324,6 +348,24 @@ export async function discoverObjects(options: DiscoverOptions): Promise<Discove
       !neverDirect.has(entry.path) &&
       !inChart(entry.path),
   );
+  // A manifest below a rendered kustomization (its nearest kustomization directory) that no
+  // kustomization lists is not deployed by `kubectl apply -k`: say so instead of linting it.
+  const plain: RepoEntry[] = [];
+  const scratch = new FileLoader(repo, settings, []);
+  for (const entry of candidates) {
+    const governor = governingKustomization(entry.path, byDir);
+    if (!governor || !renderedDirs.has(governor.dir)) {
+      plain.push(entry);
+      continue;
+    }
+    throwIfAborted(signal);
+    const loaded = await scratch.load(entry.path, { requireKubernetes: true });
+    scratch.release(entry.path);
+    if (!loaded) continue;
+    const found = objectsOfFile(loaded, settings.ignoreApiGroups);
+    if (found.length === 0 && !loaded.parsed.documents.some((d) => d.problems.length > 0)) continue;
+    problems.push(ignoredByKustomization(entry.path, governor, found));
+  }
   if (plain.length > settings.maxFiles) {
     problems.push({
       checkId: 'lint/yaml-valid',
@@ -352,6 +394,58 @@ export async function discoverObjects(options: DiscoverOptions): Promise<Discove
     problems,
     examinedFiles: [...examined].sort(),
     renderTargets: [...roots.map((k) => `kustomization ${k.dir || '.'}`), ...topCharts.map((d) => `chart ${d || '.'}`)],
+  };
+}
+
+/** The kustomization of the file's directory, or of the nearest ancestor directory that has one. */
+function governingKustomization(file: string, byDir: ReadonlyMap<string, Kustomization>): Kustomization | undefined {
+  for (let dir = dirOf(file); ; dir = dirOf(dir)) {
+    const found = byDir.get(dir);
+    if (found) return found;
+    if (dir === '') return undefined;
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * An info for a manifest that a rendered kustomization does not list: at the
+ * commented-out entry when the kustomization has one (`# - debug.yaml`),
+ * else at the file's first object.
+ */
+function ignoredByKustomization(file: string, k: Kustomization, objects: readonly KubeObject[]): DiscoveryProblem {
+  const relative = k.dir ? file.slice(k.dir.length + 1) : file;
+  const what =
+    objects.length > 0
+      ? ` (${objects
+          .slice(0, 3)
+          .map((o) => o.ref)
+          .join(', ')}${objects.length > 3 ? ', …' : ''})`
+      : '';
+  const text = k.loaded.source.text;
+  const commented = new RegExp(
+    `^[ \\t]*#[ \\t]*-?[ \\t]*["']?(?:\\./)?${escapeRegExp(relative)}["']?(?:[ \\t].*)?$`,
+    'm',
+  ).exec(text);
+  const subject = `kustomization ${k.dir || '.'}`;
+  if (commented) {
+    const offset = commented.index + commented[0].indexOf('#');
+    return {
+      checkId: 'lint/render',
+      severity: 'info',
+      message: `${file}${what} is commented out of ${k.file}: kustomize does not deploy it, so it was not linted (uncomment the entry if it should be deployed)`,
+      location: k.loaded.source.location(offset),
+      subject,
+    };
+  }
+  return {
+    checkId: 'lint/render',
+    severity: 'info',
+    message: `${file}${what} is not listed in ${k.file} (resources): kustomize does not deploy it, so it was not linted (list it under resources: if it should be deployed, or delete it)`,
+    location: objects[0]?.startLocation() ?? start(file),
+    subject,
   };
 }
 

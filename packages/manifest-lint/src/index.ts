@@ -29,4 +29,6 @@ export {
 export { LINT_RULES } from './rules/index.js';
 export { loadKubeSchema, SUPPORTED_KUBERNETES_VERSIONS, DEFAULT_KUBERNETES_VERSION } from './schema/kubernetes.js';
 export { defaultLintSettings, lintSettingsSchema, type LintSettings } from './settings.js';
-export { inventoryOf, lintRegistry, lintStage, prepareLint } from './stage.js';
+export { createLintStage, inventoryOf, lintRegistry, lintStage, prepareLint, type LintStageOptions } from './stage.js';
+export { dataStoreOfImage, imageName, DATA_STORES, type DataStore, type StatefulFacts } from './model/stateful.js';
+export { HELM_VERSION, KUBECTL_VERSION, installHint, toolCandidates } from './render/tools.js';

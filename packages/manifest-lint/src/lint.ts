@@ -31,6 +31,8 @@ export interface LintRepositoryOptions {
   runner?: CommandRunner;
   signal?: AbortSignal;
   progress?: (message: string) => void;
+  /** Where helm and kubectl are looked for (LABGRADER_HELM, LABGRADER_KUBECTL, PATH, ~/.cache/labgrader/bin); default: process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface LintResult {
@@ -67,6 +69,7 @@ export async function lintRepository(repo: RepoFiles, options: LintRepositoryOpt
     runner: options.runner ?? missingRunner,
     signal,
     progress: options.progress ?? (() => {}),
+    ...(options.env ? { env: options.env } : {}),
   });
   const runs = await runChecks(lintRegistry, configured, prepared.context, { signal });
   const findings = runs.flatMap((r) => r.outcome?.findings ?? []).sort(compareFindings);

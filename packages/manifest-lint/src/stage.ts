@@ -16,6 +16,7 @@ import { ObjectIndex } from './model/index.js';
 import { referencesOf } from './model/references.js';
 import type { KubeObject } from './model/object.js';
 import { LINT_RULES } from './rules/index.js';
+import type { Env } from './render/tools.js';
 import { loadKubeSchema } from './schema/kubernetes.js';
 import { lintSettingsSchema, type LintSettings } from './settings.js';
 
@@ -32,7 +33,10 @@ export function inventoryOf(objects: readonly KubeObject[]): ManifestInventory {
 
 export async function prepareLint(
   input: Pick<StageInput<LintSettings>, 'repo' | 'settings' | 'runner' | 'signal' | 'progress'> &
-    Partial<Pick<StageInput<LintSettings>, 'logger'>>,
+    Partial<Pick<StageInput<LintSettings>, 'logger'>> & {
+      /** Where helm and kubectl are looked for (see DiscoverOptions.env); default: process.env. */
+      env?: Env;
+    },
 ): Promise<StagePreparation<LintContext>> {
   const settings = input.settings;
   const discovery = await discoverObjects({
@@ -42,6 +46,7 @@ export async function prepareLint(
     signal: input.signal,
     progress: input.progress,
     ...(input.logger ? { logger: input.logger } : {}),
+    ...(input.env ? { env: input.env } : {}),
   });
   const context: LintContext = {
     settings,
@@ -67,7 +72,8 @@ export async function prepareLint(
             : 'the repository contains no Kubernetes manifests (YAML or JSON documents with apiVersion and kind)',
         hint:
           unrendered.length > 0
-            ? 'Install the missing tool on the grading machine, or commit rendered manifests.'
+            ? (unrendered.find((p) => p.installHint)?.installHint ??
+              'Fix the rendering error above, or commit rendered manifests.')
             : `Commit the manifests (for example under k8s/). Ignored paths: ${[...settings.exclude, ...settings.extraExclude].slice(0, 6).join(', ')}…`,
       },
     };
@@ -75,9 +81,18 @@ export async function prepareLint(
   return { context, inventory };
 }
 
-export const lintStage: GradingStage<LintSettings, LintContext> = {
-  name: 'lint',
-  settingsSchema: lintSettingsSchema,
-  registry: lintRegistry,
-  prepare: (input) => prepareLint(input),
-};
+export interface LintStageOptions {
+  /** Where helm and kubectl are looked for (LABGRADER_HELM, LABGRADER_KUBECTL, PATH, LABGRADER_CACHE_DIR, HOME); default: process.env, read at each run. */
+  env?: Env;
+}
+
+export function createLintStage(options: LintStageOptions = {}): GradingStage<LintSettings, LintContext> {
+  return {
+    name: 'lint',
+    settingsSchema: lintSettingsSchema,
+    registry: lintRegistry,
+    prepare: (input) => prepareLint({ ...input, ...(options.env ? { env: options.env } : {}) }),
+  };
+}
+
+export const lintStage: GradingStage<LintSettings, LintContext> = createLintStage();

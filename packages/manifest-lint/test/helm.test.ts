@@ -61,6 +61,7 @@ describe('Helm charts', () => {
     const runner = scriptedRunner((command) => (command === 'helm' ? { stdout: rendered } : 'missing'));
     const result = await lintFiles(chart, {
       runner,
+      env: {},
       checks: ['lint/image-tag', 'lint/replicas', 'lint/yaml-valid', 'lint/render'],
     });
     expect(runner.calls.map((c) => [c.command, c.args[0], c.args[1]])).toEqual([
@@ -84,17 +85,49 @@ describe('Helm charts', () => {
     ]);
   });
 
-  it('without helm, says the chart was not rendered and that nothing else could be graded', async () => {
-    const result = await lintFiles(chart, { runner: noTools });
+  it('without helm, says where it looked and exactly how to install it, and that nothing else could be graded', async () => {
+    const result = await lintFiles(chart, { runner: noTools, env: { HOME: '/home/student' } });
     expect(result.findings.map((f) => [f.checkId, f.severity, f.message])).toEqual([
       [
         'lint/render',
         'warning',
-        'Helm chart chart was not rendered: helm is not installed here, so its templates were not linted',
+        'Helm chart chart was not rendered: helm is not installed here (looked for helm on PATH, /home/student/.cache/labgrader/bin/helm), so its templates were not linted. ' +
+          'Install helm v3.19.0 where labgrader looks for it: `GOBIN=~/.cache/labgrader/bin go install helm.sh/helm/v3/cmd/helm@v3.19.0` (needs Go), or a release binary from https://github.com/helm/helm/releases on PATH, or set LABGRADER_HELM to its path.',
       ],
     ]);
     expect(result.notGradable?.reason).toBe('no-manifests');
     expect(result.notGradable?.message).toMatch(/helm is not installed/);
+    expect(result.notGradable?.hint).toMatch(
+      /^Install helm v3\.19\.0 .*go install helm\.sh\/helm\/v3\/cmd\/helm@v3\.19\.0/,
+    );
+  });
+
+  it.each<[string, Record<string, string>, string]>([
+    ['LABGRADER_HELM', { LABGRADER_HELM: '/opt/helm-3.19/helm', HOME: '/home/student' }, '/opt/helm-3.19/helm'],
+    [
+      '~/.cache/labgrader/bin (where .ci/run builds it)',
+      { HOME: '/home/student' },
+      '/home/student/.cache/labgrader/bin/helm',
+    ],
+    [
+      'LABGRADER_CACHE_DIR/bin',
+      { LABGRADER_CACHE_DIR: '/var/cache/lg', HOME: '/home/student' },
+      '/var/cache/lg/bin/helm',
+    ],
+  ])('finds helm through %s when it is not on PATH', async (_how, env, binary) => {
+    // This runner has no unshare and no helm on PATH: only `binary` starts.
+    const runner = scriptedRunner((command) => (command === binary ? { stdout: rendered } : 'missing'));
+    const result = await lintFiles(chart, { runner, env, checks: ['lint/replicas', 'lint/render'] });
+    expect(result.findings.map((f) => `${f.checkId} ${f.location?.file}:${f.location?.line}`)).toEqual([
+      'lint/replicas chart/templates/deployment.yaml:6',
+    ]);
+    expect(runner.calls.map((c) => c.command).filter((c) => c !== 'unshare')).toEqual(
+      env.LABGRADER_HELM ? [binary] : ['helm', binary],
+    );
+    // The binary that worked is tried first next time.
+    runner.calls.length = 0;
+    await lintFiles(chart, { runner, env, checks: ['lint/render'] });
+    expect(runner.calls.map((c) => c.command).filter((c) => c !== 'unshare')).toEqual([binary]);
   });
 
   it('reports a chart that fails to render', async () => {

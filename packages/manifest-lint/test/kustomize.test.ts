@@ -214,4 +214,74 @@ describe('kustomize overlays (kubectl kustomize)', () => {
     expect(r.inventory.objects.every((o) => !o.rendered)).toBe(true);
     expect(r.inventory.objects).toHaveLength(2);
   });
+
+  it('lints what a kustomization renders and says which files it does not deploy', async () => {
+    const excluded = tempRepo({
+      'k8s/kustomization.yaml': [
+        'apiVersion: kustomize.config.k8s.io/v1beta1',
+        'kind: Kustomization',
+        'resources:',
+        '  - deployment.yaml',
+        '  # - debug-pod.yaml',
+        '',
+      ].join('\n'),
+      'k8s/deployment.yaml': base['k8s/base/deployment.yaml'],
+      // Commented out of resources: a debugging pod with a literal password and no limits.
+      'k8s/debug-pod.yaml': [
+        'apiVersion: v1',
+        'kind: Pod',
+        'metadata:',
+        '  name: debug',
+        'spec:',
+        '  containers:',
+        '    - name: shell',
+        '      image: busybox:latest',
+        '      env:',
+        '        - name: DB_PASSWORD',
+        '          value: hunter2hunter2',
+        '',
+      ].join('\n'),
+      // Not listed at all, in a subdirectory without a kustomization of its own.
+      'k8s/old/deployment-v0.yaml': base['k8s/base/deployment.yaml'].replace('name: web', 'name: web-v0'),
+      // Not a manifest: never mentioned.
+      'k8s/values-notes.yaml': 'owner: team-a\n',
+      // Outside the kustomization's directory: still a plain manifest.
+      'deploy/job.yaml':
+        'apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n        - name: migrate\n          image: ghcr.io/acme/migrate:1.0.0\n',
+    });
+    try {
+      const r = await lintRepository(await openRepoFiles(excluded.dir), {
+        runner: createExecaRunner(),
+        checks: ['lint/render', 'lint/env-secret-literal', 'lint/image-tag', 'lint/replicas'],
+      });
+      expect(r.inventory.objects.map((o) => `${o.kind}/${o.name} ${o.location.file}`).sort()).toEqual([
+        'Deployment/web k8s/deployment.yaml',
+        'Job/migrate deploy/job.yaml',
+      ]);
+      // Nothing from the files kustomize does not deploy; each is named, at no cost.
+      expect(r.findings.filter((f) => f.severity !== 'info').map((f) => `${f.checkId} ${f.location?.file}`)).toEqual(
+        [],
+      );
+      expect(
+        r.findings
+          .filter((f) => f.checkId === 'lint/render')
+          .map((f) => [f.severity, `${f.location?.file}:${f.location?.line}:${f.location?.column}`, f.message]),
+      ).toEqual([
+        [
+          'info',
+          'k8s/kustomization.yaml:5:3',
+          'k8s/debug-pod.yaml (Pod debug) is commented out of k8s/kustomization.yaml: kustomize does not deploy it, so it was not linted (uncomment the entry if it should be deployed)',
+        ],
+        [
+          'info',
+          'k8s/old/deployment-v0.yaml:1:1',
+          'k8s/old/deployment-v0.yaml (Deployment web-v0) is not listed in k8s/kustomization.yaml (resources): kustomize does not deploy it, so it was not linted (list it under resources: if it should be deployed, or delete it)',
+        ],
+      ]);
+      const render = r.runs.find((run) => run.id === 'lint/render')!.outcome!;
+      expect(render.passed).toBe(render.examined);
+    } finally {
+      excluded.cleanup();
+    }
+  });
 });

@@ -41,7 +41,10 @@ describe('rule registry', () => {
   it('exports metadata with default options for SARIF and docs', () => {
     const meta = lintRuleMetadata();
     expect(meta).toHaveLength(LINT_RULES.length);
-    expect(meta.find((m) => m.id === 'lint/replicas')?.defaultOptions).toEqual({ minReplicas: 2 });
+    expect(meta.find((m) => m.id === 'lint/replicas')?.defaultOptions).toEqual({
+      minReplicas: 2,
+      allowStatefulSingletons: true,
+    });
     expect(meta.every((m) => !('check' in m))).toBe(true);
   });
 
@@ -55,7 +58,7 @@ describe('rule registry', () => {
         id: 'lint/container-resources',
         options: { requests: ['cpu', 'memory'], limits: ['cpu', 'memory'], includeInitContainers: true },
       },
-      { id: 'lint/replicas', options: { minReplicas: 3 }, severity: 'error' },
+      { id: 'lint/replicas', options: { minReplicas: 3, allowStatefulSingletons: true }, severity: 'error' },
     ]);
     expect(() => configureChecks(['lint/no-such-rule'])).toThrow(/unknown lint check/);
     expect(() => configureChecks([{ id: 'lint/replicas', options: { minReplicas: 0 } }])).toThrow();

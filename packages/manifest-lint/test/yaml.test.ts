@@ -21,6 +21,23 @@ function only(text: string) {
 }
 
 describe('plain values', () => {
+  it('read YAML tags the way Kubernetes does: !!binary is the decoded text, !!str and !!int convert', () => {
+    const { value, source } = only(
+      [
+        'password: !!binary aHVudGVyMmh1bnRlcjI=',
+        'block: !!binary |',
+        '  aHVu',
+        '  dGVy',
+        'port: !!str 8080',
+        'count: !!int "3"',
+        '',
+      ].join('\n'),
+    );
+    expect(value).toEqual({ password: 'hunter2hunter2', block: 'hunter', port: '8080', count: 3 });
+    // The decoded value is still placed where it is written (the base64 text after the tag).
+    expect(source.locationOf(source.walk(['password']), 'value')).toMatchObject({ line: 1, column: 20 });
+  });
+
   it('resolve merge keys, with written keys winning, and share aliased values', () => {
     const { value } = only(
       [

@@ -6,7 +6,21 @@
  */
 import { asRecord, asString, isRecord, type KubeObject } from './object.js';
 import { mapSelector, sameNamespace, selectorMatches, type LabelSelector } from './selectors.js';
-import { toWorkload, type Workload } from './workloads.js';
+import { statefulFacts, type StatefulFacts } from './stateful.js';
+import { REPLICATED_KINDS, toWorkload, type Workload } from './workloads.js';
+
+/** How many replicas a workload runs, as a message can say it truthfully. */
+export interface ReplicaSummary {
+  /** The fewest replicas it runs: the HPA's minReplicas when autoscaled, else spec.replicas (unset: 1). */
+  min: number;
+  /** The autoscaler's maxReplicas, when autoscaled. */
+  max?: number;
+  hpa?: KubeObject;
+  /** `spec.replicas` as written (undefined when unset). */
+  specReplicas?: unknown;
+  /** "runs 3 replicas", "runs 1 replica (replicas is not set)", "runs 2 to 10 replicas (autoscaled by HorizontalPodAutoscaler api)". */
+  text: string;
+}
 
 export class ObjectIndex {
   readonly workloads: Workload[];
@@ -17,6 +31,7 @@ export class ObjectIndex {
   private readonly hpasByTarget = new Map<string, KubeObject[]>();
   private readonly selections = new Map<string, Workload[]>();
   private readonly workloadOf = new Map<KubeObject, Workload>();
+  private readonly statefulOf = new Map<Workload, StatefulFacts>();
 
   constructor(readonly objects: readonly KubeObject[]) {
     for (const object of objects) {
@@ -106,6 +121,44 @@ export class ObjectIndex {
       return typeof min === 'number' ? min : 1;
     }
     return workload.replicas;
+  }
+
+  /** The replica count of a replicated workload, with words a message can use. */
+  replicaSummary(workload: Workload): ReplicaSummary {
+    const hpa = this.autoscalersOf(workload)[0];
+    const specReplicas = workload.object.get(['spec', 'replicas']);
+    const plural = (n: number) => `${n} replica${n === 1 ? '' : 's'}`;
+    if (hpa) {
+      const min = this.minimumReplicas(workload) ?? 1;
+      const rawMax = hpa.get(['spec', 'maxReplicas']);
+      const max = typeof rawMax === 'number' ? rawMax : undefined;
+      const range =
+        max === undefined ? `at least ${plural(min)}` : max === min ? plural(min) : `${min} to ${max} replicas`;
+      return {
+        min,
+        ...(max !== undefined ? { max } : {}),
+        hpa,
+        specReplicas,
+        text: `runs ${range} (autoscaled by ${hpa.ref})`,
+      };
+    }
+    const min = workload.replicas ?? 1;
+    const unset = specReplicas === undefined || specReplicas === null;
+    return {
+      min,
+      specReplicas,
+      text: `runs ${plural(min)}${unset && REPLICATED_KINDS.has(workload.kind) ? ' (replicas is not set)' : ''}`,
+    };
+  }
+
+  /** Whether the workload holds state (data-store image, single-attach claim, volumeClaimTemplates). Memoized. */
+  stateful(workload: Workload): StatefulFacts {
+    let facts = this.statefulOf.get(workload);
+    if (!facts) {
+      facts = statefulFacts(workload, (name, namespace) => this.find('PersistentVolumeClaim', name, namespace)[0]);
+      this.statefulOf.set(workload, facts);
+    }
+    return facts;
   }
 }
 

@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { CommandNotFoundError, isLabgraderError, type CommandRunner } from '@labgrader/core';
 import { createPrivateHome, removePrivateHome, type NetworkIsolation, type PrivateHome } from './sandbox.js';
+import { rememberTool, rememberedTool, toolCandidates, type Env, type RenderToolName } from './tools.js';
 
 export type RenderOutcome =
   { ok: true; stdout: string } | { ok: false; reason: 'missing-tool' | 'failed' | 'timed-out'; message: string };
@@ -90,4 +91,43 @@ export async function runRenderer(
     // rm -rf with retries; if even that fails the grade is still right, so do not turn it into an error.
     if (home) await removePrivateHome(home.dir).catch(() => {});
   }
+}
+
+export type ToolOutcome = RenderOutcome & {
+  /** For a missing tool: every place looked at, for the message. */
+  searched?: string;
+};
+
+/**
+ * Runs a renderer found at the first candidate that starts (see tools.ts):
+ * a missing program moves on to the next candidate, anything else (success,
+ * failure, time-out) is the outcome. The candidate that started is tried
+ * first next time with the same runner.
+ */
+export async function runTool(
+  runner: CommandRunner,
+  tool: RenderToolName,
+  args: readonly string[],
+  options: RenderOptions & { env: Env },
+): Promise<ToolOutcome> {
+  const candidates = toolCandidates(tool, options.env);
+  const key = `${tool}\u0000${candidates.map((c) => c.command).join('\u0000')}`;
+  const remembered = rememberedTool(runner, key);
+  const ordered = remembered
+    ? [...candidates.filter((c) => c.command === remembered), ...candidates.filter((c) => c.command !== remembered)]
+    : candidates;
+  let outcome: RenderOutcome | undefined;
+  for (const candidate of ordered) {
+    outcome = await runRenderer(runner, candidate.command, args, options);
+    if (outcome.ok || outcome.reason !== 'missing-tool') {
+      rememberTool(runner, key, candidate.command);
+      return outcome;
+    }
+  }
+  return {
+    ok: false,
+    reason: 'missing-tool',
+    message: new CommandNotFoundError(tool).message,
+    searched: candidates.map((c) => c.shown).join(', '),
+  };
 }

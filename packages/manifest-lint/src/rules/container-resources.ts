@@ -1,8 +1,30 @@
 import { z } from 'zod';
-import { asRecord } from '../model/object.js';
-import { allContainers } from '../model/workloads.js';
+import { asRecord, isRecord } from '../model/object.js';
+import { allContainers, type Workload } from '../model/workloads.js';
+import type { Path } from '../yaml/parse.js';
 import { containerLocation } from './support/helpers.js';
 import { defineRule, hint } from './support/rule.js';
+
+/**
+ * A `resources:` block written above the containers (at pod level, in the
+ * pod template, or in the workload spec): the usual indentation slip.
+ */
+function misplacedResources(workload: Workload): { path: Path; where: string } | undefined {
+  const spec = workload.podSpecPath;
+  const candidates: Array<{ path: Path; where: string }> = [
+    { path: [...spec, 'resources'], where: `at pod level (${spec.join('.')}.resources)` },
+  ];
+  if (spec.length >= 2) {
+    const template = spec.slice(0, -1);
+    candidates.push({
+      path: [...template, 'resources'],
+      where: `in the pod template (${template.join('.')}.resources)`,
+    });
+  }
+  if (spec.length >= 3)
+    candidates.push({ path: ['spec', 'resources'], where: `in the ${workload.kind} spec (spec.resources)` });
+  return candidates.find((c) => isRecord(workload.object.get(c.path)));
+}
 
 export const containerResources = defineRule({
   id: 'lint/container-resources',
@@ -48,6 +70,15 @@ containers:
             if (effective[name] === undefined || effective[name] === null) missing.push(`${kind}.${name}`);
         }
         if (missing.length === 0) continue;
+        const misplaced = container.value.resources === undefined ? misplacedResources(workload) : undefined;
+        if (misplaced) {
+          reporter.report({
+            subject: container.subject,
+            message: `${container.init ? 'Init container' : 'Container'} "${container.name}" of ${workload.subject} does not set ${missing.join(', ')}: its resources: block is indented ${misplaced.where} instead of under the container; move it under "- name: ${container.name}"${misplaced.where.startsWith('at pod level') ? ' (pod-level resources are a separate, alpha feature in Kubernetes 1.33, off by default)' : ''}`,
+            location: workload.object.locate(misplaced.path, 'key'),
+          });
+          continue;
+        }
         reporter.report({
           subject: container.subject,
           message: `${container.init ? 'Init container' : 'Container'} "${container.name}" of ${workload.subject} does not set ${missing.join(', ')}`,

@@ -5,6 +5,7 @@
 import type { LintRule } from './support/rule.js';
 import { configMapSecrets } from './configmap-secrets.js';
 import { containerResources } from './container-resources.js';
+import { databaseExposed } from './database-exposed.js';
 import { envSecretLiteral } from './env-secret-literal.js';
 import { hostAccess } from './host-access.js';
 import { hpaReplicas } from './hpa-replicas.js';
@@ -13,6 +14,7 @@ import { imagePullPolicy } from './image-pull-policy.js';
 import { imageTag } from './image-tag.js';
 import { ingressBackend } from './ingress-backend.js';
 import { networkPolicyDns } from './networkpolicy-dns.js';
+import { networkPolicyPresent } from './networkpolicy-present.js';
 import { networkPolicySelector } from './networkpolicy-selector.js';
 import { observabilityMetrics } from './observability-metrics.js';
 import { pdbDrain } from './pdb-drain.js';
@@ -45,6 +47,7 @@ export const LINT_RULES: readonly LintRule<any>[] = [
   schemaValid,
   configMapSecrets,
   containerResources,
+  databaseExposed,
   envSecretLiteral,
   hostAccess,
   hpaReplicas,
@@ -53,6 +56,7 @@ export const LINT_RULES: readonly LintRule<any>[] = [
   imageTag,
   ingressBackend,
   networkPolicyDns,
+  networkPolicyPresent,
   networkPolicySelector,
   observabilityMetrics,
   pdbDrain,

@@ -1,13 +1,57 @@
 import { z } from 'zod';
 import { asArray, isRecord } from '../model/object.js';
-import { formatSelector, isEmptySelector, toLabelSelector } from '../model/selectors.js';
+import type { ObjectIndex } from '../model/index.js';
+import {
+  formatSelector,
+  isEmptySelector,
+  sameNamespace,
+  toLabelSelector,
+  type LabelSelector,
+} from '../model/selectors.js';
+import type { Workload } from '../model/workloads.js';
+import { closestMatch } from '../util/text.js';
 import { defineRule, hint } from './support/rule.js';
+
+/** A typo of `intended`: a near spelling, or the same letters with two swapped (`wbe` for `web`). */
+function isTypo(written: string, intended: string): boolean {
+  if (closestMatch(written, [intended]) !== undefined) return true;
+  if (written.length !== intended.length || written === intended) return false;
+  const diff = [...written].flatMap((c, i) => (c === intended[i] ? [] : [i]));
+  return diff.length === 2 && written[diff[0]!] === intended[diff[1]!] && written[diff[1]!] === intended[diff[0]!];
+}
+
+/**
+ * A workload of the namespace the selector almost matches: every matchLabels
+ * pair but one is right, and that one is a typo of the workload's value
+ * (`app: frontnd`) or its value under another key (`name: web` for `app: web`).
+ */
+function nearMiss(
+  index: ObjectIndex,
+  selector: LabelSelector,
+  namespace: string | undefined,
+): { workload: Workload; label: string } | undefined {
+  const pairs = Object.entries(selector.matchLabels);
+  if (pairs.length === 0 || selector.matchExpressions.length > 0) return undefined;
+  for (const workload of index.workloads) {
+    if (!sameNamespace(workload.object.namespace, namespace)) continue;
+    const wrong = pairs.filter(([k, v]) => workload.labels[k] !== v);
+    if (wrong.length !== 1) continue;
+    const [key, value] = wrong[0]!;
+    const labels = Object.entries(workload.labels);
+    const sameKey = workload.labels[key];
+    if (sameKey !== undefined && isTypo(value, sameKey)) return { workload, label: `${key}=${sameKey}` };
+    // The value under another key (`app: web` where the pods say `app.kubernetes.io/name: web`).
+    const sameValue = labels.find(([k, v]) => v === value && (isTypo(key, k) || value.length >= 3));
+    if (sameValue) return { workload, label: `${sameValue[0]}=${sameValue[1]}` };
+  }
+  return undefined;
+}
 
 export const networkPolicySelector = defineRule({
   id: 'lint/networkpolicy-selector',
   title: 'NetworkPolicy selectors select pods',
   rationale:
-    'A policy whose podSelector matches no pod does nothing, so the traffic you meant to restrict flows freely; an ingress or egress peer that matches no pod silently blocks the traffic you meant to allow.',
+    "A policy whose podSelector matches no pod does nothing, so the traffic you meant to restrict flows freely; an ingress or egress peer whose labels are a typo of a workload's silently blocks the traffic you meant to allow. A peer that names pods the repository does not define (a database deployed separately) is a design choice, reported as a note.",
   severity: 'warning',
   fixHint: hint(
     "Copy the labels from the workload's pod template (`spec.template.metadata.labels`).",
@@ -39,9 +83,12 @@ spec:
         !isEmptySelector(selector) &&
         context.index.podsSelectedBy(selector, policy.namespace).length === 0
       ) {
+        const near = nearMiss(context.index, selector, policy.namespace);
         reporter.report({
           subject,
-          message: `${subject} applies to pods labelled ${formatSelector(selector)}, but no pod template in the repository has these labels; the policy does nothing`,
+          message: `${subject} applies to pods labelled ${formatSelector(selector)}, but no pod template in the repository has these labels${
+            near ? ` (did you mean ${near.label}, as in ${near.workload.subject}?)` : ''
+          }: it restricts none of the repository's pods`,
           location: policy.locate(['spec', 'podSelector'], 'key'),
         });
       }
@@ -57,10 +104,24 @@ spec:
             const peerSelector = toLabelSelector(peer.podSelector);
             if (!peerSelector || isEmptySelector(peerSelector)) return;
             if (context.index.podsSelectedBy(peerSelector, policy.namespace).length > 0) return;
+            const location = policy.locate(['spec', direction, r, peersKey, i, 'podSelector'], 'key');
+            const allows = direction === 'ingress' ? 'allows traffic from' : 'allows traffic to';
+            const near = nearMiss(context.index, peerSelector, policy.namespace);
+            if (near) {
+              // A typo of a workload's labels: the traffic meant for it is not allowed by this rule.
+              reporter.report({
+                subject,
+                message: `${subject} ${allows} pods labelled ${formatSelector(peerSelector)}, which no pod template in the repository has; did you mean ${near.label}, as in ${near.workload.subject}? As written, this rule does not allow ${direction === 'ingress' ? `traffic from ${near.workload.subject}` : `traffic to ${near.workload.subject}`}`,
+                location,
+              });
+              return;
+            }
+            // Pods the repository does not define (deployed separately, or not at all): a design choice.
             reporter.report({
               subject,
-              message: `${subject} ${direction === 'ingress' ? 'allows traffic from' : 'allows traffic to'} pods labelled ${formatSelector(peerSelector)}, but no pod template in the repository has these labels; that traffic stays blocked`,
-              location: policy.locate(['spec', direction, r, peersKey, i, 'podSelector'], 'key'),
+              severity: 'info',
+              message: `${subject} ${allows} pods labelled ${formatSelector(peerSelector)}, which the repository does not define: if they are deployed separately in the namespace (a database installed by a chart or an operator), this rule lets that traffic through; if they do not exist, it allows nothing. Say in the notes which component provides them`,
+              location,
             });
           });
         });

@@ -60,6 +60,7 @@ spec:
           continue;
         }
         const replicas = context.index.minimumReplicas(workload);
+        const hpa = context.index.autoscalersOf(workload)[0];
         const minAvailable = pdb.get(['spec', 'minAvailable']);
         const maxUnavailable = pdb.get(['spec', 'maxUnavailable']);
         if (maxUnavailable !== undefined) {
@@ -77,7 +78,9 @@ spec:
           if (required !== undefined && required >= replicas) {
             reporter.report({
               subject,
-              message: `${subject} requires ${required} available pod${required === 1 ? '' : 's'} (minAvailable ${String(minAvailable)}) but ${workload.subject} runs ${replicas}: no pod may be evicted, so node drains block`,
+              message: `${subject} requires ${required} available pod${required === 1 ? '' : 's'} (minAvailable ${String(minAvailable)}) but ${workload.subject} ${
+                hpa ? `may run as few as ${replicas} (${hpa.ref}'s minimum)` : `runs ${replicas}`
+              }: ${hpa ? 'then ' : ''}no pod may be evicted, so node drains block`,
               location: pdb.locate(['spec', 'minAvailable']),
             });
           }

@@ -37,13 +37,13 @@ spec:
     }
     for (const workload of context.index.workloads) {
       if (!REPLICATED_KINDS.has(workload.kind)) continue;
-      const count = context.index.minimumReplicas(workload) ?? 1;
-      if (count < options.minReplicas) continue;
+      const summary = context.index.replicaSummary(workload);
+      if (summary.min < options.minReplicas) continue;
       reporter.examine(workload.subject);
       if (covered.has(workload)) continue;
       reporter.report({
         subject: workload.subject,
-        message: `${workload.subject} runs ${count} replicas but no PodDisruptionBudget selects its pods; a node drain may evict them all at once`,
+        message: `${workload.subject} ${summary.text} but no PodDisruptionBudget selects its pods; a node drain may evict them all at once`,
         location: workload.object.locate(['metadata', 'name']),
       });
     }

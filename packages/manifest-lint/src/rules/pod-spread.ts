@@ -90,7 +90,8 @@ spec:
   run(context, options, reporter) {
     for (const workload of context.index.workloads) {
       if (!REPLICATED_KINDS.has(workload.kind)) continue;
-      const count = context.index.minimumReplicas(workload) ?? 1;
+      const summary = context.index.replicaSummary(workload);
+      const count = summary.min;
       if (count < options.minReplicas) continue;
       reporter.examine(workload.subject);
       const terms = spreadTerms(workload);
@@ -101,7 +102,7 @@ spec:
           reporter.report({
             subject: workload.subject,
             severity: 'error',
-            message: `${workload.subject} requires each of its ${count} replicas on a different node (${term.what} on ${HOSTNAME}) but the cluster has ${options.nodes} node${options.nodes === 1 ? '' : 's'}: ${count - options.nodes} pod${count - options.nodes === 1 ? '' : 's'} would stay Pending; use preferredDuringScheduling or a topology spread constraint with ScheduleAnyway`,
+            message: `${workload.subject} ${summary.text} and requires each on a different node (${term.what} on ${HOSTNAME}) but the cluster has ${options.nodes} node${options.nodes === 1 ? '' : 's'}: ${summary.hpa ? 'at least ' : ''}${count - options.nodes} pod${count - options.nodes === 1 ? '' : 's'} would stay Pending; use preferredDuringScheduling or a topology spread constraint with ScheduleAnyway`,
             location: podSpecLocation(workload, term.selectorPath, 'key'),
           });
         }
@@ -117,7 +118,7 @@ spec:
               workload.labels,
             )
               .map(([k, v]) => `${k}=${v}`)
-              .join(', ')}): it spreads nothing, and all ${count} replicas may run on one node`,
+              .join(', ')}): it spreads nothing, and all its replicas may run on one node`,
             location: podSpecLocation(workload, term.selectorPath, 'key'),
           });
         }
@@ -126,7 +127,7 @@ spec:
       const replicasSet = workload.object.get(['spec', 'replicas']) !== undefined;
       reporter.report({
         subject: workload.subject,
-        message: `${workload.subject} runs ${count} replicas with no topology spread constraint or pod anti-affinity: the scheduler may put them all on one node, and losing that node is a full outage`,
+        message: `${workload.subject} ${summary.text} with no topology spread constraint or pod anti-affinity: the scheduler may put them all on one node, and losing that node is a full outage`,
         location: replicasSet
           ? workload.object.locate(['spec', 'replicas'], 'key')
           : workload.object.locate(['metadata', 'name']),

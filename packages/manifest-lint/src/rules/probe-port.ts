@@ -11,7 +11,7 @@ export const probePort = defineRule({
   id: 'lint/probe-port',
   title: 'Probe ports are ports the container declares',
   rationale:
-    'A probe aimed at a port name the container does not declare makes the pod fail to start; a probe on a number the container does not expose usually means the app listens elsewhere, so the probe fails and the pod never becomes ready (or is restarted in a loop).',
+    'A probe aimed at a port name the container does not declare can never succeed: the kubelet cannot resolve the name, so the pod never becomes ready (or is restarted in a loop). A numeric port needs no declaration (Kubernetes probes whatever the container listens on), but a number that differs from every declared port usually means the app listens elsewhere: that is a warning, and an undeclared number in a container that declares no ports at all is only a note.',
   severity: 'error',
   fixHint: hint(
     'Name the container port and use that name in the probe, so the two cannot drift apart.',
@@ -59,9 +59,15 @@ readinessProbe:
             } else if (options.flagUndeclaredNumbers) {
               const number = Number(port);
               if (!ports.some((p) => p.number === number)) {
+                // Kubernetes does not require declaring a probed port: a warning when other ports are
+                // declared (the probe and the app likely drifted apart), a note when none are.
                 reporter.report({
                   subject,
-                  message: `${probeName} of container "${container.name}" (${workload.subject}) probes port ${number}, which the container does not declare (declared: ${declared})`,
+                  severity: ports.length > 0 ? 'warning' : 'info',
+                  message:
+                    ports.length > 0
+                      ? `${probeName} of container "${container.name}" (${workload.subject}) probes port ${number}, but the container declares ${declared}: if the app listens on ${number}, declare it (and name it); otherwise the probe fails`
+                      : `${probeName} of container "${container.name}" (${workload.subject}) probes port ${number}, which the container does not declare; that works if the app listens there, and declaring it (named) documents it and lets the probe use the name`,
                   location,
                 });
               }

@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
-import { isRecord, type Json } from '../model/object.js';
+import { asString, isRecord, type Json } from '../model/object.js';
+import { containerPorts, type Container } from '../model/workloads.js';
 import { containerLocation } from './support/helpers.js';
 import { defineRule, hint } from './support/rule.js';
 
@@ -10,6 +11,60 @@ function handlerOf(probe: Json): Partial<Json> {
   const out: Json = {};
   for (const h of HANDLERS) if (probe[h] !== undefined) out[h] = probe[h];
   return out;
+}
+
+/**
+ * What a probe checks, as the kubelet runs it: named ports resolved to the
+ * container's numbers, defaults filled in (path `/`, scheme HTTP), and HTTP
+ * headers left out (they do not change which endpoint answers). Two probes
+ * with the same effect fail together.
+ */
+function effectOf(probe: Json, container: Container): Json | undefined {
+  const port = (value: unknown): unknown => {
+    if (typeof value === 'number') return value;
+    if (typeof value === 'string' && /^\d+$/.test(value)) return Number(value);
+    const named = containerPorts(container).find((p) => p.name === value);
+    return named ? named.number : value;
+  };
+  const http = probe.httpGet;
+  if (isRecord(http)) {
+    return {
+      httpGet: {
+        host: asString(http.host) ?? '',
+        scheme: String(http.scheme ?? 'HTTP').toUpperCase(),
+        path: asString(http.path) ?? '/',
+        port: port(http.port),
+      },
+    };
+  }
+  if (isRecord(probe.tcpSocket))
+    return { tcpSocket: { host: asString(probe.tcpSocket.host) ?? '', port: port(probe.tcpSocket.port) } };
+  if (isRecord(probe.grpc))
+    return { grpc: { port: port(probe.grpc.port), service: asString(probe.grpc.service) ?? '' } };
+  if (isRecord(probe.exec)) return { exec: { command: probe.exec.command } };
+  return undefined;
+}
+
+/** How two probes with the same effect differ as written, for the message. */
+function writtenDifferences(a: Json, b: Json): string[] {
+  const out: string[] = [];
+  const ha = isRecord(a.httpGet) ? a.httpGet : undefined;
+  const hb = isRecord(b.httpGet) ? b.httpGet : undefined;
+  if (ha && hb && !isDeepStrictEqual(ha.httpHeaders, hb.httpHeaders)) out.push('httpHeaders');
+  const portOf = (p: Json) =>
+    isRecord(p.httpGet)
+      ? p.httpGet.port
+      : isRecord(p.tcpSocket)
+        ? p.tcpSocket.port
+        : isRecord(p.grpc)
+          ? p.grpc.port
+          : undefined;
+  if (portOf(a) !== portOf(b)) out.push(`how the port is written (${show(portOf(a))} and ${show(portOf(b))})`);
+  return out;
+}
+
+function show(value: unknown): string {
+  return typeof value === 'string' ? `"${value}"` : String(value);
 }
 
 export const probesDistinct = defineRule({
@@ -30,7 +85,7 @@ livenessProbe:
   docsUrl: 'https://kubernetes.io/docs/concepts/configuration/liveness-readiness-startup-probes/',
   options: z
     .object({
-      /** `handler`: same action (path, port, command) is identical; `all`: only fully identical probes (timings included). */
+      /** `handler`: probes with the same effect (endpoint, port, command; named ports resolved, HTTP headers ignored) are identical; `all`: only fully identical probes (timings included). */
       compare: z.enum(['handler', 'all']).default('handler'),
     })
     .strict(),
@@ -40,15 +95,23 @@ livenessProbe:
         const { livenessProbe: liveness, readinessProbe: readiness } = container.value;
         if (!isRecord(liveness) || !isRecord(readiness)) continue;
         reporter.examine(container.subject);
-        const same =
-          options.compare === 'all'
-            ? isDeepStrictEqual(liveness, readiness)
-            : Object.keys(handlerOf(liveness)).length > 0 &&
-              isDeepStrictEqual(handlerOf(liveness), handlerOf(readiness));
+        let same: boolean;
+        let differences: string[] = [];
+        if (options.compare === 'all') same = isDeepStrictEqual(liveness, readiness);
+        else {
+          const effect = effectOf(liveness, container);
+          same = effect !== undefined && isDeepStrictEqual(effect, effectOf(readiness, container));
+          if (same && !isDeepStrictEqual(handlerOf(liveness), handlerOf(readiness)))
+            differences = writtenDifferences(liveness, readiness);
+        }
         if (!same) continue;
         reporter.report({
           subject: container.subject,
-          message: `Container "${container.name}" of ${workload.subject} uses the same check for liveness and readiness; a dependency outage would restart every replica`,
+          message: `Container "${container.name}" of ${workload.subject} uses the same check for liveness and readiness${
+            differences.length > 0
+              ? ` (they differ only in ${differences.join(' and in ')}, which do not change what is checked)`
+              : ''
+          }; a dependency outage would restart every replica`,
           location: containerLocation(container, ['livenessProbe'], 'key'),
         });
       }

@@ -25,7 +25,9 @@ patches:
     for (const problem of context.problems) {
       if (problem.checkId !== 'lint/render') continue;
       reporter.examine(problem.subject);
-      reporter.report(problem);
+      // A renderer that is not installed: the hint is how to install it, not how to fix the kustomization.
+      const { installHint, ...finding } = problem;
+      reporter.report(installHint ? { ...finding, fixHint: installHint } : finding);
     }
   },
 });

@@ -7,7 +7,7 @@ export const serviceTargetPort = defineRule({
   id: 'lint/service-target-port',
   title: 'Service targetPorts reach a port the selected pods declare',
   rationale:
-    "The port triangle: a Service's targetPort must be a containerPort (by number or name) of the pods it selects, and the app must listen there. A mismatch gives connection refused on every request while the pods look healthy.",
+    "The port triangle: a Service's targetPort must be a containerPort (by number or name) of the pods it selects, and the app must listen there. A mismatch gives connection refused on every request while the pods look healthy. (A numeric targetPort in pods that declare no ports at all is only a note: Kubernetes does not require declaring it.)",
   severity: 'error',
   fixHint: hint(
     'Use the container port\'s name as targetPort; a quoted number ("8080") is a port *name* to Kubernetes.',
@@ -48,6 +48,18 @@ ports:
           return !ports.some((p) => (typeof target === 'number' ? p.number === target : p.name === target));
         });
         if (misses.length === 0) return;
+        const declaresNone = (w: (typeof misses)[number]) =>
+          [...w.containers, ...w.initContainers.filter((c) => c.sidecar)].flatMap(containerPorts).length === 0;
+        if (typeof target === 'number' && misses.every(declaresNone)) {
+          // Kubernetes routes a numeric targetPort whether or not a container declares it: a note, not an error.
+          reporter.report({
+            subject,
+            severity: 'info',
+            message: `${service.ref} sends port ${label} to port ${target}, which ${misses.map((w) => w.subject).join(', ')} do${misses.length === 1 ? 'es' : ''} not declare (no container ports at all); that works if the app listens there, and declaring the port (named) documents it and lets the Service use the name`,
+            location,
+          });
+          return;
+        }
         const declared = [
           ...new Set(
             misses

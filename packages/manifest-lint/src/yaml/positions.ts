@@ -26,6 +26,9 @@ function rangeOf(node: unknown): [number, number] | undefined {
 
 export class AliasBombError extends Error {}
 
+/** Invalid UTF-8 becomes U+FFFD, as Go's encoding/json writes it when the API server converts YAML to JSON. */
+const BINARY_TEXT = new TextDecoder('utf-8', { fatal: false });
+
 /**
  * Converts a composed document to plain values (as `doc.toJS()` would) and
  * records every entry's offsets in the same pass. Aliases resolve to the
@@ -108,6 +111,9 @@ function convert(node: unknown, state: ConvertState, depth: number): unknown {
   if (isScalar(node)) {
     const value = node.value;
     if (typeof value === 'string') return value.length <= 48 ? intern(value) : value;
+    // `!!binary` is read the way Kubernetes' decoder reads it: the decoded bytes as a string
+    // (`value: !!binary aHVudGVyMg==` is the env value "hunter2", not a mapping).
+    if (value instanceof Uint8Array) return BINARY_TEXT.decode(value);
     return value !== null && typeof value === 'object' ? node.toJS(state.doc) : value;
   }
   if (isAlias(node)) {

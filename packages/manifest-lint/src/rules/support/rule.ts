@@ -1,32 +1,23 @@
 /**
  * The shape every lint rule module has: metadata plus a `run` that reports
- * findings about subjects. `defineRule` turns it into a core
- * CheckDefinition: findings get the rule's id, fix hint and docs link, and
+ * findings about subjects. `defineRule` is core's `defineCheck` (the one way
+ * every stage writes a check) for the lint stage: findings get the rule's id,
+ * fix hint and docs link, identical findings are kept once, and
  * examined/passed are counted from the subjects (partial credit).
  */
 import {
-  outcomeFromSubjects,
+  defineCheck,
   type CheckDefinition,
-  type Finding,
+  type CheckReporter,
+  type ReportedFinding,
   type Severity,
-  type SourceLocation,
 } from '@labgrader/core';
 import type { z } from 'zod';
 import type { LintContext } from '../../context.js';
 
-export interface Report {
-  subject: string;
-  message: string;
-  location?: SourceLocation;
-  /** Defaults to the rule's severity. */
-  severity?: Severity;
-}
+export type Report = ReportedFinding;
 
-export interface RuleReporter {
-  /** Declare a subject the rule examined (passes unless a finding names it). */
-  examine(subject: string): void;
-  report(finding: Report): void;
-}
+export type RuleReporter = CheckReporter;
 
 export interface RuleDefinition<Options> {
   id: `lint/${string}`;
@@ -42,41 +33,7 @@ export interface RuleDefinition<Options> {
 export type LintRule<Options = unknown> = CheckDefinition<LintContext, Options>;
 
 export function defineRule<Options>(rule: RuleDefinition<Options>): LintRule<Options> {
-  return {
-    id: rule.id,
-    stage: 'lint',
-    title: rule.title,
-    rationale: rule.rationale,
-    severity: rule.severity,
-    fixHint: rule.fixHint,
-    docsUrl: rule.docsUrl,
-    options: rule.options,
-    check(context, options) {
-      const subjects: string[] = [];
-      const findings: Finding[] = [];
-      const seen = new Set<string>();
-      rule.run(context, options, {
-        examine: (subject) => subjects.push(subject),
-        report: ({ subject, message, location, severity }) => {
-          // The same base file rendered by two overlays gives the same finding twice: keep one.
-          const key = `${subject}\u0000${message}\u0000${location?.file}:${location?.line}:${location?.column}`;
-          if (seen.has(key)) return;
-          seen.add(key);
-          const finding: Finding = {
-            checkId: rule.id,
-            severity: severity ?? rule.severity,
-            message,
-            fixHint: rule.fixHint,
-            docsUrl: rule.docsUrl,
-            subject,
-          };
-          if (location) finding.location = location;
-          findings.push(finding);
-        },
-      });
-      return outcomeFromSubjects(subjects, findings);
-    },
-  };
+  return defineCheck<LintContext, Options>({ ...rule, stage: 'lint' });
 }
 
 /** A Markdown fix hint: one sentence and a YAML snippet. */
