@@ -8,7 +8,8 @@
  * packages/cluster/test/kind.real.test.ts, against a real kind cluster.
  *
  * Scoring reminder (ratio): a criterion earns points × Σ(weight × passed/examined) / Σ(weight)
- * over its applicable checks (a check that examined nothing is left out).
+ * over its applicable checks (a check that examined nothing is left out). A criterion with
+ * nothing examined at all, or without what its `requires` names, scores 0 with a finding.
  */
 import { describe, expect, it } from '@jest/globals';
 import type { Report } from '@labgrader/core';
@@ -75,15 +76,16 @@ describe('examples graded with the Lab 85 rubric', () => {
     ]);
     expect(pointsOf(report)).toEqual({
       ...FULL,
-      // env-secret-literal (w2) 0/1, secret-committed (w1) 0/1, configmap-secrets (w1) 1/1 → 15 × 1/4
-      'secret-configuration': 3.75,
+      // env-secret-literal 0/1, secret-committed 0/1, configmap-secrets 1/1, all weight 1 (a literal
+      // env credential and a committed Secret are the same leak; rubrics/lab-85.yaml) → 15 × 1/3
+      'secret-configuration': 5,
       // container-resources (w2) 0/1; requests-within-limits n/a (no limits); fit-node 1/1, probes-present (w2),
       // probes-distinct, probe-port all pass → 15 × 5/7
       'resources-and-probes': 10.71,
       // 6 applicable checks (no Ingress, nothing to render), image-tag fails → 5 × 5/6
       deployable: 4.17,
     });
-    expect(report.score).toMatchObject({ points: 63.63, maxPoints: 80, percent: 79.5 });
+    expect(report.score).toMatchObject({ points: 64.88, maxPoints: 80, percent: 81.1 });
   });
 
   it('lab-85-flawed-probes loses the probe, port-wiring and availability points', async () => {
@@ -133,6 +135,17 @@ describe('examples graded with the Lab 85 rubric', () => {
     expect(report.notGradable?.reason).toBe('no-manifests');
     const lintCriteria = report.criteria.filter((c) => c.stage === 'lint');
     expect(lintCriteria.every((c) => c.status === 'not-gradable')).toBe(true);
-    expect(report.criteria.filter((c) => c.stage === 'docs').every((c) => c.status === 'passed')).toBe(true);
+    // The notes themselves are graded; comparing them with manifests that do not exist earns nothing.
+    expect(
+      Object.fromEntries(report.criteria.filter((c) => c.stage === 'docs').map((c) => [c.id, [c.points, c.status]])),
+    ).toEqual({
+      'architecture-notes': [10, 'passed'],
+      'architecture-diagram': [10, 'passed'],
+      'failure-analysis': [15, 'passed'],
+      'notes-match-manifests': [0, 'failed'],
+    });
+    expect(report.findings.map((f) => [f.checkId, f.criteria])).toEqual([
+      ['rubric/requirement', ['notes-match-manifests']],
+    ]);
   });
 });

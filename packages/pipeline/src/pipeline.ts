@@ -139,6 +139,8 @@ export async function gradeRepository(
   const extraFindings: Finding[] = [];
   const evidence: Evidence[] = [];
   let inventory: ManifestInventory = emptyInventory;
+  /** Whether the lint stage read the manifests (also when it found none): `requires.anyOf` needs it. */
+  let inventoryKnown = false;
   let notGradable: NotGradableInfo | undefined;
 
   for (const name of RUN_ORDER) {
@@ -188,7 +190,10 @@ export async function gradeRepository(
             progress: (message) => emit({ type: 'progress', stage: name, message }),
             checks: [...configured.values()],
           });
-          if (prep.inventory) inventory = prep.inventory;
+          if (prep.inventory) {
+            inventory = prep.inventory;
+            inventoryKnown = true;
+          }
           if (prep.findings) extraFindings.push(...enrich(prep.findings, impl));
           if (prep.evidence) evidence.push(...prep.evidence);
           if (prep.notGradable) {
@@ -261,7 +266,7 @@ export async function gradeRepository(
 
   const scoreTime = start(clock);
   emit({ type: 'stage-start', stage: 'score' });
-  const score = scoreRubric(rubric, outcomes);
+  const score = scoreRubric(rubric, outcomes, inventoryKnown ? { inventory } : {});
   const unowned: ReportFinding[] = extraFindings.map((f) => ({ ...f, criteria: [] }));
   const findings = [...score.findings, ...unowned].sort(compareFindings);
   const scoreResult = stageResult('score', scoreTime, 'ok');

@@ -346,3 +346,35 @@ describe('gradeSource', () => {
     expect(report.notGradable).toMatchObject({ message: 'worker shutting down' });
   });
 });
+
+describe('gradeSource: what a criterion requires', () => {
+  const requiring = (id: string, requires: string) =>
+    `  - id: ${id}\n    title: ${id}\n    points: 4\n    requires: ${requires}\n    checks: [{ id: lint/named-yaml, options: { suffix: .yml } }]\n`;
+
+  it("hands the lint stage's inventory to scoring: missing objects cost the criterion with what was expected", async () => {
+    behaviour = 'ok';
+    const { report } = await grade(
+      rubric(
+        requiring(
+          'wants-deployment',
+          '{ anyOf: [{ kind: Deployment }], message: "no Deployment: Fake lab asks for one" }',
+        ) + requiring('wants-configmap', '{ anyOf: [{ kind: ConfigMap }] }'),
+      ),
+    );
+    expect(report.criteria.filter((c) => c.id.startsWith('wants-')).map((c) => [c.id, c.points, c.status])).toEqual([
+      ['wants-deployment', 0, 'failed'],
+      // The fake lint stage's inventory holds ConfigMaps; the check fails a.yaml (suffix .yml) → 4 × 1/2.
+      ['wants-configmap', 2, 'partial'],
+    ]);
+    expect(report.findings.filter((f) => f.checkId === 'rubric/requirement')).toEqual([
+      {
+        checkId: 'rubric/requirement',
+        severity: 'error',
+        message: 'no Deployment: Fake lab asks for one',
+        subject: 'criterion wants-deployment',
+        criteria: ['wants-deployment'],
+      },
+    ]);
+    expect(report.score).toMatchObject({ points: 12, maxPoints: 23 });
+  });
+});

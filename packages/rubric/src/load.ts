@@ -9,7 +9,6 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { LineCounter, isMap, isNode, isPair, isScalar, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import {
   ConfigError,
@@ -20,6 +19,7 @@ import {
   type Severity,
 } from '@labgrader/core';
 import { rubricFileSchema, type RubricFile, type Scoring } from './schema.js';
+import { explainIssues, parseYamlWithPositions, type Located, type PathSegment } from './located.js';
 import { closest } from './suggest.js';
 
 export const STAGE_ORDER: readonly CheckStage[] = ['docs', 'lint', 'cluster'];
@@ -30,6 +30,32 @@ export interface RubricCheck extends ConfiguredCheck {
   weight: number;
 }
 
+/** One object `requires.anyOf` looks for in the manifests. */
+export interface ObjectRequirement {
+  kind: string;
+  /** A workload refers to one (defined or not) rather than the manifests defining one. */
+  referenced: boolean;
+}
+
+/**
+ * What a criterion needs in the submission to be graded; when it is missing
+ * the criterion scores 0 with a finding carrying `message`.
+ */
+export type Requirement =
+  /** `optional: true`: nothing to grade earns full points. */
+  | { mode: 'optional' }
+  /** At least one of its checks examined something: the default for docs and lint criteria. */
+  | { mode: 'examined'; message: string }
+  /** One of these objects is in the manifests (`requires.anyOf`). */
+  | { mode: 'objects'; anyOf: ObjectRequirement[]; message: string }
+  /**
+   * Nothing examined is not graded and not counted: the default for cluster
+   * criteria, whose checks examine nothing only when their drill cannot run
+   * on this target or is turned off (a lab with nothing to deploy already
+   * earns no credit from the checks themselves).
+   */
+  | { mode: 'not-graded' };
+
 export interface Criterion {
   id: string;
   title: string;
@@ -37,6 +63,7 @@ export interface Criterion {
   stage: CheckStage;
   points: number;
   scoring: Scoring;
+  requirement: Requirement;
   checks: RubricCheck[];
 }
 
@@ -65,120 +92,44 @@ export interface RubricEnvironment {
   stageSettings: Partial<Record<CheckStage, z.ZodType<unknown>>>;
 }
 
-type PathSegment = string | number;
+const article = (word: string) => (/^[AEIOU]/.test(word) ? `an ${word}` : `a ${word}`);
 
-interface Located {
-  path: PathSegment[];
-  message: string;
-  /** Point at the key rather than the value (unknown keys). */
-  key?: string;
+/** "a Deployment, a StatefulSet or a workload that refers to a Secret". */
+export function describeObjects(anyOf: readonly ObjectRequirement[]): string {
+  const parts = anyOf.map((o) => (o.referenced ? `a workload that refers to ${article(o.kind)}` : article(o.kind)));
+  return parts.length > 1 ? `${parts.slice(0, -1).join(', ')} or ${parts[parts.length - 1]}` : parts[0]!;
 }
 
-function formatPath(path: readonly PathSegment[]): string {
-  let out = '';
-  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out ? `.${seg}` : seg;
-  return out || '(top level)';
-}
-
-/** Known object keys at a schema position, for "did you mean" (zod v4 internals, read-only). */
-function knownKeys(schema: z.ZodType, path: readonly PathSegment[]): string[] {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  let current: any = schema;
-  const unwrap = () => {
-    while (current?._zod?.def && ['optional', 'default', 'nullable', 'pipe'].includes(current._zod.def.type)) {
-      current = current._zod.def.innerType ?? current._zod.def.in;
-    }
-  };
-  const objectOf = (s: unknown): unknown => {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const def = (s as any)?._zod?.def;
-    if (def?.type === 'union')
-      return def.options.find((o: { _zod: { def: { type: string } } }) => o._zod.def.type === 'object');
-    return s;
-  };
-  for (const seg of path) {
-    unwrap();
-    current = objectOf(current);
-    unwrap();
-    const def = current?._zod?.def;
-    if (!def) return [];
-    if (def.type === 'array' && typeof seg === 'number') current = def.element;
-    else if (def.type === 'object' && typeof seg === 'string') current = def.shape[seg];
-    else if (def.type === 'record') current = def.valueType;
-    else return [];
+function resolveRequirement(
+  c: RubricFile['criteria'][number],
+  stage: CheckStage,
+  checkTitles: readonly string[],
+): Requirement {
+  if (c.optional) return { mode: 'optional' };
+  const anyOf = c.requires?.anyOf;
+  if (anyOf) {
+    const objects = anyOf.map((o) => ({ kind: o.kind, referenced: o.referenced === true }));
+    return {
+      mode: 'objects',
+      anyOf: objects,
+      message:
+        c.requires?.message ??
+        `nothing to grade for "${c.title}": it needs ${describeObjects(objects)} in the manifests, and there is none`,
+    };
   }
-  unwrap();
-  current = objectOf(current);
-  unwrap();
-  return current?._zod?.def?.type === 'object' ? Object.keys(current._zod.def.shape) : [];
-}
-
-/** Turns zod issues into located messages, expanding unions into something readable. */
-function explainIssues(
-  issues: readonly z.core.$ZodIssue[],
-  base: PathSegment[],
-  schema: z.ZodType | undefined,
-): Located[] {
-  const out: Located[] = [];
-  for (const issue of issues) {
-    const path = [...base, ...(issue.path as PathSegment[])];
-    if (issue.code === 'unrecognized_keys') {
-      const known = schema ? knownKeys(schema, issue.path as PathSegment[]) : [];
-      for (const key of issue.keys) {
-        const guess = closest(key, known);
-        const hint = guess ? `; did you mean '${guess}'?` : known.length ? ` (allowed: ${known.join(', ')})` : '';
-        out.push({ path, key, message: `unknown field '${key}'${hint}` });
-      }
-    } else if (issue.code === 'invalid_union') {
-      const branches = issue.errors;
-      const literals = branches.flatMap((b) =>
-        b.filter((i) => i.code === 'invalid_value').flatMap((i) => (i.code === 'invalid_value' ? i.values : [])),
-      );
-      const typed = branches.filter((b) => !b.some((i) => i.code === 'invalid_type' && i.path.length === 0));
-      if (typed.length === 1) {
-        out.push(...explainIssues(typed[0]!, path, undefined));
-      } else if (literals.length > 0) {
-        const allowed = literals.map((v) => `'${String(v)}'`).join(', ');
-        const objectBranch = branches.some((b) => b.some((i) => i.code === 'invalid_type' && i.expected === 'object'));
-        out.push({ path, message: `expected one of ${allowed}${objectBranch ? ' or an object' : ''}` });
-      } else {
-        out.push({ path, message: issue.message });
-      }
-    } else if (issue.code === 'invalid_value') {
-      out.push({ path, message: `expected ${issue.values.map((v) => `'${String(v)}'`).join(' or ')}` });
-    } else if (issue.code === 'invalid_type' && / received undefined$/.test(issue.message) && path.length > 0) {
-      out.push({ path: path.slice(0, -1), message: `missing required field '${String(path[path.length - 1])}'` });
-    } else {
-      out.push({ path, message: issue.message.replace(/^Invalid input: /, '') });
-    }
+  if (c.requires || stage !== 'cluster') {
+    return {
+      mode: 'examined',
+      message:
+        c.requires?.message ??
+        `nothing to grade for "${c.title}": none of its checks (${checkTitles.join('; ')}) found anything in the submission to apply to`,
+    };
   }
-  return out;
-}
-
-function nodeAt(doc: Document, path: readonly PathSegment[], key?: string): Node | undefined {
-  if (key !== undefined) {
-    const parent = doc.getIn(path, true);
-    if (isMap(parent)) {
-      const pair = parent.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key);
-      if (pair && isNode(pair.key)) return pair.key;
-    }
-  }
-  // Walk down as far as the document goes; report the deepest existing node.
-  for (let i = path.length; i >= 0; i--) {
-    const node: unknown = i === 0 ? doc.contents : doc.getIn(path.slice(0, i), true);
-    if (isNode(node)) return node;
-  }
-  return undefined;
+  return { mode: 'not-graded' };
 }
 
 export function parseRubric(text: string, source: string, env: RubricEnvironment): Rubric {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  const where = (node: Node | undefined) => {
-    const offset = node?.range?.[0] ?? 0;
-    const { line, col } = lineCounter.linePos(offset);
-    return `${source}:${line}:${col}`;
-  };
+  const { doc, syntaxProblems, locate: located } = parseYamlWithPositions(text, source);
   const fail = (problems: string[]): never => {
     throw new ConfigError(
       `rubric ${source} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'})`,
@@ -189,16 +140,7 @@ export function parseRubric(text: string, source: string, env: RubricEnvironment
     );
   };
 
-  if (doc.errors.length > 0) {
-    fail(
-      doc.errors.map((e) => {
-        const { line, col } = lineCounter.linePos(e.pos[0]);
-        return `${source}:${line}:${col}: YAML syntax: ${e.message.split('\n')[0]}`;
-      }),
-    );
-  }
-  const located = (items: Located[]) =>
-    items.map((l) => `${where(nodeAt(doc, l.path, l.key))}: ${formatPath(l.path)}: ${l.message}`);
+  if (syntaxProblems.length > 0) fail(syntaxProblems);
 
   const raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
   const problems: Located[] = [];
@@ -279,9 +221,17 @@ export function parseRubric(text: string, source: string, env: RubricEnvironment
         message: `criterion '${c.id}' mixes checks of the ${[...stages].join(' and ')} stages; split it into one criterion per stage`,
       });
     }
+    if (c.optional && c.requires) {
+      problems.push({
+        path: ['criteria', ci],
+        key: 'requires',
+        message: `criterion '${c.id}' is optional, so it requires nothing; remove 'optional' or 'requires'`,
+      });
+    }
     const stage = [...stages][0];
     if (stage && checks.length === c.checks.length) {
       usedStages.add(stage);
+      const titles = checks.map((k) => env.catalog.get(k.id)?.title ?? k.id);
       criteria.push({
         id: c.id,
         title: c.title,
@@ -289,6 +239,7 @@ export function parseRubric(text: string, source: string, env: RubricEnvironment
         stage,
         points: c.points,
         scoring: c.scoring ?? 'ratio',
+        requirement: resolveRequirement(c, stage, titles),
         checks,
       });
     }
@@ -316,6 +267,17 @@ export function parseRubric(text: string, source: string, env: RubricEnvironment
       settings,
     };
   }
+
+  file.criteria.forEach((c, ci) => {
+    if (c.requires?.anyOf && !stages.lint.enabled) {
+      problems.push({
+        path: ['criteria', ci, 'requires'],
+        key: 'anyOf',
+        message:
+          "requires.anyOf looks for objects in the manifests, which the lint stage reads, and this rubric does not run it; use a lint check in some criterion or set 'stages.lint.enabled: true'",
+      });
+    }
+  });
 
   if (problems.length > 0) fail(located(problems));
   return {
@@ -385,6 +347,8 @@ export function rubricForAllChecks(
       stage,
       points: 1,
       scoring: 'ratio' as const,
+      // A linter run reports what the rules find; a rule with nothing to look at is not a problem.
+      requirement: { mode: 'optional' as const },
       checks: [{ id: c.id, options: c.options.parse({}), weight: 1 }],
     })),
   };

@@ -35,12 +35,48 @@ export const checkRefSchema = z.union([
   }),
 ]);
 
+/** A Kubernetes kind as manifests spell it (`Deployment`, not `deployment`). */
+const kubeKind = z.string().regex(/^[A-Z][A-Za-z0-9]*$/, {
+  error: (issue) => {
+    const input = typeof issue.input === 'string' ? issue.input : '';
+    const guess = /^[a-z][A-Za-z0-9]*$/.test(input)
+      ? `; did you mean '${input[0]!.toUpperCase()}${input.slice(1)}'?`
+      : '';
+    return `must be a Kubernetes kind as manifests write it, e.g. Deployment${guess}`;
+  },
+});
+
+/**
+ * What a criterion needs to find in the submission to be graded at all. When
+ * it is missing the criterion scores 0 and the report carries `message`, so
+ * an empty repository never collects points for what it does not contain.
+ */
+export const requirementSchema = z.strictObject({
+  /** What the criterion expected, said to the student when it is missing. */
+  message: z.string().min(1).optional(),
+  /**
+   * Objects the manifests must contain, at least one of them: `{ kind }` an
+   * object of that kind is defined; `{ kind, referenced: true }` a workload
+   * refers to one (secretKeyRef, envFrom, volume...), defined or created out
+   * of band. Without `anyOf`, the criterion needs one of its checks to have
+   * examined something.
+   */
+  anyOf: z
+    .array(z.strictObject({ kind: kubeKind, referenced: z.boolean().optional() }))
+    .min(1, 'list at least one object, e.g. { kind: Deployment }')
+    .optional(),
+});
+export type RequirementFile = z.infer<typeof requirementSchema>;
+
 export const criterionSchema = z.strictObject({
   id: z.string().regex(kebab, 'must be kebab-case, e.g. resource-limits'),
   title: z.string().min(1),
   description: z.string().optional(),
   points: z.number().min(0),
   scoring: scoringSchema.optional(),
+  /** Nothing to grade is full points (e.g. an Ingress criterion for labs that need none). */
+  optional: z.boolean().optional(),
+  requires: requirementSchema.optional(),
   checks: z.array(checkRefSchema).min(1, 'a criterion needs at least one check'),
 });
 

@@ -6,15 +6,40 @@
  *  all-or-nothing    full points only if every applicable check passed everything
  *  deduct            points − perFinding × (error and warning findings), floored at 0
  *
- * A check that examined nothing is not applicable: it is left out of the
- * mean; a criterion whose checks are all not applicable gets full points.
+ * The tally and the findings cannot disagree: before scoring, each check's
+ * counts are made consistent with the findings it reported at the severity
+ * the rubric gave them. Every distinct subject of an error or warning finding
+ * is a failing subject (a finding without a subject counts as one when no
+ * other does), so `examined ≥ failing` and `passed ≤ examined − failing`; a
+ * check's own `score` of full credit next to such a finding is not trusted
+ * (the subject count is used). A criterion with a counted finding, or less
+ * than full credit, never rounds up to full points.
+ *
+ * Nothing examined is not a pass. A check that examined nothing is left out
+ * of the mean; a criterion whose checks all examined nothing, or that lacks
+ * what its `requires` names, scores 0 with a finding that says what was
+ * expected, unless the rubric marks it optional (full points). Cluster
+ * criteria whose drills could not run here are not graded instead.
  * When a criterion's stage did not run (skipped) or could not grade, or one
  * of its checks crashed, the criterion is not scored and not counted in the
  * maximum: the report says why instead of handing out an unfair zero.
  */
-import type { CheckRun, CheckStage, CriterionResult, Finding, ReportFinding, StageStatus } from '@labgrader/core';
+import type {
+  CheckOutcome,
+  CheckRun,
+  CheckStage,
+  CheckSummary,
+  CriterionResult,
+  Finding,
+  ManifestInventory,
+  ReportFinding,
+  StageStatus,
+} from '@labgrader/core';
 import { compareFindings } from '@labgrader/core';
-import type { Criterion, Rubric, RubricCheck } from './load.js';
+import { describeObjects, type Criterion, type ObjectRequirement, type Rubric, type RubricCheck } from './load.js';
+
+/** The `checkId` of the finding a criterion gets when what it requires is missing. */
+export const REQUIREMENT_CHECK_ID = 'rubric/requirement';
 
 export interface StageOutcome {
   status: StageStatus;
@@ -38,6 +63,8 @@ function stableStringify(value: unknown): string {
 }
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
+/** The smallest difference a report shows. */
+const CENT = 0.01;
 
 export interface ScoreResult {
   criteria: CriterionResult[];
@@ -47,11 +74,66 @@ export interface ScoreResult {
   percent: number;
 }
 
-function countsAgainst(f: Finding): boolean {
+export interface ScoreContext {
+  /**
+   * The objects the lint stage found (empty when the repository has none), for
+   * `requires.anyOf`. Undefined when the lint stage did not read the
+   * manifests: such requirements then fall back to "something was examined".
+   */
+  inventory?: ManifestInventory;
+}
+
+/** Whether a finding costs points: errors and warnings do, `info` never does. */
+export function countsAgainst(f: Pick<Finding, 'severity'>): boolean {
   return f.severity !== 'info';
 }
 
-function scoreOne(criterion: Criterion, stage: StageOutcome | undefined): CriterionResult {
+const count = (n: unknown) => (typeof n === 'number' && Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 0);
+
+/**
+ * A check's tally made consistent with its findings (at the severity the
+ * rubric gave them): distinct subjects of counted findings are failing
+ * subjects, `examined ≥ failing`, `passed ≤ examined − failing`.
+ */
+export function consistentTally(outcome: CheckOutcome): {
+  examined: number;
+  passed: number;
+  failing: number;
+  findings: number;
+  score?: number;
+} {
+  const counted = outcome.findings.filter(countsAgainst);
+  const subjects = new Set(counted.flatMap((f) => (f.subject === undefined ? [] : [f.subject])));
+  const failing = subjects.size + (subjects.size === 0 && counted.length > 0 ? 1 : 0);
+  const reported = count(outcome.examined);
+  const examined = Math.max(reported, failing);
+  const passed = Math.min(count(outcome.passed), examined - failing);
+  const raw = outcome.score;
+  // The check's own finer credit, unless it examined nothing or claims full credit next to a counted finding.
+  const score =
+    reported > 0 && typeof raw === 'number' && Number.isFinite(raw) ? Math.min(1, Math.max(0, raw)) : undefined;
+  return {
+    examined,
+    passed,
+    failing,
+    findings: counted.length,
+    ...(score !== undefined && !(failing > 0 && score >= 1) ? { score } : {}),
+  };
+}
+
+function requirementMet(anyOf: readonly ObjectRequirement[], inventory: ManifestInventory): boolean {
+  return anyOf.some((o) =>
+    o.referenced
+      ? (inventory.references ?? []).some((r) => r.kind === o.kind)
+      : inventory.objects.some((x) => x.kind === o.kind),
+  );
+}
+
+function scoreOne(
+  criterion: Criterion,
+  stage: StageOutcome | undefined,
+  context: ScoreContext,
+): { result: CriterionResult; missing?: ReportFinding } {
   const base = {
     id: criterion.id,
     title: criterion.title,
@@ -59,58 +141,101 @@ function scoreOne(criterion: Criterion, stage: StageOutcome | undefined): Criter
     stage: criterion.stage,
     maxPoints: criterion.points,
   };
-  const summaries = criterion.checks.map((check) => {
+  const summaries = criterion.checks.map((check): CheckSummary & { failing: number } => {
     const run = stage?.runs.get(configKey(check));
     const outcome = run?.outcome;
-    const examined = outcome?.examined ?? 0;
-    const score = outcome?.score;
+    const tally = outcome ? consistentTally(outcome) : { examined: 0, passed: 0, failing: 0, findings: 0 };
     return {
       id: check.id,
-      examined,
-      passed: Math.min(outcome?.passed ?? 0, examined),
-      findings: outcome?.findings.filter(countsAgainst).length ?? 0,
+      ...tally,
       weight: check.weight,
-      ...(examined > 0 && score !== undefined && Number.isFinite(score)
-        ? { score: Math.min(1, Math.max(0, score)) }
-        : {}),
       ...(outcome?.summary ? { summary: outcome.summary } : {}),
       ...(run?.error ? { error: run.error } : !run && stage?.status === 'ok' ? { error: 'check did not run' } : {}),
     };
   });
+  const checks: CheckSummary[] = summaries.map(({ failing: _failing, ...s }) => s);
   /** A check's credit: its own score when it gives one (recovery-time bands), else the share of subjects passing. */
   const credit = (s: (typeof summaries)[number]) => s.score ?? s.passed / s.examined;
 
   if (!stage || stage.status === 'skipped') {
     return {
-      ...base,
-      points: 0,
-      status: 'skipped',
-      checks: summaries,
-      summary: `not graded: the ${criterion.stage} stage did not run${stage?.message ? ` (${stage.message})` : ''}`,
+      result: {
+        ...base,
+        points: 0,
+        status: 'skipped',
+        checks,
+        summary: `not graded: the ${criterion.stage} stage did not run${stage?.message ? ` (${stage.message})` : ''}`,
+      },
     };
   }
   if (stage.status !== 'ok') {
     return {
-      ...base,
-      points: 0,
-      status: 'not-gradable',
-      checks: summaries,
-      summary: `not graded: the ${criterion.stage} stage ${stage.status === 'timed-out' ? 'ran out of time' : stage.status === 'failed' ? 'failed' : 'could not grade this submission'}${stage.message ? `: ${stage.message}` : ''}`,
+      result: {
+        ...base,
+        points: 0,
+        status: 'not-gradable',
+        checks,
+        summary: `not graded: the ${criterion.stage} stage ${stage.status === 'timed-out' ? 'ran out of time' : stage.status === 'failed' ? 'failed' : 'could not grade this submission'}${stage.message ? `: ${stage.message}` : ''}`,
+      },
     };
   }
   const broken = summaries.filter((s) => s.error);
   if (broken.length > 0) {
     return {
-      ...base,
-      points: 0,
-      status: 'not-gradable',
-      checks: summaries,
-      summary: `not graded: ${broken.map((b) => `${b.id} failed (${b.error})`).join('; ')}`,
+      result: {
+        ...base,
+        points: 0,
+        status: 'not-gradable',
+        checks,
+        summary: `not graded: ${broken.map((b) => `${b.id} failed (${b.error})`).join('; ')}`,
+      },
+    };
+  }
+
+  const parts = summaries.map((s) =>
+    s.summary
+      ? `${s.id}: ${s.summary}`
+      : s.examined === 0
+        ? `${s.id}: not applicable`
+        : s.score !== undefined
+          ? `${s.id}: ${Math.round(s.score * 100)}% credit`
+          : `${s.id}: ${s.passed}/${s.examined} pass`,
+  );
+  const applicable = summaries.filter((s) => s.examined > 0);
+
+  // Nothing examined is not a pass: what the criterion needs must be there.
+  const requirement = criterion.requirement;
+  let unmet: string | undefined;
+  if (requirement.mode === 'objects' && context.inventory) {
+    if (!requirementMet(requirement.anyOf, context.inventory)) unmet = requirement.message;
+  } else if (applicable.length === 0) {
+    if (requirement.mode === 'not-graded') {
+      return {
+        result: {
+          ...base,
+          points: 0,
+          status: 'not-gradable',
+          checks,
+          summary: `not graded: none of its checks could examine anything here (${parts.join('; ')})`,
+        },
+      };
+    }
+    if (requirement.mode !== 'optional') unmet = requirement.message;
+  }
+  if (unmet !== undefined) {
+    return {
+      result: { ...base, points: 0, status: 'failed', checks, summary: unmet },
+      missing: {
+        checkId: REQUIREMENT_CHECK_ID,
+        severity: 'error',
+        message: unmet,
+        subject: `criterion ${criterion.id}`,
+        criteria: [criterion.id],
+      },
     };
   }
 
   let fraction: number;
-  const applicable = summaries.filter((s) => s.examined > 0);
   const scoring = criterion.scoring;
   if (scoring === 'ratio') {
     const totalWeight = applicable.reduce((sum, s) => sum + s.weight, 0);
@@ -122,22 +247,28 @@ function scoreOne(criterion: Criterion, stage: StageOutcome | undefined): Criter
     fraction =
       criterion.points === 0 ? 1 : Math.max(0, criterion.points - scoring.perFinding * findings) / criterion.points;
   }
-  const points = round2(criterion.points * fraction);
+  // A counted finding always costs points: less than full credit never rounds up to full points.
+  if (summaries.some((s) => s.failing > 0)) fraction = Math.min(fraction, 1 - Number.EPSILON);
+  let points = Math.min(criterion.points, round2(criterion.points * fraction));
+  if (fraction < 1) points = Math.max(0, Math.min(points, round2(criterion.points - CENT)));
   const status = points >= criterion.points ? 'passed' : points <= 0 ? 'failed' : 'partial';
-  const parts = summaries.map((s) =>
-    s.summary
-      ? `${s.id}: ${s.summary}`
-      : s.examined === 0
-        ? `${s.id}: not applicable`
-        : s.score !== undefined
-          ? `${s.id}: ${Math.round(s.score * 100)}% credit`
-          : `${s.id}: ${s.passed}/${s.examined} pass`,
-  );
-  return { ...base, points, status, checks: summaries, summary: parts.join('; ') };
+  let summary = parts.join('; ');
+  if (applicable.length === 0 && requirement.mode === 'optional') summary = `nothing to grade (optional): ${summary}`;
+  else if (applicable.length === 0 && requirement.mode === 'objects' && context.inventory) {
+    const inventory = context.inventory;
+    const found = describeObjects(requirement.anyOf.filter((o) => requirementMet([o], inventory)));
+    summary = `nothing to examine besides what it requires, which is there (${found}): ${summary}`;
+  }
+  return { result: { ...base, points, status, checks, summary } };
 }
 
-export function scoreRubric(rubric: Rubric, stages: ReadonlyMap<CheckStage, StageOutcome>): ScoreResult {
-  const criteria = rubric.criteria.map((c) => scoreOne(c, stages.get(c.stage)));
+export function scoreRubric(
+  rubric: Rubric,
+  stages: ReadonlyMap<CheckStage, StageOutcome>,
+  context: ScoreContext = {},
+): ScoreResult {
+  const scored = rubric.criteria.map((c) => scoreOne(c, stages.get(c.stage), context));
+  const criteria = scored.map((s) => s.result);
 
   // Findings: each configured run once, tagged with every criterion that used it.
   const byKey = new Map<string, ReportFinding>();
@@ -146,7 +277,8 @@ export function scoreRubric(rubric: Rubric, stages: ReadonlyMap<CheckStage, Stag
     if (!stage || stage.status !== 'ok') continue;
     for (const check of criterion.checks) {
       for (const finding of stage.runs.get(configKey(check))?.outcome?.findings ?? []) {
-        const key = `${finding.checkId}|${finding.location?.file}|${finding.location?.line}|${finding.location?.column}|${finding.message}`;
+        // Severity is part of the identity: the same problem counted in one criterion and informational in another is two findings.
+        const key = `${finding.checkId}|${finding.severity}|${finding.location?.file}|${finding.location?.line}|${finding.location?.column}|${finding.message}`;
         const existing = byKey.get(key);
         if (existing) {
           if (!existing.criteria.includes(criterion.id)) existing.criteria.push(criterion.id);
@@ -156,7 +288,8 @@ export function scoreRubric(rubric: Rubric, stages: ReadonlyMap<CheckStage, Stag
       }
     }
   }
-  const findings = [...byKey.values()].sort(compareFindings);
+  const missing = scored.flatMap((s) => (s.missing ? [s.missing] : []));
+  const findings = [...byKey.values(), ...missing].sort(compareFindings);
   const graded = criteria.filter((c) => c.status !== 'skipped' && c.status !== 'not-gradable');
   const points = round2(graded.reduce((s, c) => s + c.points, 0));
   const maxPoints = round2(graded.reduce((s, c) => s + c.maxPoints, 0));

@@ -22,11 +22,24 @@ const lintChecks: CheckDefinition<unknown, unknown>[] = [
 const docsChecks: CheckDefinition<unknown, unknown>[] = [
   { ...base, id: 'docs/notes-present', stage: 'docs', title: 'notes', options: z.object({}) },
 ];
+const clusterChecks: CheckDefinition<unknown, unknown>[] = [
+  { ...base, id: 'cluster/pod-kill-recovery', stage: 'cluster', title: 'pod kill', options: z.object({}) },
+];
 
 export const env: RubricEnvironment = {
-  catalog: catalogOf(new CheckRegistry('lint', lintChecks), new CheckRegistry('docs', docsChecks)),
+  catalog: catalogOf(
+    new CheckRegistry('lint', lintChecks),
+    new CheckRegistry('docs', docsChecks),
+    new CheckRegistry('cluster', clusterChecks),
+  ),
   stageSettings: {
     lint: z.strictObject({ kubernetesVersion: z.string().default('1.33') }),
     docs: z.strictObject({}),
   },
+};
+
+/** The same, with a cluster stage this build can run. */
+export const envWithCluster: RubricEnvironment = {
+  ...env,
+  stageSettings: { ...env.stageSettings, cluster: z.strictObject({}) },
 };

@@ -121,3 +121,81 @@ describe('parseRubric', () => {
     ]);
   });
 });
+
+describe('parseRubric: what a criterion requires', () => {
+  const withRequires = (block: string) =>
+    valid.replace('    checks: [docs/notes-present]\n', `${block}    checks: [docs/notes-present]\n`);
+
+  it('defaults docs and lint criteria to "something was examined", with a message naming the checks', () => {
+    const rubric = parseRubric(valid, 'rubric.yaml', env);
+    expect(rubric.criteria[0]?.requirement).toEqual({
+      mode: 'examined',
+      message: 'nothing to grade for "Notes": none of its checks (notes) found anything in the submission to apply to',
+    });
+  });
+
+  it('reads optional, requires.message and requires.anyOf', () => {
+    expect(parseRubric(withRequires('    optional: true\n'), 'rubric.yaml', env).criteria[0]?.requirement).toEqual({
+      mode: 'optional',
+    });
+    expect(
+      parseRubric(withRequires('    requires: { message: "no notes: Lab 1 asks for them" }\n'), 'rubric.yaml', env)
+        .criteria[0]?.requirement,
+    ).toEqual({ mode: 'examined', message: 'no notes: Lab 1 asks for them' });
+    expect(
+      parseRubric(
+        withRequires('    requires:\n      anyOf: [{ kind: Secret, referenced: true }, { kind: Ingress }]\n'),
+        'rubric.yaml',
+        env,
+      ).criteria[0]?.requirement,
+    ).toEqual({
+      mode: 'objects',
+      anyOf: [
+        { kind: 'Secret', referenced: true },
+        { kind: 'Ingress', referenced: false },
+      ],
+      message:
+        'nothing to grade for "Notes": it needs a workload that refers to a Secret or an Ingress in the manifests, and there is none',
+    });
+  });
+
+  it('reports mistakes at their line, with suggestions', () => {
+    expect(problemsOf(withRequires('    requires: { mesage: "x" }\n'))).toEqual([
+      "rubric.yaml:14:17: criteria[0].requires: unknown field 'mesage'; did you mean 'message'?",
+    ]);
+    expect(problemsOf(withRequires('    requires:\n      anyOf: [{ kind: deployment }]\n'))).toEqual([
+      "rubric.yaml:15:23: criteria[0].requires.anyOf[0].kind: must be a Kubernetes kind as manifests write it, e.g. Deployment; did you mean 'Deployment'?",
+    ]);
+    expect(problemsOf(withRequires('    requires:\n      anyOf: [{ kind: Secret, refrenced: true }]\n'))).toEqual([
+      "rubric.yaml:15:31: criteria[0].requires.anyOf[0]: unknown field 'refrenced'; did you mean 'referenced'?",
+    ]);
+    expect(problemsOf(withRequires('    requires: { anyOf: [] }\n'))).toEqual([
+      'rubric.yaml:14:24: criteria[0].requires.anyOf: list at least one object, e.g. { kind: Deployment }',
+    ]);
+    expect(problemsOf(withRequires('    optional: true\n    requires: { message: "x" }\n'))).toEqual([
+      "rubric.yaml:15:5: criteria[0]: criterion 'notes' is optional, so it requires nothing; remove 'optional' or 'requires'",
+    ]);
+  });
+
+  it('refuses requires.anyOf in a rubric that does not read the manifests', () => {
+    const docsOnly = `apiVersion: labgrader.dev/v1
+kind: Rubric
+id: notes-only
+title: Notes only
+criteria:
+  - id: notes
+    title: Notes
+    points: 10
+    requires:
+      anyOf: [{ kind: Deployment }]
+    checks: [docs/notes-present]
+`;
+    expect(problemsOf(docsOnly)).toEqual([
+      "rubric.yaml:10:7: criteria[0].requires: requires.anyOf looks for objects in the manifests, which the lint stage reads, and this rubric does not run it; use a lint check in some criterion or set 'stages.lint.enabled: true'",
+    ]);
+    expect(
+      parseRubric(docsOnly.replace('criteria:\n', 'stages:\n  lint: { enabled: true }\ncriteria:\n'), 'r.yaml', env)
+        .criteria[0]?.requirement.mode,
+    ).toBe('objects');
+  });
+});
