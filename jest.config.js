@@ -17,6 +17,8 @@ export default {
   },
   moduleNameMapper: {
     '^@labgrader/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
+    // Subpath exports (`@labgrader/builtin/runtime` → packages/builtin/src/runtime.ts).
+    '^@labgrader/([a-z-]+)/([a-z-]+)$': '<rootDir>/packages/$1/src/$2.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testMatch: [

@@ -1,21 +1,34 @@
 #!/usr/bin/env node
 /**
- * Lint benchmark: labgrader's lint stage against kube-linter and kube-score
- * on the same files, on one core (`taskset -c 0`), measuring documents per
- * second and peak RSS, and which planted course problems each tool reports.
+ * Lint benchmark: labgrader's lint stage against kube-linter, kube-score and
+ * Trivy on the same files, on one core (`taskset -c 0`), measuring documents
+ * per second and peak RSS, and which planted course problems each tool reports.
  *
- *   node bench/lint/run.mjs [--docs 10000] [--runs 3]
+ *   node bench/lint/run.mjs [--docs 10000] [--runs 3] [--slow-runs 1]
  *
  * Needs the packages built (`npx tsc -b packages/manifest-lint packages/repo`,
  * run.sh does it). Other linters are looked up on PATH and in
- * ~/.cache/labgrader/bin; a missing one is reported as not available.
+ * ${LABGRADER_CACHE_DIR:-~/.cache/labgrader}/bin (bench/peers.sh builds
+ * them there); a missing one is reported loudly and left out. Trivy takes
+ * minutes on the corpus, so it runs `--slow-runs` times there (default 1);
+ * everything else runs `--runs` times, interleaved.
  * Results go to bench/results/ (ignored by git), a table to stdout.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  KUBE_LINTER_ARGS,
+  KUBE_SCORE_ARGS,
+  PARSERS,
+  PROBLEM_CHECKS,
+  TRIVY_ARGS,
+  goModuleVersion,
+  mappedTo,
+  peerBin,
+  which,
+} from '../peers.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const results = path.join(root, 'bench', 'results');
@@ -26,15 +39,8 @@ const arg = (name, fallback) => {
 };
 const docs = arg('docs', '10000');
 const runs = Number(arg('runs', '3'));
+const slowRuns = Number(arg('slow-runs', '1'));
 const corpus = path.join(results, 'corpus');
-
-function which(name) {
-  for (const dir of [...(process.env.PATH ?? '').split(':'), path.join(homedir(), '.cache/labgrader/bin')]) {
-    const candidate = path.join(dir, name);
-    if (dir && existsSync(candidate)) return candidate;
-  }
-  return undefined;
-}
 
 function filesUnder(dir) {
   return readdirSync(dir)
@@ -61,49 +67,6 @@ function measure(command, commandArgs) {
   return { wall, rssKb: rss, stdout: result.stdout };
 }
 
-/** The course problems and, per tool, which of its checks report them. */
-const PROBLEM_CHECKS = {
-  labgrader: {
-    'port-triangle': ['lint/service-target-port', 'lint/probe-port', 'lint/service-selector'],
-    'dns-egress': ['lint/networkpolicy-dns'],
-    'drain-blocking-pdb': ['lint/pdb-drain'],
-    'plaintext-secrets': ['lint/env-secret-literal', 'lint/secret-committed', 'lint/configmap-secrets'],
-  },
-  // Check names from kube-linter's documentation (all built-in checks enabled).
-  'kube-linter': {
-    'port-triangle': ['dangling-service', 'liveness-port', 'readiness-port', 'startup-port'],
-    'dns-egress': [],
-    'drain-blocking-pdb': ['pdb-max-unavailable', 'pdb-min-available', 'pdb-unhealthy-pod-eviction-policy'],
-    'plaintext-secrets': ['env-var-secret', 'read-secret-from-env-var'],
-  },
-  'kube-score': {
-    'port-triangle': ['service-targets-pod', 'container-ports-check'],
-    'dns-egress': ['pod-networkpolicy', 'networkpolicy-targets-pod'],
-    'drain-blocking-pdb': [
-      'poddisruptionbudget-has-policy',
-      'deployment-has-poddisruptionbudget',
-      'statefulset-has-poddisruptionbudget',
-    ],
-    'plaintext-secrets': [],
-  },
-};
-
-/** Normalised findings `{check, file}` (file relative to the linted directory) from each tool's output. */
-const PARSERS = {
-  labgrader: (stdout) => JSON.parse(stdout).findings,
-  'kube-score': (stdout, dir) =>
-    JSON.parse(stdout).flatMap((object) =>
-      object.checks
-        .filter((c) => !c.skipped && c.grade < 10)
-        .map((c) => ({ check: c.check.id, file: path.relative(dir, object.file_name) })),
-    ),
-  'kube-linter': (stdout, dir) =>
-    (JSON.parse(stdout).Reports ?? []).map((r) => ({
-      check: r.Check,
-      file: path.relative(dir, path.resolve(dir, r.Object.Metadata.FilePath)),
-    })),
-};
-
 function tools() {
   const node = process.execPath;
   const list = [
@@ -125,28 +88,43 @@ function tools() {
     name: 'kube-linter',
     parse: 'kube-linter',
     available: Boolean(kubeLinter),
-    command: (dir) => [kubeLinter, ['lint', '--add-all-built-in', '--format', 'json', dir]],
+    command: (dir) => [kubeLinter, [...KUBE_LINTER_ARGS, dir]],
   });
   const kubeScore = which('kube-score');
   list.push({
     name: 'kube-score',
     parse: 'kube-score',
+    version: kubeScore && goModuleVersion(kubeScore, 'github.com/zegl/kube-score'),
     available: Boolean(kubeScore),
-    // kube-score takes files, not directories; all optional tests enabled.
-    command: (dir) => [
-      kubeScore,
-      [
-        'score',
-        '--output-format',
-        'json',
-        ...['container-resource-requests-equal-limits', 'container-ports-check', 'container-seccomp-profile'].flatMap(
-          (t) => ['--enable-optional-test', t],
-        ),
-        ...filesUnder(dir),
-      ],
-    ],
+    // kube-score takes files, not directories.
+    command: (dir) => [kubeScore, [...KUBE_SCORE_ARGS, ...filesUnder(dir)]],
+  });
+  const trivy = which('trivy');
+  list.push({
+    name: 'trivy',
+    parse: 'trivy',
+    slow: true,
+    version: trivy && goModuleVersion(trivy, 'github.com/aquasecurity/trivy'),
+    available: Boolean(trivy),
+    command: (dir) => {
+      const cache = path.join(results, 'trivy-cache');
+      rmSync(cache, { recursive: true, force: true });
+      return [trivy, [...TRIVY_ARGS, '--cache-dir', cache, dir]];
+    },
   });
   return list;
+}
+
+/** Says loudly which peers are missing (once), and how to get them. */
+function reportMissing(list) {
+  const missing = list.filter((t) => !t.available);
+  if (missing.length === 0) return;
+  const line = '='.repeat(72);
+  console.error(
+    `${line}\nNOT AVAILABLE: ${missing.map((t) => t.name).join(', ')}: left out of every table below.\n` +
+      `Build kube-score and Trivy with bench/peers.sh (into ${peerBin}); kube-linter\n` +
+      `cannot be fetched here (see bench/lint/README.md). Carrying on without them.\n${line}`,
+  );
 }
 
 function median(values) {
@@ -154,13 +132,16 @@ function median(values) {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-function bench(dir, documents, repeat) {
+function bench(dir, documents, repeat, slowRepeat = repeat) {
   const rows = [];
   const available = tools().filter((t) => t.available);
   const samples = new Map(available.map((t) => [t.name, []]));
   // Interleave the tools so background load affects them alike.
   for (let run = 0; run < repeat; run++) {
-    for (const tool of available) samples.get(tool.name).push(measure(...tool.command(dir)));
+    for (const tool of available) {
+      if (tool.slow && run >= slowRepeat) continue;
+      samples.get(tool.name).push(measure(...tool.command(dir)));
+    }
   }
   for (const tool of tools()) {
     if (!tool.available) {
@@ -172,7 +153,9 @@ function bench(dir, documents, repeat) {
     const findings = PARSERS[tool.parse](s[0].stdout, dir);
     rows.push({
       tool: tool.name,
+      ...(tool.version ? { version: tool.version } : {}),
       available: true,
+      runs: s.length,
       wall,
       docsPerSecond: documents / wall,
       peakRssMb: Math.max(...s.map((x) => x.rssKb)) / 1024,
@@ -191,7 +174,7 @@ function detection(rows, truth) {
     out[row.tool] = {};
     for (const [problem, mapped] of Object.entries(checks)) {
       const planted = truth.problems.filter((p) => p.problem === problem);
-      const found = planted.filter((p) => (byFile.get(p.file) ?? []).some((c) => mapped.includes(c))).length;
+      const found = planted.filter((p) => (byFile.get(p.file) ?? []).some((c) => mappedTo(mapped, c))).length;
       out[row.tool][problem] = { planted: planted.length, found };
     }
   }
@@ -212,17 +195,26 @@ execFileSync(process.execPath, ['bench/lint/generate-corpus.mjs', '--docs', docs
 const truth = JSON.parse(readFileSync(path.join(results, 'truth.json'), 'utf8'));
 const machine = `${execFileSync('nproc', { encoding: 'utf8' }).trim()} cores, load ${execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).split(' ').slice(0, 3).join(' ')}`;
 
+reportMissing(tools());
+const toolName = (r) => (r.version ? `${r.tool} ${r.version}` : r.tool);
 console.log(
-  `\nCorpus: ${truth.documents} documents in ${filesUnder(corpus).length} files; ${runs} interleaved runs per tool, median wall time, one core.`,
+  `\nCorpus: ${truth.documents} documents in ${filesUnder(corpus).length} files; ${runs} interleaved runs per tool (${slowRuns} for Trivy), median wall time, one core.`,
 );
-const corpusRows = bench(corpus, truth.documents, runs);
+const corpusRows = bench(corpus, truth.documents, runs, slowRuns);
 console.log(
   table(
-    ['tool', 'wall (s)', 'documents/s', 'peak RSS (MB)', 'findings'],
+    ['tool', 'runs', 'wall (s)', 'documents/s', 'peak RSS (MB)', 'findings'],
     corpusRows.map((r) =>
       r.available
-        ? [r.tool, r.wall.toFixed(2), Math.round(r.docsPerSecond), r.peakRssMb.toFixed(0), r.findings.length]
-        : [r.tool, 'not available', '', '', ''],
+        ? [
+            toolName(r),
+            r.runs,
+            r.wall.toFixed(2),
+            Math.round(r.docsPerSecond),
+            r.peakRssMb.toFixed(0),
+            r.findings.length,
+          ]
+        : [r.tool, '', 'not available', '', '', ''],
     ),
   ),
 );

@@ -3,7 +3,7 @@
  * line for the current step so long steps (cloning, rendering, deploying)
  * are visibly alive.
  */
-import { toDisplayText } from '@labgrader/core';
+import { toDisplayText } from '@labgrader/core/display-text';
 import type { PipelineEvent } from '@labgrader/pipeline';
 import type { CliIO } from './io.js';
 

@@ -1,6 +1,6 @@
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError } from '@labgrader/core';
+import { UsageError } from '@labgrader/core/errors';
 import type { CliIO } from './io.js';
 
 /** Writes to --out atomically (temp file + rename) so a crash never leaves half a report; else to stdout. */

@@ -281,10 +281,15 @@ describe('labgrader grade: bad input', () => {
     );
     while (!existsSync(path.join(bin, 'creating'))) await new Promise((r) => setTimeout(r, 50));
     process.emit('SIGINT', 'SIGINT');
+    // People press it twice: the second does not quit (which would leave the cluster and its kubeconfig behind).
+    process.emit('SIGINT', 'SIGINT');
     const r = await running;
     expect(existsSync(path.join(bin, 'deleted'))).toBe(true);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('SIGINT: stopping; cleaning up (deleting the cluster)');
+    expect(r.stderr).toContain(
+      'SIGINT: still cleaning up (deleting the cluster); press Ctrl-C once more to quit at once',
+    );
     expect((JSON.parse(r.stdout) as Report).notGradable).toEqual({
       reason: 'stage-failed',
       message: 'grading was interrupted (SIGINT)',

@@ -3,10 +3,12 @@
  * composition root shared by every command (and the worker).
  */
 import { catalogOf, type AnyGradingStage, type CheckCatalog, type CheckStage } from '@labgrader/core';
-import { clusterRegistry, createClusterStage, type Env } from '@labgrader/cluster';
+import type { Env } from '@labgrader/cluster';
+import { clusterRegistry } from '@labgrader/cluster/registry';
 import { docsStage } from '@labgrader/docs-checks';
 import { lintStage } from '@labgrader/manifest-lint';
 import type { RubricEnvironment } from '@labgrader/rubric';
+import { lazyClusterStage } from './cluster-stage.js';
 
 export interface BuiltinStageOptions {
   /**
@@ -22,7 +24,7 @@ export function createBuiltinStages(options: BuiltinStageOptions = {}): Partial<
   return {
     docs: docsStage,
     lint: lintStage,
-    cluster: createClusterStage(options.env ? { env: options.env } : {}),
+    cluster: lazyClusterStage(options.env),
   };
 }
 

@@ -3,7 +3,7 @@
  * kill-on-timeout, AbortSignal cancellation, output size limits and proper
  * ENOENT detection, which node:child_process leaves to every caller.
  */
-import { execa, type ExecaError } from 'execa';
+import type { ExecaError, execa as execaFunction } from 'execa';
 import {
   AbortedError,
   CommandNotFoundError,
@@ -32,9 +32,22 @@ function asText(value: unknown): string {
   return '';
 }
 
+let execaModule: Promise<{ execa: typeof execaFunction }> | undefined;
+
+/**
+ * execa, and with it child processes and streams, is loaded by the first
+ * command, not when the runner is created: a CLI run that starts no program
+ * (`labgrader lint` of a folder outside git) never loads it. The worker pays
+ * it once, on its first job.
+ */
+function loadExeca(): Promise<{ execa: typeof execaFunction }> {
+  return (execaModule ??= import('execa'));
+}
+
 export function createExecaRunner(): CommandRunner {
   return {
     async run(command: string, args: readonly string[], options: CommandOptions = {}): Promise<CommandResult> {
+      const { execa } = await loadExeca();
       const started = performance.now();
       const env = buildEnv(options);
       try {

@@ -2,14 +2,14 @@ import type { CheckMeta, Report } from '@labgrader/core';
 import { formatMarkdown, type MarkdownOptions } from './markdown.js';
 import { formatSarif } from './sarif.js';
 import { formatText } from './text.js';
+import type { Format } from './formats.js';
 
 export { formatMarkdown, type MarkdownOptions } from './markdown.js';
 export { htmlText, markdownCode, markdownHint, markdownLinkDestination, markdownText } from './markdown-escape.js';
 export { formatSarif, type SarifOptions } from './sarif.js';
 export { formatText, type TextOptions } from './text.js';
 
-export const FORMATS = ['text', 'markdown', 'json', 'sarif'] as const;
-export type Format = (typeof FORMATS)[number];
+export { FORMATS, type Format } from './formats.js';
 
 export interface RenderOptions extends MarkdownOptions {
   color?: boolean;

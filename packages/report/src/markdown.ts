@@ -72,6 +72,13 @@ export function formatMarkdown(report: Report, options: MarkdownOptions = {}): s
     }
     out.push('');
   }
+  const reviews = report.findings.filter((f) => f.review !== undefined).length;
+  if (reviews > 0) {
+    out.push(
+      `> [!NOTE]\n> ${reviews} finding${reviews === 1 ? '' : 's'} need${reviews === 1 ? 's' : ''} an instructor’s look: the grader was not sure (marked 👀 below).`,
+    );
+    out.push('');
+  }
   out.push('| Criterion | Points | Status | Details |');
   out.push('| --- | ---: | --- | --- |');
   for (const c of report.criteria) {
@@ -100,6 +107,7 @@ export function formatMarkdown(report: Report, options: MarkdownOptions = {}): s
       out.push(
         `- ${ICON[f.severity] ?? ''} ${locationLink(f, options.blobUrl)} ${markdownText(f.message)} <sub>${markdownCode(f.checkId)}</sub>`,
       );
+      if (f.review !== undefined) out.push(`  - 👀 **Needs an instructor’s look:** ${markdownText(f.review)}`);
       if (f.fixHint && !hints.has(f.checkId)) hints.set(f.checkId, f);
     }
     for (const [id, f] of hints) {

@@ -157,7 +157,11 @@ function findingLines(report: Report, c: Colors): string[] {
       .filter(([, n]) => n > 0)
       .map(([s, n]) => `${n} ${s}${n === 1 ? '' : 's'}`)
       .join(', ');
-    out.push(c.bold(`Findings (${counts})`));
+    const reviews = findings.filter((f) => f.review !== undefined).length;
+    out.push(
+      c.bold(`Findings (${counts})`) +
+        (reviews > 0 ? c.magenta(`  ${reviews} need${reviews === 1 ? 's' : ''} an instructor’s look`) : ''),
+    );
     const byFile = new Map<string, ReportFinding[]>();
     for (const f of findings) {
       const key = f.location?.file ?? '(repository)';
@@ -171,6 +175,7 @@ function findingLines(report: Report, c: Colors): string[] {
         out.push(
           `    ${c.cyan(where)}  ${severityLabel(c, f.severity)}  ${shown(f.message)}  ${c.dim(`[${shown(f.checkId)}]`)}`,
         );
+        if (f.review !== undefined) out.push(`      ${c.magenta('needs an instructor’s look:')} ${shown(f.review)}`);
       }
     }
     const hints = new Map<string, ReportFinding>();

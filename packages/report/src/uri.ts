@@ -33,7 +33,11 @@ function strictlyEncoded(part: string): string {
  * characters RFC 3986 forbids: `|`, `^`, `{`, a bare `%`, a second `#`, and in an opaque path (`mailto:a<b`) even
  * `<` and spaces.
  */
-function rfc3986(url: URL, withUserinfo: boolean): string {
+/** RFC 3986 reg-name / IPv4 / bracketed IPv6 with an optional port: WHATWG accepts hosts with a backtick or `{`. */
+const RFC3986_HOST = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*(?::\d*)?$|^\[[0-9A-Fa-f:.]+\](?::\d*)?$/;
+
+function rfc3986(url: URL, withUserinfo: boolean): string | undefined {
+  if (!RFC3986_HOST.test(url.host)) return undefined;
   const userinfo = withUserinfo && url.username ? `${url.username}${url.password ? `:${url.password}` : ''}@` : '';
   const authority = url.href.startsWith(`${url.protocol}//`) ? `//${userinfo}${url.host}` : '';
   const fragment = url.hash ? `#${strictlyEncoded(url.hash.slice(1))}` : '';
@@ -57,6 +61,7 @@ export function httpLinkUri(value: string): string | undefined {
   if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) return undefined;
   return rfc3986(url, false);
 }
+
 
 const REPOSITORY_SCHEMES = new Set(['https:', 'http:', 'ssh:', 'git:']);
 

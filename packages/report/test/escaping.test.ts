@@ -239,6 +239,8 @@ describe('SARIF with hostile strings', () => {
       'https://example.com/a%7Cb#c%23d',
       'ssh://git@example.com/o/r%5Ex',
     ]);
+    // WHATWG accepts a backtick or braces in a host; RFC 3986 does not (found by the property test).
+    expect(uris('https://h{x}.example/', 'https://evil.example`')).toEqual([undefined, undefined]);
     expect(uris('https://kubernetes.io/docs/', 'git@github.com:o/r.git')).toEqual([
       'https://kubernetes.io/docs/',
       undefined,

@@ -1,7 +1,6 @@
 import { Option, type Command } from 'commander';
-import { z } from 'zod';
 import type { CliIO } from '../io.js';
-import { builtinCatalog } from '@labgrader/builtin';
+import { tuneForOneRun } from '../one-shot.js';
 
 /** `labgrader checks`: every check id a rubric can use, with its options and their defaults. */
 export function registerChecks(program: Command, io: CliIO): void {
@@ -10,7 +9,11 @@ export function registerChecks(program: Command, io: CliIO): void {
     .description('list the checks a rubric can use, with their options')
     .addOption(new Option('--stage <stage>', 'only this stage').choices(['docs', 'lint', 'cluster']))
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action((flags: { stage?: string; format: 'text' | 'json' }) => {
+    .action(async (flags: { stage?: string; format: 'text' | 'json' }) => {
+      // Imported when the command runs, so that other commands (and `--help`) do not load them.
+      await tuneForOneRun();
+      const { builtinCatalog } = await import('@labgrader/builtin');
+      const { z } = await import('zod');
       const checks = builtinCatalog.list().filter((c) => !flags.stage || c.stage === flags.stage);
       if (flags.format === 'json') {
         const out = checks.map((c) => ({

@@ -1,13 +1,12 @@
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { NotGradableError, UsageError, type CheckStage, type CommandRunner } from '@labgrader/core';
-import { builtinCatalog, createBuiltinStages, loadRubric } from '@labgrader/builtin';
-import { clusterAvailability, withTarget, type ClusterSettings } from '@labgrader/cluster';
-import { createExecaRunner } from '@labgrader/exec';
-import { gradeSource } from '@labgrader/pipeline';
+import type { CheckStage, CommandRunner } from '@labgrader/core';
+import { NotGradableError, UsageError } from '@labgrader/core/errors';
+import type { ClusterSettings } from '@labgrader/cluster';
 import type { Rubric } from '@labgrader/rubric';
-import { FORMATS, renderReport, type Format } from '@labgrader/report';
+import { FORMATS, type Format } from '@labgrader/report/formats';
 import { EXIT, wantsColor, type CliIO } from '../io.js';
+import { tuneForOneRun } from '../one-shot.js';
 import { createProgress } from '../progress.js';
 import { parseSource } from '../source.js';
 import { writeOutput } from '../write-output.js';
@@ -70,6 +69,7 @@ export async function planCluster(
     }
     return { rubric, skip: {} };
   }
+  const { clusterAvailability, withTarget } = await import('@labgrader/cluster');
   let settings = stage.settings as ClusterSettings;
   if (kubeContext !== undefined) settings = withTarget(settings, { type: 'existing', context: kubeContext });
   else if (mode === 'kind') settings = withTarget(settings, { type: 'kind' });
@@ -83,12 +83,35 @@ export async function planCluster(
   return { rubric: updated, skip: {} };
 }
 
-/** Ctrl-C / SIGTERM cancel the job so the cluster stage deletes what it created; a second one quits at once. */
+/**
+ * Ctrl-C / SIGTERM cancel the job, so that the cluster stage deletes what it
+ * created and the report says the job was interrupted. A terminal sends
+ * Ctrl-C to the whole process group, and people press it twice: a second
+ * signal only says that the cleanup is still running. A third quits at once,
+ * leaving behind what the cleanup has not deleted yet, without a report.
+ */
+const SIGNALS_TO_QUIT_AT_ONCE = 3;
+
 function interruptible(io: CliIO): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
+  let received = 0;
   const onSignal = (name: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(130);
-    io.stderr.write(`\n${name}: stopping; cleaning up (deleting the cluster)… press Ctrl-C again to quit at once\n`);
+    received += 1;
+    if (received >= SIGNALS_TO_QUIT_AT_ONCE) {
+      io.stderr.write(
+        `\n${name}: quitting at once; what the cleanup had not deleted yet is left behind (see kind get clusters, docker ps)\n`,
+      );
+      process.exit(130);
+    }
+    if (received > 1) {
+      io.stderr.write(
+        `\n${name}: still cleaning up (deleting the cluster); press Ctrl-C ${SIGNALS_TO_QUIT_AT_ONCE - received === 1 ? 'once more' : `${SIGNALS_TO_QUIT_AT_ONCE - received} more times`} to quit at once and leave it behind\n`,
+      );
+      return;
+    }
+    io.stderr.write(
+      `\n${name}: stopping; cleaning up (deleting the cluster)… press Ctrl-C twice more to quit at once and leave it behind\n`,
+    );
     controller.abort(
       new NotGradableError('stage-failed', `grading was interrupted (${name})`, {
         hint: 'Nothing was graded from the interrupted stage on; run labgrader grade again.',
@@ -131,6 +154,12 @@ export function registerGrade(program: Command, io: CliIO, setExit: (code: numbe
     .option('--no-color', 'no ANSI colours in the text report')
     .option('--no-progress', 'no stage progress on stderr')
     .action(async (target: string, flags: GradeFlags) => {
+      // Imported when the command runs, so that other commands (and `--help`) do not load them.
+      await tuneForOneRun();
+      const { builtinCatalog, createBuiltinStages, loadRubric } = await import('@labgrader/builtin');
+      const { createExecaRunner } = await import('@labgrader/exec');
+      const { gradeSource } = await import('@labgrader/pipeline');
+      const { renderReport } = await import('@labgrader/report');
       const source = parseSource(target, flags.ref);
       if (flags.ref && source.kind === 'directory') {
         throw new UsageError('--ref only applies to git URLs', {

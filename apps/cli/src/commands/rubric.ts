@@ -1,9 +1,8 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { ConfigError } from '@labgrader/core';
-import { loadRubricFile, rubricMaxPoints } from '@labgrader/rubric';
+import { ConfigError } from '@labgrader/core/errors';
 import { EXIT, type CliIO } from '../io.js';
-import { rubricEnvironment } from '@labgrader/builtin';
+import { tuneForOneRun } from '../one-shot.js';
 
 /** `labgrader rubric validate FILE...`: for instructors editing rubrics. */
 export function registerRubric(program: Command, io: CliIO, setExit: (code: number) => void): void {
@@ -13,6 +12,10 @@ export function registerRubric(program: Command, io: CliIO, setExit: (code: numb
     .description('check rubric files and print a summary of each')
     .argument('<files...>', 'rubric YAML files')
     .action(async (files: string[]) => {
+      // Imported when the command runs, so that other commands (and `--help`) do not load them.
+      await tuneForOneRun();
+      const { loadRubricFile, rubricMaxPoints } = await import('@labgrader/rubric');
+      const { rubricEnvironment } = await import('@labgrader/builtin');
       let failed = false;
       for (const file of files) {
         try {

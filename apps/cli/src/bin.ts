@@ -1,0 +1,7 @@
+/**
+ * The entry point of the bundle (`npm run build` → dist/labgrader.cjs),
+ * which the installed command, bin/labgrader.cjs, runs.
+ */
+import { runAsProcess } from './main.js';
+
+void runAsProcess();
