@@ -16,7 +16,9 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   GRADE_QUEUE_NAME: queueServiceEnv.GRADE_QUEUE_NAME,
   GRADE_QUEUE_PREFIX: queueServiceEnv.GRADE_QUEUE_PREFIX,
-  /** The rubric every submission is graded with. */
+  /** The course configuration file (labs, repositories, deadlines); unset: every repository, LABGRADER_RUBRIC. */
+  LABGRADER_COURSE: z.string().min(1).optional(),
+  /** The rubric every submission is graded with when there is no course configuration. */
   LABGRADER_RUBRIC: z.string().regex(RUBRIC_ID_PATTERN, 'must be a rubric id such as lab-85').default('lab-85'),
   WEBHOOK_BODY_LIMIT: z
     .string()
@@ -34,6 +36,7 @@ export interface ApiConfig {
   queueName: string;
   queuePrefix: string;
   rubricId: string;
+  courseFile?: string;
   bodyLimit: string;
   logLevel: LogLevel;
 }
@@ -49,6 +52,7 @@ export function loadApiConfig(env: Record<string, string | undefined>): ApiConfi
     queueName: e.GRADE_QUEUE_NAME,
     queuePrefix: e.GRADE_QUEUE_PREFIX,
     rubricId: e.LABGRADER_RUBRIC,
+    ...(e.LABGRADER_COURSE ? { courseFile: e.LABGRADER_COURSE } : {}),
     bodyLimit: e.WEBHOOK_BODY_LIMIT,
     logLevel: e.LOG_LEVEL,
   };

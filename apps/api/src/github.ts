@@ -7,7 +7,10 @@
  *    SHA, `deleted: true`) and tags are ignored.
  *  - pull_request opened / synchronize / reopened: grade the head SHA.
  *  - check_suite / check_run rerequested ("Re-run" in the Checks tab): grade
- *    the head SHA again, even if it was graded (a forced job).
+ *    the head SHA again, even if it was graded (a forced job, reason "Re-run
+ *    requested by <login>").
+ *  - check_run requested_action `regrade` (the check run's "Regrade" button):
+ *    the same, as a `regrade` with its reason; other actions are ignored.
  *  - anything else: acknowledged and ignored.
  *
  * The student's push time (`pushedAt`) comes from GitHub's clock, never from
@@ -80,10 +83,14 @@ const checkRunPayload = z.object({
     head_sha: SHA,
     check_suite: z.object({ head_branch: z.string().nullish(), created_at: z.string().nullish() }),
   }),
+  requested_action: z.object({ identifier: z.string().optional() }).nullish(),
   repository,
   sender,
   installation,
 });
+
+/** The check run's action button that grades again (the GitHub edge creates it with this identifier). */
+export const REGRADE_ACTION = 'regrade';
 
 // Compile-time proof that GitHub's own payload types (@octokit/openapi-webhooks-types)
 // satisfy what these schemas read: a renamed or re-typed field upstream breaks the build.
@@ -96,7 +103,8 @@ const _payloadTypesMatch: [
   Accepts<typeof pullRequestPayload, Schemas['webhook-pull-request-reopened']>,
   Accepts<typeof checkSuitePayload, Schemas['webhook-check-suite-rerequested']>,
   Accepts<typeof checkRunPayload, Schemas['webhook-check-run-rerequested']>,
-] = [true, true, true, true, true, true];
+  Accepts<typeof checkRunPayload, Schemas['webhook-check-run-requested-action']>,
+] = [true, true, true, true, true, true, true];
 void _payloadTypesMatch;
 
 export type RoutedEvent =
@@ -200,7 +208,8 @@ export function routeGithubEvent(payload: unknown, ctx: RouteContext): RoutedEve
     case 'check_suite':
     case 'check_run': {
       const action = (payload as { action?: unknown } | null)?.action;
-      if (action !== 'rerequested') {
+      const regrade = ctx.event === 'check_run' && action === 'requested_action';
+      if (action !== 'rerequested' && !regrade) {
         return { action: 'ignore', reason: `${ctx.event} '${String(action)}' is not a re-run request` };
       }
       let head: { sha: string; branch: string | null | undefined; createdAt: string | null | undefined };
@@ -214,6 +223,10 @@ export function routeGithubEvent(payload: unknown, ctx: RouteContext): RoutedEve
       } else {
         const parsed = parse(checkRunPayload, payload, 'check_run');
         if (!parsed.ok) return { action: 'reject', problems: parsed.problems };
+        if (regrade && parsed.data.requested_action?.identifier !== REGRADE_ACTION) {
+          const identifier = JSON.stringify(String(parsed.data.requested_action?.identifier ?? '')).slice(0, 80);
+          return { action: 'ignore', reason: `check_run requested_action ${identifier} is not labgrader's regrade` };
+        }
         common = parsed.data;
         const run = parsed.data.check_run;
         head = { sha: run.head_sha, branch: run.check_suite.head_branch, createdAt: run.check_suite.created_at };
@@ -225,8 +238,9 @@ export function routeGithubEvent(payload: unknown, ctx: RouteContext): RoutedEve
           ...base(common.repository, ctx, common.installation),
           commit: head.sha,
           ref: head.branch ? `refs/heads/${head.branch}` : head.sha,
-          event: 'rerun',
+          event: regrade ? 'regrade' : 'rerun',
           requestedBy: common.sender.login,
+          reason: `${regrade ? 'Regrade' : 'Re-run'} requested by ${common.sender.login}`,
           // The suite was created when the commit was pushed; the store keeps the earliest push time anyway.
           pushedAt: isoTime(head.createdAt, ctx.receivedAt),
         },

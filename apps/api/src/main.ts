@@ -9,6 +9,7 @@ import {
   createGradeProducer,
   createRedisConnection,
   createServiceLogger,
+  createServiceMetrics,
   describeRedisUrl,
   runService,
   urlPassword,
@@ -16,14 +17,21 @@ import {
 } from '@labgrader/queue';
 import { createApp } from './app.js';
 import { loadApiConfig, type ApiConfig } from './config.js';
+import { courseRouter, loadCourse } from './course.js';
+import { githubEdge } from './github-app.js';
 
 async function main(): Promise<void> {
   const config: ApiConfig = loadApiConfig(process.env);
+  const github = await githubEdge(process.env);
   const logger = createServiceLogger({
     name: 'labgrader-api',
     level: config.logLevel,
-    secrets: [config.webhookSecret, ...config.previousWebhookSecrets, urlPassword(config.redisUrl)],
+    secrets: [config.webhookSecret, ...config.previousWebhookSecrets, urlPassword(config.redisUrl), ...github.secrets],
   });
+  const course = await loadCourse(
+    config.courseFile ? { file: config.courseFile, rubricId: config.rubricId } : { rubricId: config.rubricId },
+  );
+  const metrics = createServiceMetrics({ service: 'labgrader-api' });
   const connection = createRedisConnection(config.redisUrl, { role: 'producer', name: 'labgrader-api' });
   connection.on('error', (err) => logger.warn('redis connection error', { error: err.message }));
 
@@ -37,14 +45,19 @@ async function main(): Promise<void> {
     setTimeout(() => process.exit(1), 10_000).unref();
     // Stop accepting connections; requests in flight (a few ms each) complete.
     await new Promise<void>((resolve) => (state.server ? state.server.close(() => resolve()) : resolve()));
+    await checks?.drain();
     await state.producer?.close().catch(() => {});
     await closeRedis(connection);
     logger.info('stopped');
     process.exit(0);
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  // `on`, not `once`: a listener must stay registered, or a library's signal handler (execa's
+  // signal-exit) sees none left and re-raises the signal, killing the process mid-shutdown.
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
 
+  const app = github.create({ logger, metrics });
+  const checks = app?.queuedCheckRuns;
   logger.info('waiting for Redis', { redis: describeRedisUrl(config.redisUrl) });
   try {
     state.producer = await createGradeProducer({
@@ -57,18 +70,28 @@ async function main(): Promise<void> {
     if (state.stopping) return;
     throw err;
   }
-  const app = createApp({ config, producer: state.producer, logger });
-  const server = app.listen(config.port, config.host, () => {
+  metrics.observeQueue(state.producer.queue);
+  const server = createApp({
+    config,
+    producer: state.producer,
+    logger,
+    course: courseRouter(course),
+    metrics,
+    ...(checks ? { checks } : {}),
+  }).listen(config.port, config.host, () => {
     const address = server.address();
     logger.info('listening', {
       port: typeof address === 'object' && address ? address.port : config.port,
       queue: config.queueName,
-      rubric: config.rubricId,
+      course: course.configured ? course.id : `(none: every repository, rubric ${config.rubricId})`,
+      labs: course.labs.map((l) => l.id),
+      github: checks ? 'check runs' : 'not configured (nothing is reported back)',
     });
   });
   // Slow clients cannot hold sockets: GitHub itself gives up after 10 s.
   server.requestTimeout = 10_000;
   server.headersTimeout = 10_000;
+  server.keepAliveTimeout = 65_000;
   state.server = server;
 }
 

@@ -2,6 +2,8 @@
  * The worker's configuration, from the environment, validated at startup.
  * Messages name the variable and never echo its value.
  */
+import os from 'node:os';
+import path from 'node:path';
 import { z } from 'zod';
 import { parseCloneUrlRoot, parseServiceEnv, queueServiceEnv, type LogLevel } from '@labgrader/queue';
 import { DEFAULT_STORE_SCHEMA } from '@labgrader/store';
@@ -57,6 +59,19 @@ const envSchema = z.object({
   /** How the cluster stage runs here: auto (when available), kind (always), none (skip). */
   CLUSTER_STAGE: z.enum(['auto', 'kind', 'none']).default('auto'),
   LOG_LEVEL: queueServiceEnv.LOG_LEVEL,
+  /** The course configuration (the API's too): cluster budget and deadlines per lab. */
+  LABGRADER_COURSE: z.string().min(1).optional(),
+  /** Where workspaces live: one directory per worker process, removed by the janitor when its process is gone. */
+  WORKSPACE_ROOT: z.string().regex(/^\//, 'must be an absolute path').optional(),
+  JANITOR_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
+  /** Liveness, readiness and /metrics; 0 picks a free port. */
+  HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+  HEALTH_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Between two sweeps for failed webhook deliveries (GitHub App only); 0: no sweep. */
+  REDELIVERY_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
+  REDELIVERY_LOOKBACK_HOURS: z.coerce.number().min(1).max(72).default(24),
+  /** At most one check run progress update per job this often. */
+  CHECK_PROGRESS_INTERVAL_SECONDS: z.coerce.number().min(1).max(600).default(10),
 });
 
 export interface WorkerConfig {
@@ -73,6 +88,14 @@ export interface WorkerConfig {
   rubricsDir?: string;
   clusterStage: 'auto' | 'kind' | 'none';
   logLevel: LogLevel;
+  courseFile?: string;
+  workspaceRoot: string;
+  janitorIntervalMs: number;
+  healthPort: number;
+  healthHost: string;
+  redeliveryIntervalMs: number;
+  redeliveryLookbackMs: number;
+  checkProgressIntervalMs: number;
 }
 
 export function loadWorkerConfig(env: Record<string, string | undefined>): WorkerConfig {
@@ -91,5 +114,13 @@ export function loadWorkerConfig(env: Record<string, string | undefined>): Worke
     ...(e.RUBRICS_DIR ? { rubricsDir: e.RUBRICS_DIR } : {}),
     clusterStage: e.CLUSTER_STAGE,
     logLevel: e.LOG_LEVEL,
+    ...(e.LABGRADER_COURSE ? { courseFile: e.LABGRADER_COURSE } : {}),
+    workspaceRoot: e.WORKSPACE_ROOT ?? path.join(os.tmpdir(), 'labgrader-worker'),
+    janitorIntervalMs: e.JANITOR_INTERVAL_SECONDS * 1000,
+    healthPort: e.HEALTH_PORT,
+    healthHost: e.HEALTH_HOST,
+    redeliveryIntervalMs: e.REDELIVERY_INTERVAL_SECONDS * 1000,
+    redeliveryLookbackMs: e.REDELIVERY_LOOKBACK_HOURS * 3600_000,
+    checkProgressIntervalMs: Math.round(e.CHECK_PROGRESS_INTERVAL_SECONDS * 1000),
   };
 }

@@ -4,30 +4,45 @@
  * Configuration: environment variables (see apps/worker/README.md).
  */
 import { createBuiltinStages, limitYoungGeneration } from '@labgrader/builtin';
+import { loadCourseFile, showClusterDetails, type CourseConfig } from '@labgrader/course';
 import { createExecaRunner } from '@labgrader/exec';
+import { createGithubApp, loadGithubAppConfig } from '@labgrader/github';
 import {
   closeRedis,
   createRedisConnection,
   createServiceLogger,
+  createServiceMetrics,
+  createGradeQueue,
   describeRedisUrl,
+  observeGithubRequests,
+  pullRequestsKey,
+  redisReachable,
   runService,
+  startSupersedeWatcher,
   urlPassword,
 } from '@labgrader/queue';
 import { createPostgresReportStore } from '@labgrader/store';
 import { clusterPlanner } from './cluster.js';
 import { loadWorkerConfig, type WorkerConfig } from './config.js';
-import { noCredentials, storePublisher } from './ports.js';
+import { startHealthServer } from './health.js';
+import { createJanitor } from './janitor.js';
+import { noCredentials, storePublisher, type ReportPublisher } from './ports.js';
+import { checkRunPublisher, pullRequestCommentPublisher } from './publishers.js';
+import { startRedeliverySweep, type RunningRedelivery } from './redelivery.js';
 import { createRubricProvider } from './rubrics.js';
 import { startGradeWorker } from './worker.js';
 
 async function main(): Promise<void> {
   limitYoungGeneration();
   const config: WorkerConfig = loadWorkerConfig(process.env);
+  const githubConfig = loadGithubAppConfig(process.env);
   const logger = createServiceLogger({
     name: 'labgrader-worker',
     level: config.logLevel,
-    secrets: [urlPassword(config.redisUrl), urlPassword(config.databaseUrl)],
+    secrets: [urlPassword(config.redisUrl), urlPassword(config.databaseUrl), githubConfig?.privateKey],
   });
+  const metrics = createServiceMetrics({ service: 'labgrader-worker' });
+  const course: CourseConfig | undefined = config.courseFile ? await loadCourseFile(config.courseFile) : undefined;
 
   const store = createPostgresReportStore({
     connectionString: config.databaseUrl,
@@ -39,15 +54,50 @@ async function main(): Promise<void> {
     logger.info('report store ready', { schema: config.storeSchema, migrationsApplied: applied });
   }
 
+  // What a killed predecessor left behind goes first, then every JANITOR_INTERVAL_SECONDS.
+  const janitor = await createJanitor({ root: config.workspaceRoot, logger, metrics });
+  await janitor.sweep();
+  janitor.start(config.janitorIntervalMs);
+
   const connection = createRedisConnection(config.redisUrl, { role: 'worker', name: 'labgrader-worker' });
   connection.on('error', (err) => logger.warn('redis connection error', { error: err.message }));
+  const keys = { prefix: config.queuePrefix, queueName: config.queueName };
+  const github = githubConfig
+    ? createGithubApp(githubConfig, { logger, onRequest: observeGithubRequests(metrics) })
+    : undefined;
+  const showDetails = (job: { lab?: { id: string } }) => {
+    const lab = job.lab ? course?.labs.find((l) => l.id === job.lab!.id) : undefined;
+    return lab ? showClusterDetails(lab, new Date()) : true;
+  };
+  const publishers: ReportPublisher[] = [storePublisher(store)];
+  if (github) {
+    publishers.push(
+      checkRunPublisher(github.checks, {
+        progressIntervalMs: config.checkProgressIntervalMs,
+        showClusterDetails: showDetails,
+      }),
+      pullRequestCommentPublisher(github.comments, {
+        pullRequestsOf: async (jobId) =>
+          (await connection.smembers(pullRequestsKey(keys, jobId))).map(Number).filter(Number.isInteger),
+        showClusterDetails: showDetails,
+      }),
+    );
+  }
   logger.info('starting', {
     redis: describeRedisUrl(config.redisUrl),
     queue: config.queueName,
     concurrency: config.concurrency,
     cluster: config.clusterStage,
+    course: course ? course.id : '(none)',
+    github: github ? 'App: installation tokens, check runs, PR comments' : 'not configured (public repositories only)',
+    workspaces: janitor.ownDir,
   });
 
+  const supersede = startSupersedeWatcher({
+    connection,
+    keys,
+    onError: (err) => logger.warn('supersede watcher error', { error: err }),
+  });
   const runner = createExecaRunner();
   const running = startGradeWorker({
     connection,
@@ -57,34 +107,76 @@ async function main(): Promise<void> {
     lockDurationMs: config.lockDurationMs,
     shutdownGraceMs: config.shutdownGraceMs,
     logger,
+    metrics,
+    supersede,
+    janitor,
     deps: {
       runner,
       stages: createBuiltinStages({ env: process.env }),
       rubrics: createRubricProvider(config.rubricsDir ? { directory: config.rubricsDir } : {}),
-      credentials: noCredentials,
+      credentials: github?.tokens ?? noCredentials,
       store,
-      publishers: [storePublisher(store)],
+      ...(course ? { labs: { lab: (id: string) => course.labs.find((l) => l.id === id) } } : {}),
+      publishers,
       cloneUrlAllow: config.cloneUrlAllow,
       planStages: clusterPlanner(config.clusterStage, { runner, env: process.env }),
     },
   });
+  // The queue's depth and age for /metrics (read-only use of the same connection).
+  const queue = createGradeQueue({ connection, name: config.queueName, prefix: config.queuePrefix });
+  queue.on('error', () => {});
+  metrics.observeQueue(queue);
+
+  let redelivery: RunningRedelivery | undefined;
+  if (github && config.redeliveryIntervalMs > 0) {
+    redelivery = await startRedeliverySweep({
+      deliveries: github.deliveries,
+      connection,
+      prefix: config.queuePrefix,
+      queueName: `${config.queueName}-maintenance`,
+      intervalMs: config.redeliveryIntervalMs,
+      lookbackMs: config.redeliveryLookbackMs,
+      logger,
+      metrics,
+    });
+  }
 
   let stopping = false;
+  const health = await startHealthServer({
+    port: config.healthPort,
+    host: config.healthHost,
+    live: () => !stopping,
+    ready: async () => ({ redis: await redisReachable(connection), postgres: await store.ping() }),
+    metrics,
+  });
+  logger.info('health and metrics', { port: health.port });
+
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      logger.info('already shutting down', { signal });
+      return;
+    }
     stopping = true;
-    logger.info('shutting down', { signal });
+    logger.info('shutting down', { signal, jobsInFlight: running.active });
     try {
       await running.close();
+      await redelivery?.close();
+      await supersede.close();
+      await queue.close();
     } finally {
+      janitor.stop();
       await closeRedis(connection);
       await store.close();
+      await health.close();
       logger.info('stopped');
     }
     process.exit(0);
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  // `on`, not `once`: with `once` our listener is gone by the time execa's signal-exit handler runs;
+  // seeing no other listener, it re-raises the signal and the default action kills the worker at once,
+  // mid-job. Kept registered, a second SIGTERM is only logged.
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
 }
 
 runService('labgrader-worker', main);

@@ -1,16 +1,12 @@
 /**
  * The worker's ports: how it gets clone credentials, and where finished
- * reports go. Today: no credentials (public repositories, or a git host that
- * needs none) and the report store. GitHub reporting plugs in here without
- * touching the grading code:
+ * reports go. GitHub stays at the edge, behind them:
  *
- *  - a `CredentialsProvider` that mints a GitHub App installation token for
- *    `job.installationId` (octokit's App auth), scoped to the one repository,
- *    read-only `contents`;
- *  - a `ReportPublisher` that creates a check run (`started`: in progress;
- *    `publish`: conclusion, summary, annotations from `report.findings`);
- *  - a `ReportPublisher` that writes the PR comment from `formatMarkdown` for
- *    jobs with `pullRequest` (or PRs found for the commit).
+ *  - `CredentialsProvider`: no credentials (public repositories, tests), or
+ *    the GitHub App's installation tokens (@labgrader/github `CloneTokens`:
+ *    scoped to the one repository, read-only `contents`);
+ *  - `ReportPublisher`s: the store (the record), the check run and the PR
+ *    comment (publishers.ts).
  */
 import type { Logger, Report } from '@labgrader/core';
 import type { GradeJob } from '@labgrader/queue';
@@ -53,6 +49,16 @@ export interface ReportPublisher {
   readonly name: string;
   /** Grading started (a check run goes "in progress"). Optional; a failure is logged, never fatal. */
   started?(ctx: PublishContext): Promise<void>;
+  /**
+   * The pipeline moved on ("lint", "cluster: pod-kill drill"). Called often and
+   * synchronously: a publisher throttles and sends in the background, and
+   * never lets a progress update overtake `publish`/`cancelled`.
+   */
+  progress?(ctx: PublishContext, stage: string): void;
+  /** A newer push superseded this job before it finished (a check run completes `cancelled`). Failures are logged. */
+  cancelled?(ctx: PublishContext, supersededBy: { commit: string; jobId: string }): Promise<void>;
+  /** The job stops without a result (shutdown, an error before grading ended): drop pending progress. */
+  abandoned?(ctx: PublishContext): Promise<void>;
   /**
    * Publishes a finished report, graded or not-gradable. Must be idempotent
    * (keyed by repository, commit and rubric): a job whose later publisher

@@ -8,6 +8,11 @@
  * AbortSignal. An aborted job goes back to the waiting list without using up
  * an attempt, and the next worker grades it from scratch. Then the
  * connections are closed.
+ *
+ * Superseding: each running job is tracked by the supersede watcher (Redis
+ * pub/sub plus polling, see @labgrader/queue supersede.ts); its signal is
+ * BullMQ's (shutdown) combined with the watcher's (a newer push), and a job
+ * picked up after it was superseded is skipped before any work.
  */
 import type { Redis } from 'ioredis';
 import { isLabgraderError, type Logger } from '@labgrader/core';
@@ -15,10 +20,15 @@ import {
   UnrecoverableError,
   WaitingError,
   createGradeWorker,
+  gradeJobStream,
+  parseGradeJob,
   type GradeJobResult,
   type GradeWorker,
+  type ServiceMetrics,
+  type SupersedeWatcher,
 } from '@labgrader/queue';
 import { JobCancelledError, PermanentJobError, createGradeHandler, type GradeDeps } from './grade.js';
+import type { Janitor } from './janitor.js';
 
 export interface GradeWorkerRuntimeOptions {
   /** A `worker` role connection (`maxRetriesPerRequest: null`). */
@@ -31,18 +41,35 @@ export interface GradeWorkerRuntimeOptions {
   shutdownGraceMs?: number;
   logger: Logger;
   deps: GradeDeps;
+  /** Aborts jobs a newer push superseded; without it, jobs run to the end. */
+  supersede?: SupersedeWatcher;
+  metrics?: ServiceMetrics;
+  /** Gives each job a directory of its own, removed afterwards (and by the janitor if this process dies). */
+  janitor?: Pick<Janitor, 'claim'>;
+}
+
+function streamOf(data: unknown): string | undefined {
+  try {
+    return gradeJobStream(parseGradeJob(data));
+  } catch {
+    return undefined; // invalid data: the handler fails the job
+  }
 }
 
 export interface RunningGradeWorker {
   readonly worker: GradeWorker;
+  /** Jobs running now. */
+  readonly active: number;
   /** Graceful shutdown; resolves when no job is running any more. Idempotent. */
   close(): Promise<void>;
 }
 
 export function startGradeWorker(options: GradeWorkerRuntimeOptions): RunningGradeWorker {
   const { logger } = options;
-  const handle = createGradeHandler(options.deps);
+  const handle = createGradeHandler({ ...options.deps, ...(options.metrics ? { metrics: options.metrics } : {}) });
+  const { metrics, supersede } = options;
   let shuttingDown = false;
+  let active = 0;
 
   const worker = createGradeWorker(
     async (job, token, signal): Promise<GradeJobResult> => {
@@ -57,13 +84,39 @@ export function startGradeWorker(options: GradeWorkerRuntimeOptions): RunningGra
         rubric: data?.rubricId,
         event: data?.event,
       });
-      const jobSignal = signal ?? new AbortController().signal;
+      const stream = streamOf(job.data);
+      const tracked = supersede?.track(job.id!, stream);
+      const signals = [signal, tracked?.signal].filter((s): s is AbortSignal => s !== undefined);
+      const jobSignal = signals.length > 0 ? AbortSignal.any(signals) : new AbortController().signal;
+      const started = performance.now();
+      const observe = (outcome: string) => {
+        metrics?.gradings.inc({ outcome });
+        metrics?.gradingDuration.observe({ outcome }, (performance.now() - started) / 1000);
+      };
+      active += 1;
       log.info('grading', { maxAttempts, requestId: data?.requestId });
+      const workspace = await options.janitor?.claim();
       try {
-        const result = await handle(job.data, { jobId: job.id!, attempt, maxAttempts, signal: jobSignal, logger: log });
-        log.info('graded', { ...result });
+        const result = await handle(job.data, {
+          jobId: job.id!,
+          attempt,
+          maxAttempts,
+          signal: jobSignal,
+          logger: log,
+          ...(supersede && stream ? { supersededNow: () => supersede.supersededNow(job.id!, stream) } : {}),
+          ...(workspace ? { tempRoot: workspace.dir } : {}),
+        });
+        log.info(result.outcome === 'superseded' ? 'superseded' : 'graded', { ...result });
+        observe(result.outcome);
         return result;
       } catch (err) {
+        observe(
+          jobSignal.aborted && shuttingDown
+            ? 'requeued'
+            : err instanceof PermanentJobError || attempt >= maxAttempts
+              ? 'failed'
+              : 'retry',
+        );
         if (err instanceof JobCancelledError || jobSignal.aborted) {
           if (shuttingDown) {
             // Not the job's fault: back to the queue, attempt not counted.
@@ -83,6 +136,10 @@ export function startGradeWorker(options: GradeWorkerRuntimeOptions): RunningGra
         if (isLabgraderError(err) && err.retryable && retrying) log.warn('infrastructure failure; will retry', fields);
         else log.error('grading failed', fields);
         throw err;
+      } finally {
+        active -= 1;
+        tracked?.untrack();
+        await workspace?.release().catch((err: unknown) => log.warn('workspace not removed', { error: err }));
       }
     },
     {
@@ -99,6 +156,9 @@ export function startGradeWorker(options: GradeWorkerRuntimeOptions): RunningGra
   let closing: Promise<void> | undefined;
   return {
     worker,
+    get active() {
+      return active;
+    },
     close() {
       closing ??= (async () => {
         shuttingDown = true;

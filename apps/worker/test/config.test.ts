@@ -28,7 +28,34 @@ describe('worker configuration', () => {
       cloneUrlAllow: ['https://github.com/'],
       clusterStage: 'auto',
       logLevel: 'info',
+      workspaceRoot: path.join(os.tmpdir(), 'labgrader-worker'),
+      janitorIntervalMs: 300_000,
+      healthPort: 3001,
+      healthHost: '0.0.0.0',
+      redeliveryIntervalMs: 600_000,
+      redeliveryLookbackMs: 24 * 3600_000,
+      checkProgressIntervalMs: 10_000,
     });
+  });
+
+  it('reads the course file, the workspace root and the sweep intervals', () => {
+    expect(
+      loadWorkerConfig({
+        DATABASE_URL: 'postgres://labgrader:pw@db:5432/labgrader',
+        LABGRADER_COURSE: '/etc/labgrader/course.yaml',
+        WORKSPACE_ROOT: '/var/lib/labgrader/workspaces',
+        REDELIVERY_INTERVAL_SECONDS: '0',
+        CHECK_PROGRESS_INTERVAL_SECONDS: '2.5',
+      }),
+    ).toMatchObject({
+      courseFile: '/etc/labgrader/course.yaml',
+      workspaceRoot: '/var/lib/labgrader/workspaces',
+      redeliveryIntervalMs: 0,
+      checkProgressIntervalMs: 2_500,
+    });
+    expect(() => loadWorkerConfig({ DATABASE_URL: 'postgres://x@y/z', WORKSPACE_ROOT: 'relative/dir' })).toThrow(
+      /WORKSPACE_ROOT: must be an absolute path/,
+    );
   });
 
   it('names each bad variable and never echoes a value', () => {

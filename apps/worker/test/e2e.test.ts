@@ -87,14 +87,20 @@ describe('webhook → queue → worker → stored report', () => {
     expect(requested.body.status).toBe('queued');
     expect(await world.finished(requested.body.jobId)).toMatchObject({ outcome: 'graded', points });
     const regraded = await world.store.get(key);
+    expect(regraded?.id).not.toBe(stored!.id); // a grading of its own: both scores are kept
     expect(regraded).toMatchObject({
-      id: stored!.id,
       gradeCount: 2,
+      reason: `Re-run requested by ${rerun.sender.login}`,
       author: payload.sender.login,
       pushedAt: stored!.pushedAt,
       meta: { event: 'rerun', requestedBy: rerun.sender.login },
     });
     expect(runner.calls.filter((c) => c.command === 'git' && c.args.includes('fetch')).length).toBe(clones + 1);
+    const history = await world.store.history({ student: fullName });
+    expect(history.map((h) => [h.event, h.gradeCount])).toEqual([
+      ['rerun', 2],
+      ['push', 1],
+    ]);
 
     // The API logged each delivery with its outcome; nothing secret (checked in afterAll).
     expect(apiLogs.find('webhook').map((e) => e.outcome)).toEqual(['queued', 'duplicate', 'queued']);

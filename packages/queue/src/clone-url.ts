@@ -83,9 +83,28 @@ function inspect(raw: string, kind: 'url' | 'root'): InspectedUrl | { problem: s
 }
 
 /** Why `raw` is not a clean, absolute clone URL with an allowed protocol (undefined when it is). */
+/**
+ * The answers of the two pure checks below, remembered for the clone URLs
+ * seen last (a course has a few hundred repositories, each delivery checks
+ * its URL up to three times: payload, job contract, worker): bounded, and
+ * only the verdict is kept, never a parsed URL that could be mutated.
+ */
+const MEMO_SIZE = 2048;
+const memo = new Map<string, string | null>();
+function remembered(key: string, compute: () => string | undefined): string | undefined {
+  const hit = memo.get(key);
+  if (hit !== undefined) return hit ?? undefined;
+  const answer = compute();
+  if (memo.size >= MEMO_SIZE) memo.delete(memo.keys().next().value!);
+  memo.set(key, answer ?? null);
+  return answer;
+}
+
 export function cloneUrlProblem(raw: string): string | undefined {
-  const inspected = inspect(raw, 'url');
-  return 'problem' in inspected ? inspected.problem : undefined;
+  return remembered(`u\0${raw}`, () => {
+    const inspected = inspect(raw, 'url');
+    return 'problem' in inspected ? inspected.problem : undefined;
+  });
 }
 
 /** Parses one CLONE_URL_ALLOW entry; problems never repeat the entry (it may hold a secret). */
@@ -126,8 +145,10 @@ function ownRepositoryUrl(
  * where no roots are configured: the webhook payload and the job contract.
  */
 export function repositoryCloneUrlProblem(raw: string, fullName: string): string | undefined {
-  const own = ownRepositoryUrl(raw, fullName);
-  return 'problem' in own ? own.problem : undefined;
+  return remembered(`r\0${fullName}\0${raw}`, () => {
+    const own = ownRepositoryUrl(raw, fullName);
+    return 'problem' in own ? own.problem : undefined;
+  });
 }
 
 const sameSegments = (a: readonly string[], b: readonly string[]) =>

@@ -21,13 +21,18 @@ export { parseServiceEnv, queueServiceEnv, runService, urlPassword } from './ser
 export {
   GRADE_JOB_SCHEMA_VERSION,
   InvalidGradeJobError,
+  LAB_ID_PATTERN,
   RUBRIC_ID_PATTERN,
   gradeEventSchema,
   gradeJobId,
+  gradeJobLabSchema,
+  gradeJobStream,
+  labKey,
   gradeJobSchema,
   parseGradeJob,
   type GradeEvent,
   type GradeJob,
+  type GradeJobLab,
   type GradeJobRequest,
   type GradeJobResult,
 } from './job.js';
@@ -49,7 +54,10 @@ export {
   createGradeProducer,
   createGradeQueue,
   enqueueGrade,
+  pullRequestsKey,
+  queueKeys,
   waitForRedis,
+  type EnqueueOptions,
   type EnqueueResult,
   type GradeProducer,
   type GradeQueue,
@@ -65,3 +73,23 @@ export {
   type GradeWorker,
   type GradeWorkerOptions,
 } from './worker.js';
+export {
+  SupersededError,
+  claimStream,
+  parseSupersedeMessage,
+  startSupersedeWatcher,
+  streamHead,
+  streamKey,
+  supersedeChannel,
+  type ClaimOutcome,
+  type QueueKeys,
+  type StreamHead,
+  type SupersedeMessage,
+  type SupersedeWatcher,
+} from './supersede.js';
+export {
+  createServiceMetrics,
+  observeGithubRequests,
+  type GithubRequestObservation,
+  type ServiceMetrics,
+} from './metrics.js';

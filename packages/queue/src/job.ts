@@ -19,7 +19,11 @@ const REPOSITORY = /^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/;
 /** GitHub delivery ids are GUIDs; anything used in a job id must be free of ':'. */
 const DELIVERY_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
-export const gradeEventSchema = z.enum(['push', 'pull_request', 'rerun']);
+/**
+ * push / pull_request: a student pushed. rerun: GitHub's "Re-run" (check suite or
+ * check run `rerequested`). regrade: the check run's "Regrade" button (`requested_action`).
+ */
+export const gradeEventSchema = z.enum(['push', 'pull_request', 'rerun', 'regrade']);
 export type GradeEvent = z.infer<typeof gradeEventSchema>;
 
 /** No credentials, no `..`, no query, one of the protocols…: see clone-url.ts. */
@@ -47,6 +51,21 @@ const repositorySchema = z
     if (problem) ctx.addIssue({ code: 'custom', path: ['cloneUrl'], message: problem });
   });
 
+/** Lab ids are course-chosen slugs (`lab-85`); like rubric ids, never paths. */
+export const LAB_ID_PATTERN = RUBRIC_ID_PATTERN;
+
+/** The lab a repository was routed to (course configuration), as the worker and the check run need it. */
+export const gradeJobLabSchema = z
+  .object({
+    id: z.string().regex(LAB_ID_PATTERN, 'must be a lab id such as lab-85'),
+    /** Shown in the check run's name and the PR comment. */
+    title: z.string().min(1).max(200),
+    /** Percent of the graded maximum at or above which the check run succeeds; none: no pass mark. */
+    passPercent: z.number().min(0).max(100).optional(),
+  })
+  .strict();
+export type GradeJobLab = z.infer<typeof gradeJobLabSchema>;
+
 export const gradeJobSchema = z
   .object({
     schemaVersion: z.literal(GRADE_JOB_SCHEMA_VERSION),
@@ -73,6 +92,12 @@ export const gradeJobSchema = z
     rubricId: z.string().regex(RUBRIC_ID_PATTERN, 'must be a rubric id such as lab-85 (lowercase letters, digits, -)'),
     /** Grade even when a report for this commit and rubric exists (re-run requests, operator regrades). */
     force: z.boolean().optional(),
+    /** The lab (course configuration); absent from jobs queued before labs existed: the rubric is the lab. */
+    lab: gradeJobLabSchema.optional(),
+    /** Who the submission counts for (the course's routing: repository pattern → student); default the author. */
+    student: z.string().min(1).max(100).optional(),
+    /** Why a forced job grades again ("Regrade requested by alice"): kept with the grading in the history. */
+    reason: z.string().min(1).max(500).optional(),
   })
   .strict();
 
@@ -82,7 +107,10 @@ export type GradeJobRequest = Omit<GradeJob, 'schemaVersion' | 'requestId'> & { 
 
 /** The job's return value, kept by BullMQ with the completed job (small: the report lives in the store). */
 export interface GradeJobResult {
-  outcome: 'graded' | 'not-gradable' | 'already-graded';
+  /** `superseded`: a newer push to the same branch or pull request replaced this job before it finished. */
+  outcome: 'graded' | 'not-gradable' | 'already-graded' | 'superseded';
+  /** For `superseded`: the job and commit that replaced it. */
+  supersededBy?: { jobId: string; commit: string };
   status?: 'graded' | 'not-gradable';
   points?: number;
   maxPoints?: number;
@@ -127,9 +155,31 @@ export function parseGradeJob(data: unknown): GradeJob {
  *   codertocat/hello-world@6113728f27ae82c7b1a177c8d03f9e96e0adf246#lab-85!rerun-72d3162e-cc78-11e3-81ab-4c9367dc0958
  */
 export function gradeJobId(
-  job: Pick<GradeJob, 'repository' | 'commit' | 'rubricId' | 'deliveryId'>,
+  job: Pick<GradeJob, 'repository' | 'commit' | 'rubricId' | 'deliveryId'> & { lab?: Pick<GradeJobLab, 'id'> },
   options: { force?: boolean } = {},
 ): string {
-  const base = `${job.repository.fullName.toLowerCase()}@${job.commit}#${job.rubricId}`;
+  const base = `${job.repository.fullName.toLowerCase()}@${job.commit}#${labKey(job)}`;
   return options.force ? `${base}!rerun-${job.deliveryId}` : base;
+}
+
+/** What a job is graded as: its lab, or (no course configuration) its rubric. */
+export function labKey(job: Pick<GradeJob, 'rubricId'> & { lab?: Pick<GradeJobLab, 'id'> }): string {
+  return job.lab?.id ?? job.rubricId;
+}
+
+/**
+ * The line of submissions a job belongs to, for superseding: a newer push to
+ * the same branch (or pull request) of the same repository, graded as the
+ * same lab, replaces the older job. Forced jobs (re-runs, regrades) are asked
+ * for explicitly and belong to none.
+ *
+ *   codertocat/hello-world:refs/heads/main#lab-85
+ */
+export function gradeJobStream(
+  job: Pick<GradeJob, 'repository' | 'ref' | 'rubricId' | 'event' | 'force'> & {
+    lab?: Pick<GradeJobLab, 'id'>;
+  },
+): string | undefined {
+  if (job.force || (job.event !== 'push' && job.event !== 'pull_request')) return undefined;
+  return `${job.repository.fullName.toLowerCase()}:${job.ref}#${labKey(job)}`;
 }

@@ -7,9 +7,11 @@ import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { InfrastructureError } from '@labgrader/core';
 import { redisReachable } from './connection.js';
+import { afterAdd, type QueueKeys, type StreamHead } from './supersede.js';
 import {
   GRADE_JOB_SCHEMA_VERSION,
   gradeJobId,
+  gradeJobStream,
   parseGradeJob,
   type GradeJob,
   type GradeJobRequest,
@@ -28,7 +30,9 @@ export const DEFAULT_QUEUE_PREFIX = 'labgrader';
  * Completed jobs are kept 14 days: while a job is kept, an add with the same
  * id is ignored, which is what deduplicates redelivered webhooks. (The worker
  * also skips a commit the store already graded with the same rubric, so
- * dedupe holds past that window.) Failed jobs are kept 60 days for operators.
+ * dedupe holds past that window.) Failed jobs are kept 60 days for operators,
+ * but do not block a new request for the same commit: `enqueueGrade` retries
+ * a failed (or superseded) job in place.
  */
 export const DEFAULT_JOB_OPTIONS = {
   attempts: 4,
@@ -47,30 +51,66 @@ export interface GradeQueueOptions {
   jobOptions?: JobsOptions;
 }
 
+/** The connection each queue was created with: enqueueGrade's own commands go through it. */
+const connections = new WeakMap<GradeQueue, Redis>();
+
 export function createGradeQueue(options: GradeQueueOptions): GradeQueue {
-  return new Queue<GradeJob, GradeJobResult, typeof GRADE_JOB_NAME>(options.name ?? DEFAULT_QUEUE_NAME, {
+  const queue = new Queue<GradeJob, GradeJobResult, typeof GRADE_JOB_NAME>(options.name ?? DEFAULT_QUEUE_NAME, {
     connection: options.connection,
     prefix: options.prefix ?? DEFAULT_QUEUE_PREFIX,
     defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, ...options.jobOptions },
   });
+  connections.set(queue, options.connection);
+  return queue;
+}
+
+/** The queue's keys (prefix and name), for the side keys kept beside BullMQ's. */
+export function queueKeys(queue: GradeQueue): QueueKeys {
+  return { prefix: queue.opts.prefix ?? DEFAULT_QUEUE_PREFIX, queueName: queue.name };
 }
 
 export interface EnqueueResult {
   jobId: string;
-  /** `duplicate`: a job with this id was already in the queue (waiting, active, or kept after it finished). */
-  status: 'queued' | 'duplicate';
+  /**
+   * `queued`: a new job. `duplicate`: a job with this id was already waiting,
+   * running or kept after it was graded. `requeued`: a job with this id had
+   * failed or been superseded; it was put back in the queue (a redelivery
+   * after the cause was fixed, or a push of that commit again), with this
+   * request's data.
+   */
+  status: 'queued' | 'duplicate' | 'requeued';
   job: GradeJob;
+  /** This job replaced an older one on its branch or pull request, which was told to stop. */
+  superseded?: StreamHead;
+  /** A newer push already holds this branch or pull request: the worker will skip this job as superseded. */
+  staleBehind?: StreamHead;
+}
+
+/** The Redis set of pull requests whose head is a job's commit (pushes and PR events share one job). */
+export function pullRequestsKey(keys: QueueKeys, jobId: string): string {
+  return `${keys.prefix}:${keys.queueName}:lg-prs:${jobId}`;
+}
+
+const PR_SET_TTL_SECONDS = 30 * 24 * 3600;
+
+export interface EnqueueOptions {
+  force?: boolean;
 }
 
 /**
  * Validates and enqueues a grading job. `force` grades again even if this
  * commit was graded with this rubric (a re-run request); it requires a
  * distinct `deliveryId` per request.
+ *
+ * Round trips: BullMQ's add (one script), then one script of ours reading back
+ * whether this request created the job, claiming the job's branch or pull
+ * request (see supersede.ts) and recording its pull request. A failed or
+ * superseded job with the same id is retried in place (rare path, a few more).
  */
 export async function enqueueGrade(
   queue: GradeQueue,
   request: GradeJobRequest,
-  options: { force?: boolean } = {},
+  options: EnqueueOptions = {},
 ): Promise<EnqueueResult> {
   const force = options.force ?? request.force ?? false;
   const job = parseGradeJob({
@@ -80,12 +120,52 @@ export async function enqueueGrade(
     ...(force ? { force: true } : {}),
   });
   const jobId = gradeJobId(job, { force });
+  const keys = queueKeys(queue);
+  const redis = connections.get(queue);
+  if (!redis) throw new Error('enqueueGrade needs a queue made by createGradeQueue');
   await queue.add(GRADE_JOB_NAME, job, { jobId });
+
   // BullMQ answers an add with an existing id exactly like a new add; the
-  // stored data tells us whose request created the job.
-  const stored = await queue.getJob(jobId);
-  const status = stored && (stored.data as Partial<GradeJob>).requestId !== job.requestId ? 'duplicate' : 'queued';
-  return { jobId, status, job };
+  // stored data tells us whose request created the job (one script, see supersede.ts).
+  const stream = gradeJobStream(job);
+  const after = await afterAdd(redis, keys, {
+    jobKey: `${keys.prefix}:${keys.queueName}:${jobId}`,
+    prsKey: pullRequestsKey(keys, jobId),
+    requestId: job.requestId,
+    jobId,
+    commit: job.commit,
+    pushedAt: job.pushedAt,
+    ...(stream ? { stream } : {}),
+    ...(job.pullRequest ? { pullRequest: job.pullRequest } : {}),
+    prTtlSeconds: PR_SET_TTL_SECONDS,
+  });
+  const claim = after.claim;
+
+  let status: EnqueueResult['status'] = after.mine ? 'queued' : 'duplicate';
+  // A finished job that did not grade (failed for good, or superseded by a newer push) must not make
+  // this request a no-op: a redelivery after fixing the cause, or the same commit pushed again, grades.
+  if (after.finished) {
+    const stored = await queue.getJob(jobId);
+    if (stored) {
+      try {
+        await stored.updateData(job);
+        await stored.retry(after.finished === 'failed' ? 'failed' : 'completed', {
+          resetAttemptsMade: true,
+          resetAttemptsStarted: true,
+        });
+        status = 'requeued';
+      } catch {
+        // Another request retried it first (it is no longer finished): that one grades it.
+      }
+    }
+  }
+  return {
+    jobId,
+    status,
+    job,
+    ...(claim?.outcome === 'superseded' ? { superseded: claim.previous } : {}),
+    ...(claim?.outcome === 'stale' ? { staleBehind: claim.latest } : {}),
+  };
 }
 
 /** Redis is down or reconnecting: the job was not enqueued. Retryable. */
@@ -98,7 +178,7 @@ export class QueueUnavailableError extends InfrastructureError {}
  */
 export interface GradeProducer {
   readonly queue: GradeQueue;
-  enqueue(request: GradeJobRequest, options?: { force?: boolean }): Promise<EnqueueResult>;
+  enqueue(request: GradeJobRequest, options?: EnqueueOptions): Promise<EnqueueResult>;
   /** Redis answers PING within the timeout. */
   reachable(timeoutMs?: number): Promise<boolean>;
   /** Closes the queue (the connection belongs to the caller). */

@@ -1,4 +1,8 @@
 export type {
+  ClusterRun,
+  DeadlineJudgement,
+  LabQuery,
+  Page,
   GradeMetadata,
   ReportKey,
   ReportPage,
@@ -9,6 +13,7 @@ export type {
 } from './port.js';
 export {
   DEFAULT_STORE_SCHEMA,
+  clusterRan,
   createPostgresReportStore,
   type PostgresReportStore,
   type PostgresStoreOptions,

@@ -42,4 +42,49 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX reports_owner_pushed ON ${s}.reports (owner_key, pushed_at DESC, id DESC);
     `,
   },
+  {
+    version: 2,
+    name: 'history: one row per grading, labs and students',
+    // Existing rows are kept: each becomes the first entry of its history (a
+    // row that had replaced earlier gradings keeps its grade_count), with the
+    // job id, event and student taken from its metadata.
+    sql: (s) => `
+      ALTER TABLE ${s}.reports DROP CONSTRAINT reports_key;
+      ALTER TABLE ${s}.reports
+        ADD COLUMN job_id text,
+        ADD COLUMN event text,
+        ADD COLUMN lab_id text,
+        ADD COLUMN lab_title text,
+        ADD COLUMN student text,
+        ADD COLUMN reason text,
+        ADD COLUMN deadline jsonb,
+        ADD COLUMN cluster_ran boolean NOT NULL DEFAULT false;
+      UPDATE ${s}.reports SET
+        job_id = COALESCE(meta->>'jobId', 'legacy-' || id),
+        event = COALESCE(meta->>'event', 'push'),
+        reason = CASE WHEN grade_count > 1
+          THEN 'graded ' || grade_count || ' times before the history was kept; earlier scores were not recorded' END,
+        cluster_ran = EXISTS (
+          SELECT 1 FROM jsonb_array_elements(report->'stages') st
+          WHERE st->>'name' = 'cluster' AND st->>'status' <> 'skipped');
+      UPDATE ${s}.reports r SET job_id = r.job_id || '#legacy-' || r.id
+        WHERE EXISTS (SELECT 1 FROM ${s}.reports o WHERE o.job_id = r.job_id AND o.id < r.id);
+      ALTER TABLE ${s}.reports ALTER COLUMN job_id SET NOT NULL, ALTER COLUMN event SET NOT NULL;
+      ALTER TABLE ${s}.reports ADD CONSTRAINT reports_job UNIQUE (job_id);
+      ALTER TABLE ${s}.reports
+        ADD COLUMN lab_key text GENERATED ALWAYS AS (COALESCE(lab_id, rubric_id)) STORED,
+        ADD COLUMN student_key text GENERATED ALWAYS AS (lower(COALESCE(student, repository))) STORED;
+      -- get(): the gradings of one commit as one lab.
+      CREATE INDEX reports_commit ON ${s}.reports (repository_key, commit_sha, lab_key, graded_at DESC, id DESC);
+      -- The dashboard: latest per student x lab (DISTINCT ON), one student's history in a lab.
+      CREATE INDEX reports_lab_student ON ${s}.reports
+        (lab_key, student_key, pushed_at DESC, graded_at DESC, id DESC);
+      -- One student's history across labs.
+      CREATE INDEX reports_student ON ${s}.reports (student_key, pushed_at DESC, graded_at DESC, id DESC);
+      -- A lab's submissions, newest push first.
+      CREATE INDEX reports_lab_pushed ON ${s}.reports (lab_key, pushed_at DESC, id DESC);
+      -- The cluster budget: a student's cluster runs in a lab, by push time (the budget's clock).
+      CREATE INDEX reports_cluster_runs ON ${s}.reports (lab_key, student_key, pushed_at DESC) WHERE cluster_ran;
+    `,
+  },
 ];

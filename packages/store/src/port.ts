@@ -1,8 +1,13 @@
 /**
  * The ReportStore port: where graded reports live for the instructor
- * dashboard, CSV exports and the student's history. A report is keyed by
- * (repository, commit, rubric): grading the same commit with the same rubric
- * again (a re-run) replaces the report and counts the regrade.
+ * dashboard, CSV exports and the student's history.
+ *
+ * History, not overwrite: every grading is a row of its own, keyed by the
+ * grading job (a retried job replaces its own row, so publishing stays
+ * idempotent). A regrade of a commit adds a row with its reason; the old and
+ * new scores are both kept. What counts for a student and lab is the grading
+ * of their latest push (GitHub's push time), and among that commit's
+ * gradings the latest.
  */
 import type { Report } from '@labgrader/core';
 
@@ -12,13 +17,23 @@ export interface ReportKey {
   /** Full commit SHA. */
   commit: string;
   rubricId: string;
+  /** The course's lab; absent without a course configuration, when the rubric is the lab. */
+  labId?: string;
+}
+
+/** How the deadline judged the push (the course's `judgeSubmission`), kept with the grading. */
+export interface DeadlineJudgement {
+  /** `on-time`, `late`, `closed`… as the course configuration says. */
+  status: string;
+  /** Extra facts (the deadline, a penalty) for the dashboard. */
+  [key: string]: unknown;
 }
 
 /** Facts about the grading job that the report itself does not carry. */
 export interface GradeMetadata {
   jobId: string;
   deliveryId: string;
-  event: 'push' | 'pull_request' | 'rerun';
+  event: 'push' | 'pull_request' | 'rerun' | 'regrade';
   ref: string;
   /** GitHub login of the student, when known. */
   author?: string;
@@ -30,11 +45,31 @@ export interface GradeMetadata {
   pullRequest?: number;
   /** Which attempt produced this report (1 = first). */
   attempt: number;
+  /** The lab (course configuration) and its title. */
+  lab?: { id: string; title: string };
+  /** Who the grading counts for; default: the repository. */
+  student?: string;
+  /** Why this grading happened again ("Regrade requested by ta-1"). */
+  reason?: string;
+  /** The deadline's judgement of the push time. */
+  deadline?: DeadlineJudgement;
 }
 
 export interface StoredReportSummary {
-  /** Store-assigned id, stable across regrades of the same key. */
+  /** Store-assigned id of this grading. */
   id: string;
+  /** The grading job that produced it. */
+  jobId: string;
+  event: GradeMetadata['event'];
+  /** The lab (the rubric id without a course configuration). */
+  labId: string;
+  labTitle?: string;
+  /** Lowercased; the repository when the course does not name one. */
+  student: string;
+  reason?: string;
+  deadline?: DeadlineJudgement;
+  /** The cluster stage ran (counts against the lab's cluster budget). */
+  clusterRan: boolean;
   /** `owner/name` as last received. */
   repository: string;
   /** Lowercased owner: the course organisation. */
@@ -51,11 +86,12 @@ export interface StoredReportSummary {
   author?: string;
   /** The earliest push of this commit that was graded (deadlines use it), ISO 8601. */
   pushedAt: string;
-  /** Metadata of the job that produced the current report. */
+  /** Metadata of the job that produced this report. */
   meta: GradeMetadata;
+  /** When this commit was first graded as this lab. */
   firstGradedAt: string;
   gradedAt: string;
-  /** 1, plus one per regrade of the same key. */
+  /** How many gradings of this commit as this lab there were up to this one (1 = the first). */
   gradeCount: number;
 }
 
@@ -84,10 +120,44 @@ export interface ReportPage {
   nextCursor?: string;
 }
 
+export interface LabQuery {
+  labId: string;
+  /** The course organisation (repository owner), case-insensitive. */
+  owner?: string;
+  /** 1..500, default 50. */
+  limit?: number;
+  cursor?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor?: string;
+}
+
+export interface ClusterRun {
+  /** GitHub's push time of the graded commit: the cluster budget's windows are judged on it. */
+  pushedAt: string;
+  gradedAt: string;
+  commit: string;
+  jobId: string;
+}
+
 export interface ReportStore {
-  /** Inserts or replaces the report for `key`; returns what is stored now. */
+  /**
+   * Records a grading of `key` (a new row; the same job saving again replaces
+   * its own row); returns it.
+   */
   save(key: ReportKey, report: Report, meta: GradeMetadata): Promise<StoredReport>;
+  /** The latest grading of this commit as this lab (and rubric). */
   get(key: ReportKey): Promise<StoredReport | undefined>;
+  /** What counts: each student's latest push in a lab, its latest grading; ordered by student. */
+  latestPerStudent(query: LabQuery): Promise<Page<StoredReportSummary>>;
+  /** Every grading of one student (in one lab, or all), newest push first, regrades with their reasons. */
+  history(query: { student: string; labId?: string; limit?: number }): Promise<StoredReportSummary[]>;
+  /** A lab's submissions: each commit's latest grading, newest push first. */
+  labSubmissions(query: LabQuery): Promise<Page<StoredReportSummary>>;
+  /** The gradings of a student in a lab that ran the cluster stage, newest push first; `since` a push time. */
+  clusterRuns(query: { labId: string; student: string; since?: string }): Promise<ClusterRun[]>;
   /** The most recently pushed report of a repository (optionally for one rubric). */
   latest(repository: string, options?: { rubricId?: string }): Promise<StoredReport | undefined>;
   list(query?: ReportQuery): Promise<ReportPage>;

@@ -14,7 +14,17 @@
 import pg from 'pg';
 import { InfrastructureError, UsageError, reportSchema, type Report } from '@labgrader/core';
 import { MIGRATIONS } from './migrations.js';
-import type { GradeMetadata, ReportPage, ReportQuery, ReportStore, StoredReport, StoredReportSummary } from './port.js';
+import type {
+  DeadlineJudgement,
+  GradeMetadata,
+  LabQuery,
+  Page,
+  ReportPage,
+  ReportQuery,
+  ReportStore,
+  StoredReport,
+  StoredReportSummary,
+} from './port.js';
 
 export const DEFAULT_STORE_SCHEMA = 'labgrader';
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -58,6 +68,14 @@ function storeError(err: unknown, what: string): Error {
 
 interface Row {
   id: string;
+  job_id: string;
+  event: GradeMetadata['event'];
+  lab_key: string;
+  lab_title: string | null;
+  student_key: string;
+  reason: string | null;
+  deadline: DeadlineJudgement | null;
+  cluster_ran: boolean;
   repository: string;
   owner_key: string;
   commit_sha: string;
@@ -78,12 +96,22 @@ interface Row {
   report?: Report;
 }
 
-const SUMMARY_COLUMNS = `id, repository, owner_key, commit_sha, rubric_id, rubric_digest, status, not_gradable_reason,
+const SUMMARY_COLUMNS = `id, job_id, event, lab_key, lab_title, student_key, reason, deadline, cluster_ran,
+  repository, owner_key, commit_sha, rubric_id, rubric_digest, status, not_gradable_reason,
   points, max_points, percent, rubric_max_points, author, pushed_at, meta, first_graded_at, graded_at, grade_count`;
+const NEWEST = 'pushed_at DESC, graded_at DESC, id DESC';
 
 function toSummary(row: Row): StoredReportSummary {
   return {
     id: String(row.id),
+    jobId: row.job_id,
+    event: row.event,
+    labId: row.lab_key,
+    ...(row.lab_title ? { labTitle: row.lab_title } : {}),
+    student: row.student_key,
+    ...(row.reason ? { reason: row.reason } : {}),
+    ...(row.deadline ? { deadline: row.deadline } : {}),
+    clusterRan: row.cluster_ran,
     repository: row.repository,
     owner: row.owner_key,
     commit: row.commit_sha,
@@ -110,6 +138,37 @@ function toStored(row: Row): StoredReport {
 
 function encodeCursor(row: StoredReportSummary): string {
   return Buffer.from(JSON.stringify([row.pushedAt, row.id])).toString('base64url');
+}
+
+/** Pages ordered by student: the cursor is the last student of the page. */
+function encodeStudentCursor(row: StoredReportSummary): string {
+  return Buffer.from(JSON.stringify(['student', row.student])).toString('base64url');
+}
+
+function decodeStudentCursor(cursor: string): string {
+  try {
+    const [tag, student] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (tag === 'student' && typeof student === 'string') return student;
+  } catch {
+    /* below */
+  }
+  throw new UsageError('cursor: not a cursor returned by this query', {
+    hint: 'Pass nextCursor from the previous page.',
+  });
+}
+
+function pageLimit(limit: number | undefined): number {
+  const n = limit ?? 50;
+  if (!Number.isInteger(n) || n < 1 || n > 500) {
+    throw new UsageError(`limit: must be an integer from 1 to 500, got ${String(limit)}`);
+  }
+  return n;
+}
+
+/** The stage statuses that used a cluster (everything but skipped): what the cluster budget counts. */
+export function clusterRan(report: Report): boolean {
+  const stage = report.stages.find((st) => st.name === 'cluster');
+  return stage !== undefined && stage.status !== 'skipped';
 }
 
 function decodeCursor(cursor: string): { pushedAt: string; id: string } {
@@ -202,12 +261,24 @@ export function createPostgresReportStore(options: PostgresStoreOptions): Postgr
       if (report.rubric.id !== key.rubricId) {
         throw new Error(`report is for rubric '${report.rubric.id}', key says '${key.rubricId}'`);
       }
+      const labId = key.labId ?? meta.lab?.id ?? null;
+      // One row per grading job. The earlier gradings of this commit (as this lab) give the count, the
+      // first grading time and the earliest push; the same job saving again (a retry) replaces its row.
       const { rows } = await query<Row>(
         'save',
-        `INSERT INTO ${s}.reports AS r (repository, commit_sha, rubric_id, rubric_digest, status, not_gradable_reason,
-           points, max_points, percent, rubric_max_points, author, pushed_at, meta, report, report_schema_version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-         ON CONFLICT ON CONSTRAINT reports_key DO UPDATE SET
+        `WITH prior AS (
+           SELECT COALESCE(SUM(grade_count), 0)::int AS n, MIN(first_graded_at) AS first, MIN(pushed_at) AS pushed,
+                  (array_agg(author ORDER BY graded_at) FILTER (WHERE author IS NOT NULL))[1] AS author
+           FROM ${s}.reports
+           WHERE repository_key = lower($1) AND commit_sha = $2 AND lab_key = COALESCE($16::text, $3) AND job_id <> $17)
+         INSERT INTO ${s}.reports AS r (repository, commit_sha, rubric_id, rubric_digest, status, not_gradable_reason,
+           points, max_points, percent, rubric_max_points, author, pushed_at, meta, report, report_schema_version,
+           lab_id, job_id, event, lab_title, student, reason, deadline, cluster_ran,
+           grade_count, first_graded_at)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, COALESCE($11, prior.author), LEAST(prior.pushed, $12::timestamptz),
+           $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, prior.n + 1, COALESCE(prior.first, now())
+         FROM prior
+         ON CONFLICT ON CONSTRAINT reports_job DO UPDATE SET
            repository = EXCLUDED.repository,
            rubric_digest = EXCLUDED.rubric_digest,
            status = EXCLUDED.status,
@@ -221,8 +292,12 @@ export function createPostgresReportStore(options: PostgresStoreOptions): Postgr
            meta = EXCLUDED.meta,
            report = EXCLUDED.report,
            report_schema_version = EXCLUDED.report_schema_version,
-           graded_at = now(),
-           grade_count = r.grade_count + 1
+           lab_title = EXCLUDED.lab_title,
+           student = EXCLUDED.student,
+           reason = EXCLUDED.reason,
+           deadline = EXCLUDED.deadline,
+           cluster_ran = EXCLUDED.cluster_ran,
+           graded_at = now()
          RETURNING ${SUMMARY_COLUMNS}, report`,
         [
           key.repository,
@@ -240,6 +315,14 @@ export function createPostgresReportStore(options: PostgresStoreOptions): Postgr
           JSON.stringify(meta),
           JSON.stringify(report),
           report.schemaVersion,
+          labId,
+          meta.jobId,
+          meta.event,
+          meta.lab?.title ?? null,
+          meta.student ?? null,
+          meta.reason ?? null,
+          meta.deadline ? JSON.stringify(meta.deadline) : null,
+          clusterRan(report),
         ],
       );
       return toStored(rows[0]!);
@@ -249,8 +332,9 @@ export function createPostgresReportStore(options: PostgresStoreOptions): Postgr
       const { rows } = await query<Row>(
         'get',
         `SELECT ${SUMMARY_COLUMNS}, report FROM ${s}.reports
-         WHERE repository_key = lower($1) AND commit_sha = $2 AND rubric_id = $3`,
-        [key.repository, key.commit, key.rubricId],
+         WHERE repository_key = lower($1) AND commit_sha = $2 AND lab_key = COALESCE($4::text, $3) AND rubric_id = $3
+         ORDER BY graded_at DESC, id DESC LIMIT 1`,
+        [key.repository, key.commit, key.rubricId, key.labId ?? null],
       );
       return rows[0] ? toStored(rows[0]) : undefined;
     },
@@ -260,17 +344,89 @@ export function createPostgresReportStore(options: PostgresStoreOptions): Postgr
         'latest',
         `SELECT ${SUMMARY_COLUMNS}, report FROM ${s}.reports
          WHERE repository_key = lower($1) AND ($2::text IS NULL OR rubric_id = $2)
-         ORDER BY pushed_at DESC, id DESC LIMIT 1`,
+         ORDER BY ${NEWEST} LIMIT 1`,
         [repository, opts.rubricId ?? null],
       );
       return rows[0] ? toStored(rows[0]) : undefined;
     },
 
+    async latestPerStudent(q: LabQuery) {
+      const limit = pageLimit(q.limit);
+      const after = q.cursor ? decodeStudentCursor(q.cursor) : null;
+      const { rows } = await query<Row>(
+        'latest per student',
+        // A loose index scan: walk the lab's students through reports_lab_student (one probe each), then
+        // take each one's newest grading from the same index; never a sort of the lab's gradings.
+        `WITH RECURSIVE students AS (
+           (SELECT student_key FROM ${s}.reports WHERE lab_key = $1 AND ($3::text IS NULL OR student_key > $3)
+            ORDER BY student_key LIMIT 1)
+           UNION ALL
+           SELECT (SELECT r.student_key FROM ${s}.reports r WHERE r.lab_key = $1 AND r.student_key > students.student_key
+                   ORDER BY r.student_key LIMIT 1)
+           FROM students WHERE students.student_key IS NOT NULL)
+         SELECT latest.* FROM students CROSS JOIN LATERAL (
+           SELECT ${SUMMARY_COLUMNS} FROM ${s}.reports
+           WHERE lab_key = $1 AND student_key = students.student_key AND ($2::text IS NULL OR owner_key = lower($2))
+           ORDER BY ${NEWEST} LIMIT 1) AS latest
+         WHERE students.student_key IS NOT NULL
+         ORDER BY latest.student_key LIMIT $4`,
+        [q.labId, q.owner ?? null, after, limit + 1],
+      );
+      const items = rows.slice(0, limit).map(toSummary);
+      const page: Page<StoredReportSummary> = { items };
+      if (rows.length > limit) page.nextCursor = encodeStudentCursor(items[items.length - 1]!);
+      return page;
+    },
+
+    async history(q) {
+      const limit = pageLimit(q.limit ?? 500);
+      const { rows } = await query<Row>(
+        'history',
+        `SELECT ${SUMMARY_COLUMNS} FROM ${s}.reports
+         WHERE student_key = lower($1) AND ($2::text IS NULL OR lab_key = $2)
+         ORDER BY ${NEWEST} LIMIT $3`,
+        [q.student, q.labId ?? null, limit],
+      );
+      return rows.map(toSummary);
+    },
+
+    async labSubmissions(q: LabQuery) {
+      const limit = pageLimit(q.limit);
+      const after = q.cursor ? decodeCursor(q.cursor) : undefined;
+      const { rows } = await query<Row>(
+        'lab submissions',
+        `SELECT * FROM (
+           SELECT DISTINCT ON (repository_key, commit_sha) ${SUMMARY_COLUMNS} FROM ${s}.reports
+           WHERE lab_key = $1 AND ($2::text IS NULL OR owner_key = lower($2))
+           ORDER BY repository_key, commit_sha, graded_at DESC, id DESC) AS commits
+         WHERE ($3::timestamptz IS NULL OR (pushed_at, id) < ($3::timestamptz, $4::bigint))
+         ORDER BY pushed_at DESC, id DESC LIMIT $5`,
+        [q.labId, q.owner ?? null, after?.pushedAt ?? null, after?.id ?? null, limit + 1],
+      );
+      const items = rows.slice(0, limit).map(toSummary);
+      const page: Page<StoredReportSummary> = { items };
+      if (rows.length > limit) page.nextCursor = encodeCursor(items[items.length - 1]!);
+      return page;
+    },
+
+    async clusterRuns(q) {
+      const { rows } = await query<{ pushed_at: Date; graded_at: Date; commit_sha: string; job_id: string }>(
+        'cluster runs',
+        `SELECT pushed_at, graded_at, commit_sha, job_id FROM ${s}.reports
+         WHERE lab_key = $1 AND student_key = lower($2) AND cluster_ran AND ($3::timestamptz IS NULL OR pushed_at >= $3)
+         ORDER BY pushed_at DESC LIMIT 1000`,
+        [q.labId, q.student, q.since ?? null],
+      );
+      return rows.map((r) => ({
+        pushedAt: r.pushed_at.toISOString(),
+        gradedAt: r.graded_at.toISOString(),
+        commit: r.commit_sha,
+        jobId: r.job_id,
+      }));
+    },
+
     async list(q: ReportQuery = {}) {
-      const limit = q.limit ?? 50;
-      if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
-        throw new UsageError(`limit: must be an integer from 1 to 500, got ${String(q.limit)}`);
-      }
+      const limit = pageLimit(q.limit);
       const after = q.cursor ? decodeCursor(q.cursor) : undefined;
       const filters = `($1::text IS NULL OR owner_key = lower($1))
         AND ($2::text IS NULL OR repository_key = lower($2))
@@ -278,7 +434,7 @@ export function createPostgresReportStore(options: PostgresStoreOptions): Postgr
         AND ($4::text IS NULL OR status = $4)`;
       const source = q.latestPerRepository
         ? `(SELECT DISTINCT ON (repository_key, rubric_id) ${SUMMARY_COLUMNS} FROM ${s}.reports WHERE ${filters}
-            ORDER BY repository_key, rubric_id, pushed_at DESC, id DESC) AS latest`
+            ORDER BY repository_key, rubric_id, ${NEWEST}) AS latest`
         : `(SELECT ${SUMMARY_COLUMNS} FROM ${s}.reports WHERE ${filters}) AS matching`;
       const { rows } = await query<Row>(
         'list',

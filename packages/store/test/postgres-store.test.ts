@@ -12,9 +12,11 @@ import { TEST_DATABASE_URL, uniqueSchema } from '../../queue/test/support/servic
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SHA = (n: number) => String(n).padStart(40, '0');
 
+let jobs = 0;
 function meta(overrides: Partial<GradeMetadata> = {}): GradeMetadata {
+  jobs += 1;
   return {
-    jobId: 'job-1',
+    jobId: `job-${jobs}`,
     deliveryId: 'delivery-1',
     event: 'push',
     ref: 'refs/heads/main',
@@ -68,7 +70,7 @@ describe('PostgreSQL report store', () => {
     const twin = createPostgresReportStore({ connectionString: TEST_DATABASE_URL, schema: store.schema });
     const results = await Promise.all([store.migrate(), twin.migrate()]);
     await twin.close();
-    expect(results.map((r) => r.applied).flat()).toEqual([1]);
+    expect(results.map((r) => r.applied).flat()).toEqual([1, 2]);
     expect((await store.migrate()).applied).toEqual([]);
   });
 
@@ -92,26 +94,52 @@ describe('PostgreSQL report store', () => {
     const read = await store.get({ ...key, repository: 'course-org/lab85-alice' });
     expect(read?.id).toBe(saved.id);
     expect(read?.report).toEqual(graded);
-    expect(read?.meta).toEqual(meta({ author: 'alice' }));
+    expect(read?.meta).toEqual(saved.meta);
+    expect(read).toMatchObject({
+      labId: 'lab-85',
+      student: 'course-org/lab85-alice',
+      event: 'push',
+      clusterRan: false,
+    });
     expect(await store.get({ ...key, rubricId: 'production-readiness' })).toBeUndefined();
   });
 
-  it('a regrade of the same key replaces the report, counts it, and keeps the first push time and the author', async () => {
+  it('a regrade adds a grading: both scores are kept, the first push time and the author too', async () => {
     const key = { repository: 'course-org/lab85-bob', commit: SHA(2), rubricId: 'lab-85' };
     const first = await store.save(key, notGradable, meta({ author: 'bob', pushedAt: '2026-03-02T09:00:00.000Z' }));
     const again = await store.save(
       key,
       graded,
-      meta({ event: 'rerun', author: undefined, jobId: 'job-rerun', pushedAt: '2026-03-05T09:00:00.000Z', attempt: 2 }),
+      meta({
+        event: 'regrade',
+        author: undefined,
+        jobId: 'job-regrade',
+        reason: 'Regrade requested by ta-1',
+        pushedAt: '2026-03-05T09:00:00.000Z',
+        attempt: 2,
+      }),
     );
-    expect(again.id).toBe(first.id);
-    expect(again.gradeCount).toBe(2);
-    expect(again.status).toBe('graded');
+    expect(again.id).not.toBe(first.id);
+    expect(again).toMatchObject({
+      gradeCount: 2,
+      status: 'graded',
+      author: 'bob',
+      pushedAt: '2026-03-02T09:00:00.000Z',
+      event: 'regrade',
+      reason: 'Regrade requested by ta-1',
+      firstGradedAt: first.firstGradedAt,
+    });
     expect(again.notGradableReason).toBeUndefined();
-    expect(again.author).toBe('bob');
-    expect(again.pushedAt).toBe('2026-03-02T09:00:00.000Z');
-    expect(again.meta.jobId).toBe('job-rerun');
-    expect(again.firstGradedAt).toBe(first.firstGradedAt);
+    expect((await store.get(key))?.id).toBe(again.id);
+    const history = await store.history({ student: 'Course-Org/Lab85-Bob', labId: 'lab-85' });
+    expect(history.map((h) => [h.status, h.points, h.reason ?? null, h.gradeCount])).toEqual([
+      ['graded', graded.score.points, 'Regrade requested by ta-1', 2],
+      ['not-gradable', notGradable.score.points, null, 1],
+    ]);
+    // The same job publishing again (a retried job) replaces its own row, not a third grading.
+    const retried = await store.save(key, graded, { ...again.meta, attempt: 3 });
+    expect(retried).toMatchObject({ id: again.id, gradeCount: 2 });
+    expect(await store.history({ student: 'course-org/lab85-bob' })).toHaveLength(2);
   });
 
   it('records why a report is not gradable', async () => {
@@ -147,7 +175,7 @@ describe('PostgreSQL report store', () => {
     expect(await store.latest('course-org/nobody')).toBeUndefined();
   });
 
-  it('lists a course page by page, newest push first, without repeating or skipping', async () => {
+  it('lists the gradings of a course page by page, newest push first, without repeating or skipping', async () => {
     const seen: string[] = [];
     let cursor: string | undefined;
     let pages = 0;
@@ -162,10 +190,11 @@ describe('PostgreSQL report store', () => {
       'course-org/lab85-dave@12',
       'course-org/lab85-dave@10',
       'course-org/lab85-carol@03',
-      'course-org/lab85-bob@02',
+      'course-org/lab85-bob@02', // the regrade…
+      'course-org/lab85-bob@02', // …and the first grading
       'Course-Org/Lab85-Alice@01',
     ]);
-    expect(pages).toBe(3);
+    expect(pages).toBe(4);
   });
 
   it('lists the latest report per repository (the dashboard and CSV view) and filters by status', async () => {
@@ -178,7 +207,7 @@ describe('PostgreSQL report store', () => {
     ]);
     expect(latest.nextCursor).toBeUndefined();
     const failing = await store.list({ owner: 'course-org', status: 'not-gradable' });
-    expect(failing.items.map((i) => i.commit.slice(-2))).toEqual(['11', '03']);
+    expect(failing.items.map((i) => i.commit.slice(-2))).toEqual(['11', '03', '02']);
     expect(await store.list({ owner: 'another-course' })).toEqual({ items: [] });
   });
 

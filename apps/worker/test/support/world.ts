@@ -8,7 +8,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { AbortedError, InfrastructureError, type CommandOptions, type CommandRunner } from '@labgrader/core';
+import {
+  AbortedError,
+  InfrastructureError,
+  type CommandOptions,
+  type CommandRunner,
+  type Logger,
+} from '@labgrader/core';
 import { builtinStages, loadRubric } from '@labgrader/builtin';
 import { createExecaRunner } from '@labgrader/exec';
 import {
@@ -16,8 +22,10 @@ import {
   createGradeProducer,
   createRedisConnection,
   createServiceLogger,
+  startSupersedeWatcher,
   type GradeJobRequest,
   type GradeProducer,
+  type SupersedeWatcher,
 } from '@labgrader/queue';
 import { createPostgresReportStore, type PostgresReportStore } from '@labgrader/store';
 import {
@@ -66,6 +74,8 @@ export interface World {
   events: QueueEvents;
   store: PostgresReportStore;
   logs: LogCapture;
+  /** The workers' logger (writes to `logs`). */
+  logger: Logger;
   repos: BareRepo[];
   /** Where the bare repositories live, as `<owner>/<name>.git`; the workers' only CLONE_URL_ALLOW root. */
   reposRoot: string;
@@ -77,7 +87,9 @@ export interface World {
   /** A push job for that repository and commit. */
   pushJob(repo: BareRepo, sha: string, overrides?: Partial<GradeJobRequest>): GradeJobRequest;
   /** Starts a worker; stopped by cleanup() if the test did not. */
-  startWorker(overrides?: Partial<GradeDeps> & { shutdownGraceMs?: number; connection?: Redis }): RunningGradeWorker;
+  startWorker(
+    overrides?: Partial<GradeDeps> & { shutdownGraceMs?: number; connection?: Redis; supersede?: boolean },
+  ): RunningGradeWorker;
   /** Gracefully stops every worker started so far. */
   stopWorkers(): Promise<void>;
   /** Resolves with the return value when the job completes; rejects with its failure. */
@@ -112,7 +124,7 @@ export async function createWorld(label: string, options: { redisUrl?: string } 
   const logger = createServiceLogger({ name: 'labgrader-worker', destination: logs, level: 'debug' });
   const repos: BareRepo[] = [];
   const reposRoot = tempDir('labgrader-repos-');
-  const workers: Array<{ running: RunningGradeWorker; connection: Redis }> = [];
+  const workers: Array<{ running: RunningGradeWorker; connection: Redis; supersede?: SupersedeWatcher }> = [];
 
   const world: World = {
     prefix,
@@ -122,6 +134,7 @@ export async function createWorld(label: string, options: { redisUrl?: string } 
     events,
     store,
     logs,
+    logger,
     repos,
     reposRoot,
     repo(exampleName, options = {}) {
@@ -146,11 +159,15 @@ export async function createWorld(label: string, options: { redisUrl?: string } 
       };
     },
     startWorker(overrides = {}) {
-      const { shutdownGraceMs, connection: given, ...deps } = overrides;
+      const { shutdownGraceMs, connection: given, supersede: watch, ...deps } = overrides;
       const connection =
         given ?? createRedisConnection(redisUrl, { role: 'worker', overrides: { disconnectTimeout: 100 } });
       connection.on('error', () => {});
+      const supersede = watch
+        ? startSupersedeWatcher({ connection, keys: { prefix, queueName: 'grade' }, pollIntervalMs: 200 })
+        : undefined;
       const running = startGradeWorker({
+        ...(supersede ? { supersede } : {}),
         connection,
         queueName: 'grade',
         prefix,
@@ -168,7 +185,7 @@ export async function createWorld(label: string, options: { redisUrl?: string } 
           ...deps,
         },
       });
-      workers.push({ running, connection });
+      workers.push({ running, connection, ...(supersede ? { supersede } : {}) });
       return running;
     },
     async finished(jobId) {
@@ -177,8 +194,9 @@ export async function createWorld(label: string, options: { redisUrl?: string } 
       return job.waitUntilFinished(events);
     },
     async stopWorkers() {
-      for (const { running, connection } of workers.splice(0)) {
+      for (const { running, connection, supersede } of workers.splice(0)) {
         await running.close();
+        await supersede?.close();
         await closeRedis(connection);
       }
     },

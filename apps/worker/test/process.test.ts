@@ -1,0 +1,297 @@
+/**
+ * The worker as an operator runs it: a real `labgrader-worker` process (its
+ * TypeScript sources through test/support/ts-loader.mjs), real signals, real
+ * child processes. `git` is a wrapper script first on PATH that records its
+ * pid and then sleeps before running the real git (a slow clone), or hangs
+ * (`exec sleep`, a clone that never ends), so a job is caught mid-child-process.
+ *
+ *  - SIGTERM while a job runs git: the worker finishes the job within the
+ *    grace period and exits 0 (before, `process.once` plus execa's
+ *    signal-exit re-raised the signal and killed it at once);
+ *  - SIGTERM with a hanging git and a short grace period: git is killed, the
+ *    job goes back to the queue without using an attempt, exit 0;
+ *  - SIGKILL mid-job leaves the workspace and git behind; the next worker's
+ *    janitor kills the leftover process and removes the directory at start-up;
+ *  - the worker's health endpoint and metrics.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Redis } from 'ioredis';
+import { closeRedis, createGradeProducer, createRedisConnection, type GradeProducer } from '@labgrader/queue';
+import { createPostgresReportStore, type PostgresReportStore } from '@labgrader/store';
+import { makeBareRepo, tempDir, type BareRepo } from '../../../test/support/git-fixtures.js';
+import {
+  TEST_DATABASE_URL,
+  TEST_REDIS_URL,
+  countKeys,
+  deleteKeys,
+  uniqueName,
+  uniqueSchema,
+} from '../../../packages/queue/test/support/services.js';
+import { ROOT, example } from './support/world.js';
+
+const prefix = uniqueName('proc');
+const schema = uniqueSchema('proc');
+const reposRoot = tempDir('labgrader-proc-repos-');
+const markers = tempDir('labgrader-proc-markers-');
+const workspaces = tempDir('labgrader-proc-ws-');
+const bin = tempDir('labgrader-proc-bin-');
+let connection: Redis;
+let producer: GradeProducer;
+let store: PostgresReportStore;
+const repos: BareRepo[] = [];
+const children: ChildProcess[] = [];
+
+const REAL_GIT = ['/usr/bin/git', '/usr/local/bin/git', '/bin/git'].find((p) => existsSync(p))!;
+
+beforeAll(async () => {
+  // git, slowed down or hanging: records its pid, then sleeps (a real child process with its cwd in the workspace).
+  writeFileSync(
+    path.join(bin, 'git'),
+    `#!/bin/sh
+case " $* " in
+  *" fetch "*)
+    echo $$ > "${markers}/git-$$"
+    if [ "$LG_TEST_GIT_HANG" = 1 ]; then exec sleep 600; fi
+    sleep "\${LG_TEST_GIT_SLEEP:-2}"
+    ;;
+esac
+exec ${REAL_GIT} "$@"
+`,
+  );
+  chmodSync(path.join(bin, 'git'), 0o755);
+  connection = createRedisConnection(TEST_REDIS_URL, { role: 'producer' });
+  producer = await createGradeProducer({ connection, name: 'grade', prefix });
+  store = createPostgresReportStore({ connectionString: TEST_DATABASE_URL, schema });
+  await store.migrate();
+});
+
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const marker of existsSync(markers) ? readdirSync(markers) : []) {
+    try {
+      process.kill(Number(readFileSync(path.join(markers, marker), 'utf8')), 'SIGKILL');
+    } catch {
+      /* gone, as it should be */
+    }
+  }
+  await producer.queue.obliterate({ force: true });
+  await producer.close();
+  await deleteKeys(connection, prefix);
+  expect(await countKeys(connection, prefix)).toBe(0);
+  await closeRedis(connection);
+  await store.dropSchema();
+  await store.close();
+  for (const repo of repos) repo.cleanup();
+  for (const dir of [reposRoot, markers, workspaces, bin]) rmSync(dir, { recursive: true, force: true });
+});
+
+interface WorkerProcess {
+  child: ChildProcess;
+  lines: Array<Record<string, unknown>>;
+  waitFor(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stderr(): string;
+}
+
+function startWorker(env: Record<string, string>): WorkerProcess {
+  const child = spawn(
+    process.execPath,
+    ['--import', path.join(ROOT, 'test/support/ts-loader.mjs'), path.join(ROOT, 'apps/worker/src/main.ts')],
+    {
+      cwd: ROOT,
+      env: {
+        PATH: `${bin}:${process.env.PATH}`,
+        HOME: process.env.HOME ?? '/root',
+        DATABASE_URL: TEST_DATABASE_URL,
+        STORE_SCHEMA: schema,
+        REDIS_URL: TEST_REDIS_URL,
+        GRADE_QUEUE_NAME: 'grade',
+        GRADE_QUEUE_PREFIX: prefix,
+        CLONE_URL_ALLOW: `file://${reposRoot}/`,
+        CLUSTER_STAGE: 'none',
+        WORKSPACE_ROOT: workspaces,
+        HEALTH_PORT: '0',
+        HEALTH_HOST: '127.0.0.1',
+        JOB_LOCK_SECONDS: '5',
+        LOG_LEVEL: 'info',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  children.push(child);
+  const lines: Array<Record<string, unknown>> = [];
+  let stderr = '';
+  const waiters: Array<{ msg: string; resolve: (line: Record<string, unknown>) => void }> = [];
+  let buffer = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const text = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      if (!text.trim()) continue;
+      const line = JSON.parse(text) as Record<string, unknown>;
+      lines.push(line);
+      for (const w of waiters.filter((w) => w.msg === line.msg)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  });
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return {
+    child,
+    lines,
+    exited,
+    stderr: () => stderr,
+    waitFor(msg, timeoutMs = 60_000) {
+      const seen = lines.find((l) => l.msg === msg);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `no '${msg}' within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}; log: ${JSON.stringify(lines.slice(-5))}`,
+              ),
+            ),
+          timeoutMs,
+        );
+        waiters.push({
+          msg,
+          resolve: (line) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        });
+        void exited.then(() => {
+          clearTimeout(timer);
+          reject(new Error(`worker exited before '${msg}'; stderr: ${stderr.slice(-2000)}`));
+        });
+      });
+    },
+  };
+}
+
+async function gitStarted(): Promise<number> {
+  for (let i = 0; i < 3000; i++) {
+    const found = readdirSync(markers).find((m) => m.startsWith('git-'));
+    if (found) {
+      const pid = Number(readFileSync(path.join(markers, found), 'utf8'));
+      rmSync(path.join(markers, found));
+      return pid;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('git never started');
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function enqueueLab(): Promise<{ jobId: string; fullName: string; sha: string }> {
+  const fullName = `course-org/${uniqueName('lab85')}`;
+  const repo = makeBareRepo(example('lab-85-passing'), { under: reposRoot, fullName });
+  repos.push(repo);
+  const sha = repo.commit('submission');
+  const { jobId } = await producer.enqueue({
+    repository: { fullName, cloneUrl: repo.url },
+    commit: sha,
+    ref: 'refs/heads/main',
+    event: 'push',
+    deliveryId: uniqueName('delivery'),
+    author: 'student',
+    pushedAt: '2026-03-01T10:00:00.000Z',
+    rubricId: 'lab-85',
+  });
+  return { jobId, fullName, sha };
+}
+
+describe('the worker process under real signals', () => {
+  it('SIGTERM while a job runs git: the job finishes within the grace period, then the worker exits 0', async () => {
+    const worker = startWorker({ SHUTDOWN_GRACE_SECONDS: '60', LG_TEST_GIT_SLEEP: '3' });
+    await worker.waitFor('health and metrics');
+    const { jobId, fullName, sha } = await enqueueLab();
+    const gitPid = await gitStarted();
+    expect(alive(gitPid)).toBe(true);
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    expect(worker.lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['shutting down', 'graded', 'stopped']));
+    expect(await (await producer.queue.getJob(jobId))?.getState()).toBe('completed');
+    expect((await store.get({ repository: fullName, commit: sha, rubricId: 'lab-85' }))?.status).toBe('graded');
+    // Its workspace is gone with it.
+    expect(readdirSync(workspaces).flatMap((d) => readdirSync(path.join(workspaces, d)))).toEqual([]);
+  });
+
+  it('SIGTERM with git hanging past the grace period: git is killed, the job is requeued without using an attempt', async () => {
+    const worker = startWorker({ SHUTDOWN_GRACE_SECONDS: '1', LG_TEST_GIT_HANG: '1' });
+    await worker.waitFor('health and metrics');
+    const { jobId } = await enqueueLab();
+    const gitPid = await gitStarted();
+    worker.child.kill('SIGTERM');
+    // A second signal during the shutdown is only logged.
+    await worker.waitFor('shutting down');
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    expect(worker.lines.map((l) => l.msg)).toEqual(
+      expect.arrayContaining(['already shutting down', 'grace period over; aborting jobs in flight', 'stopped']),
+    );
+    expect(alive(gitPid)).toBe(false);
+    const job = await producer.queue.getJob(jobId);
+    expect(await job?.getState()).toBe('waiting');
+    expect(job?.attemptsMade).toBe(0);
+    await job?.remove();
+  });
+
+  it("SIGKILL mid-job leaves git and the workspace behind; the next worker's janitor removes both at start-up", async () => {
+    const killed = startWorker({ LG_TEST_GIT_HANG: '1' });
+    await killed.waitFor('health and metrics');
+    const { jobId } = await enqueueLab();
+    const gitPid = await gitStarted();
+    const ownDir = String(killed.lines.find((l) => l.msg === 'starting')!.workspaces);
+    killed.child.kill('SIGKILL');
+    expect((await killed.exited).signal).toBe('SIGKILL');
+    // What a crashed worker leaves: its git, reparented, still running; its workspace on disk.
+    expect(alive(gitPid)).toBe(true);
+    expect(existsSync(ownDir)).toBe(true);
+
+    const next = startWorker({ LG_TEST_GIT_HANG: '0', LG_TEST_GIT_SLEEP: '0' });
+    const cleaned = await next.waitFor('removed what dead or failed jobs left behind');
+    expect(cleaned.removedOwners).toEqual([ownDir]);
+    expect(cleaned.killed).toEqual(expect.arrayContaining([gitPid]));
+    for (let i = 0; i < 100 && alive(gitPid); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(alive(gitPid)).toBe(false);
+    expect(existsSync(ownDir)).toBe(false);
+
+    // The worker's own probes and metrics.
+    const { port } = (await next.waitFor('health and metrics')) as { port: number };
+    const base = `http://127.0.0.1:${port}`;
+    expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
+    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: 'ready', redis: 'ok', postgres: 'ok' });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/labgrader_queue_jobs\{state="active",service="labgrader-worker"\} 1/); // the dead worker's job, until its lock expires
+    expect(metrics).toContain(
+      'labgrader_errors_total{component="janitor",kind="leftovers",service="labgrader-worker"} 1',
+    );
+    expect(metrics).toContain('labgrader_process_resident_memory_bytes');
+
+    // The stalled job comes back once its lock expires (BullMQ checks every 30 s); this worker grades it.
+    await next.waitFor('graded', 90_000);
+    expect(await (await producer.queue.getJob(jobId))?.getState()).toBe('completed');
+    next.child.kill('SIGTERM');
+    expect(await next.exited).toEqual({ code: 0, signal: null });
+  }, 150_000);
+});
