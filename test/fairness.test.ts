@@ -93,10 +93,10 @@ describe('nothing examined is not a pass', () => {
     const { stdout } = await grade('single-configmap', 'lab-85', 'text');
     expect(stdout).toContain('no workload found: Lab 85 asks for a Deployment');
 
-    // The checklist: the ConfigMap is valid (10/10), nothing else is there to tick.
+    // The checklist: the ConfigMap is valid (5/5), nothing else is there to tick.
     const checklist = await report('single-configmap', 'production-readiness');
     expect(pointsOf(checklist, 'lint')).toEqual({
-      'valid-manifests': 10,
+      'valid-manifests': 5,
       resources: 0,
       'health-checks': 0,
       'rbac-least-privilege': 0,
@@ -125,7 +125,14 @@ describe('nothing examined is not a pass', () => {
       'failure-analysis': 0,
       'notes-match-manifests': 0,
     });
-    expect(requirementFindings(r)['notes-match-manifests']).toMatch(/^nothing to compare: Lab 85 asks for notes/);
+    // Nothing to compare is a zero with the check's own finding, not "Notes match the manifests 5/5".
+    expect(criterion(r, 'notes-match-manifests')).toMatchObject({
+      status: 'failed',
+      checks: [{ id: 'docs/manifest-consistency', examined: 1, passed: 0 }],
+    });
+    expect(r.findings.find((f) => f.checkId === 'docs/manifest-consistency')?.message).toMatch(
+      /^No notes file was found \(expected architecture-notes\.md or docs\/architecture-notes\.md\)/,
+    );
   });
 
   it('no Secret and no configuration at all is not "Secret-based configuration 15/15"; no RBAC is not "RBAC 15/15"', async () => {
@@ -149,7 +156,10 @@ describe('nothing examined is not a pass', () => {
       status: 'failed',
       summary: NO_RBAC,
     });
-    expect(checklist.score).toMatchObject({ points: 85, maxPoints: 100 });
+    // Of the 90 points the checklist grades without a cluster (its 10 cluster points are left out); the
+    // security baseline also misses a NetworkPolicy (networkpolicy-present 0/1 of 7 → 15 × 6/7 = 12.86).
+    expect(criterion(checklist, 'security-baseline')).toMatchObject({ points: 12.86 });
+    expect(checklist.score).toMatchObject({ points: 72.86, maxPoints: 90 });
   });
 });
 
@@ -174,7 +184,9 @@ describe('the tally and the findings agree', () => {
       criteria: ['rbac-least-privilege'],
       location: { file: 'k8s/rbac.yaml' },
     });
-    expect(r.score).toMatchObject({ points: 80, maxPoints: 100 });
+    // No NetworkPolicy either: the security baseline's networkpolicy-present costs 15 × 1/7.
+    expect(criterion(r, 'security-baseline')).toMatchObject({ points: 12.86 });
+    expect(r.score).toMatchObject({ points: 67.86, maxPoints: 90 });
   });
 });
 

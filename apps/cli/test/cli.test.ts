@@ -163,6 +163,7 @@ describe('labgrader grade: outputs', () => {
       'replicas-and-pdb',
       'observability',
       'security-baseline',
+      'survives-node-loss',
     ]);
   });
 });
@@ -303,9 +304,14 @@ describe('labgrader grade: bad input', () => {
     let r = await runCli(['grade', 'examples/lab-85-passing', '--cluster', 'kind', '--kube-context', 'kind-x']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--kube-context cannot be combined with --cluster kind');
-    r = await runCli(['grade', 'examples/lab-85-passing', '--rubric', 'production-readiness', '--cluster', 'kind']);
+    const lintOnly = path.join(work, 'lint-only.yaml');
+    writeFileSync(
+      lintOnly,
+      'apiVersion: labgrader.dev/v1\nkind: Rubric\nid: lint-only\ntitle: Lint only\ncriteria:\n  - { id: valid, title: Valid, points: 10, checks: [lint/yaml-valid] }\n',
+    );
+    r = await runCli(['grade', 'examples/lab-85-passing', '--rubric', lintOnly, '--cluster', 'kind']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("--cluster kind: the rubric 'production-readiness' grades nothing in a cluster");
+    expect(r.stderr).toContain("--cluster kind: the rubric 'lint-only' grades nothing in a cluster");
     r = await runCli(
       ['grade', 'examples/lab-85-passing', '--kube-context', 'no-such-context', '--format', 'json', '--no-progress'],
       { env: { KUBECONFIG: '/nonexistent/kubeconfig' } },

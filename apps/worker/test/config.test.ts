@@ -143,7 +143,7 @@ describe('rubrics by id', () => {
 });
 
 describe('cluster stage planning', () => {
-  it('none skips it; auto skips it with the reason when the machine cannot run it; rubrics without it are untouched', async () => {
+  it('none skips it; auto skips it with the reason when the machine cannot run it; kind keeps the rubric workers; rubrics without it are untouched', async () => {
     const rubrics = createRubricProvider();
     const lab85 = await rubrics.load('lab-85');
     const checklist = await rubrics.load('production-readiness');
@@ -160,7 +160,13 @@ describe('cluster stage planning', () => {
     const kind = await clusterPlanner('kind', { runner, env })(lab85);
     expect(kind.skip).toEqual({});
     expect((kind.rubric.stages.cluster.settings as { target: { type: string } }).target.type).toBe('kind');
-    expect(checklist.stages.cluster.enabled).toBe(false);
-    expect(await clusterPlanner('auto', { runner, env })(checklist)).toEqual({ rubric: checklist, skip: {} });
+    // The checklist drains and stops nodes: CLUSTER_STAGE=kind keeps its two workers.
+    const checklistKind = await clusterPlanner('kind', { runner, env })(checklist);
+    expect(checklistKind.rubric.stages.cluster.settings).toMatchObject({ target: { type: 'kind', workers: 2 } });
+    // A rubric without a cluster stage is left as it is, whatever the mode.
+    const staticOnly = { ...lab85, stages: { ...lab85.stages, cluster: { ...lab85.stages.cluster, enabled: false } } };
+    for (const mode of ['auto', 'kind', 'none'] as const) {
+      expect(await clusterPlanner(mode, { runner, env })(staticOnly)).toEqual({ rubric: staticOnly, skip: {} });
+    }
   });
 });

@@ -7,3 +7,11 @@ export {
   type BuiltinStageOptions,
 } from './stages.js';
 export { limitYoungGeneration } from './runtime.js';
+export {
+  CLUSTER_MODES,
+  ClusterPlanError,
+  planClusterStage,
+  type ClusterMode,
+  type ClusterPlan,
+  type ClusterPlanRequest,
+} from './cluster-plan.js';

@@ -25,7 +25,7 @@ export interface ExistingTarget extends ExistingTargetSettings {
   kubeconfigEnv?: string;
 }
 
-export interface ClusterConfig extends Omit<ClusterSettings, 'target' | 'kubectl' | 'docker'> {
+export interface ClusterConfig extends Omit<ClusterSettings, 'target' | 'kubectl' | 'docker' | 'scenarios'> {
   target: KindTarget | ExistingTarget;
   kubectl: string;
   docker: string;
@@ -41,7 +41,7 @@ function nonEmpty(value: string | undefined): string | undefined {
 }
 
 export function resolveClusterConfig(settings: ClusterSettings, env: Env): ClusterConfig {
-  const { target, kubectl, docker, ...rest } = settings;
+  const { target, kubectl, docker, scenarios, ...rest } = settings;
   const keep = flag(env.LABGRADER_KEEP_CLUSTER);
   let resolved: KindTarget | ExistingTarget;
   if (target.type === 'kind') {
@@ -64,6 +64,8 @@ export function resolveClusterConfig(settings: ClusterSettings, env: Env): Clust
   }
   return {
     ...rest,
+    // `scenarios` is the former name of `drills`.
+    drills: scenarios ?? rest.drills,
     target: resolved,
     kubectl: nonEmpty(env.LABGRADER_KUBECTL) ?? kubectl ?? 'kubectl',
     docker: nonEmpty(env.LABGRADER_DOCKER) ?? docker ?? 'docker',

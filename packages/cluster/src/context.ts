@@ -4,13 +4,12 @@
  * only grade; everything was measured in `prepare`, and the cluster is gone
  * by the time they run.
  */
+import type { SourceLocation } from '@labgrader/core';
 import type { DeployOutcome } from './deploy.js';
+import type { ServiceDiagnosis } from './diagnose.js';
 import type { DeployPlan, PlannedService, PlannedWorkload } from './plan.js';
 import type { ProbeSummary } from './probe.js';
-import type { BadRolloutResult } from './scenarios/bad-rollout.js';
-import type { ContainerKillResult } from './scenarios/container-kill.js';
-import type { PodKillResult } from './scenarios/pod-kill.js';
-import type { ScenarioName } from './settings.js';
+import type { DrillId, DrillResults } from './drills/index.js';
 
 export interface BaselineResult {
   /** Whether the Service answered once the workloads were Ready. */
@@ -21,6 +20,33 @@ export interface BaselineResult {
   lastFailure?: string;
   via: string;
   probe?: ProbeSummary;
+  /** Why it never answered (endpoints, targetPort…), when it did not. */
+  diagnosis?: ServiceDiagnosis;
+  /** Set when the probing stopped before answerTimeoutSeconds, because waiting could not change the outcome. */
+  stoppedWaiting?: string;
+}
+
+/**
+ * The lab's own failure that makes the drills' measurements meaningless (a
+ * workload that never became Ready, a Service that never answered, pods that
+ * restart by themselves): reported once, by `reportedBy`, at `location`; the
+ * drills' checks give no credit and say why, without another finding.
+ */
+export interface RootCause {
+  /** `Service lab85/web never answered`. */
+  summary: string;
+  /** The check whose finding is the cause. */
+  reportedBy: string;
+  location?: SourceLocation;
+}
+
+/** What the stage saw while watching the Ready workloads (see steady.ts). */
+export interface SteadyStateResult {
+  /** Seconds watched after every workload was Ready (the drills included). */
+  watchedSeconds: number;
+  /** The least it was to watch, and why. */
+  windowSeconds: number;
+  because: string;
 }
 
 export interface ClusterContext {
@@ -36,15 +62,16 @@ export interface ClusterContext {
     serviceProblem?: string;
   };
   baseline?: BaselineResult;
-  drills: {
-    'pod-kill'?: PodKillResult;
-    'container-kill'?: ContainerKillResult;
-    'bad-rollout'?: BadRolloutResult;
-  };
+  /** What each drill that ran measured (drills/<id>/). */
+  drills: DrillResults;
   /** Drills the rubric's settings turned off (`run: never`) although a check grades them. */
-  disabled: ScenarioName[];
+  disabled: DrillId[];
   /** Drills this target or this lab cannot run at all, with the reason (not applicable, not a zero). */
-  unsupported: Partial<Record<ScenarioName, string>>;
+  unsupported: Partial<Record<DrillId, string>>;
   /** Why the drills did not run at all (e.g. the workload never became Ready). */
   drillsSkipped?: string;
+  /** Why what the drills measured means nothing, when it does not (one cause, reported once). */
+  cause?: RootCause;
+  /** The watch of the Ready workloads, when there was one. */
+  steady?: SteadyStateResult;
 }

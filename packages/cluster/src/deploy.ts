@@ -10,7 +10,7 @@
  */
 import { InfrastructureError, type Clock } from '@labgrader/core';
 import { firstLine, type Tool } from './commands.js';
-import { diagnoseWorkload, eventLines, podsOf, type Diagnosis } from './diagnose.js';
+import { diagnoseWorkload, eventLines, newWaitMemory, podsOf, terminalReason, type Diagnosis } from './diagnose.js';
 import {
   desiredReplicas,
   readyCount,
@@ -46,6 +46,15 @@ export interface WorkloadOutcome {
   diagnoses: Diagnosis[];
   /** Recent events about it, when it was not Ready. */
   events: string[];
+  /** Why waiting for it was given up before the time-out: its state cannot change by itself. */
+  terminal?: string;
+  /**
+   * What went wrong after it was Ready, while the stage watched it (restarts
+   * its liveness probe caused, crashes, OOM kills): one diagnosis per cause.
+   */
+  afterReady?: Diagnosis[];
+  /** Restarts of its containers after it was Ready that no drill caused. */
+  restartsAfterReady?: number;
 }
 
 export interface DeployOutcome {
@@ -55,6 +64,8 @@ export interface DeployOutcome {
   /** Seconds from the start of `kubectl apply` until the last workload was Ready (or the time-out). */
   seconds: number;
   timeoutSeconds: number;
+  /** Set when the wait ended before the time-out because every workload still waited for is terminal. */
+  stoppedWaiting?: { afterSeconds: number; reason: string };
 }
 
 export interface DeployDeps {
@@ -227,20 +238,38 @@ async function getWorkloads(namespace: string, deps: DeployDeps): Promise<Cluste
   return listed.items;
 }
 
-/** Polls the workloads until every one is Ready or the time is up. */
+/** From this long after apply on, the wait looks at the pods of the workloads still pending, every few polls. */
+const TERMINAL_CHECK_AFTER_MS = 5_000;
+const TERMINAL_CHECK_EVERY_POLLS = 4;
+
+export interface WaitResult {
+  workloads: WorkloadOutcome[];
+  /** Set when every workload still waited for is terminal: the wait stopped before the time-out. */
+  stoppedWaiting?: { afterSeconds: number; reason: string };
+}
+
+/**
+ * Polls the workloads until every one is Ready, or the time is up, or every
+ * one still pending is in a state that cannot end by itself (an image pull
+ * refused and backing off, the same crash again and again, unschedulable, no
+ * sandbox: see `terminalReason`), which the outcome then says.
+ */
 export async function waitForWorkloads(
   workloads: readonly PlannedWorkload[],
   timeoutMs: number,
   pollMs: number,
   deps: DeployDeps,
   failed: ReadonlySet<PlannedWorkload>,
-): Promise<DeployOutcome['workloads']> {
+): Promise<WaitResult> {
   const started = deps.clock.monotonicMs();
-  const state = new Map<PlannedWorkload, { ready: boolean; readyMs?: number; seen?: ClusterWorkload }>(
-    workloads.map((w) => [w, { ready: false }]),
-  );
+  const state = new Map<
+    PlannedWorkload,
+    { ready: boolean; readyMs?: number; seen?: ClusterWorkload; terminal?: string }
+  >(workloads.map((w) => [w, { ready: false }]));
   const namespaces = [...new Set(workloads.filter((w) => !failed.has(w)).map((w) => w.namespace))];
+  const memory = newWaitMemory();
   let polls = 0;
+  let stoppedWaiting: WaitResult['stoppedWaiting'];
   for (;;) {
     for (const namespace of namespaces) {
       const seen = await getWorkloads(namespace, deps);
@@ -252,33 +281,61 @@ export async function waitForWorkloads(
         if (!entry.ready && found && workloadReady(found)) {
           entry.ready = true;
           entry.readyMs = deps.clock.monotonicMs() - started;
+          delete entry.terminal;
         }
       }
     }
     polls += 1;
     const pending = workloads.filter((w) => !failed.has(w) && !state.get(w)!.ready);
     if (pending.length === 0) break;
-    if (deps.clock.monotonicMs() - started >= timeoutMs) break;
+    const elapsed = deps.clock.monotonicMs() - started;
+    if (elapsed >= timeoutMs) break;
+    if (elapsed >= TERMINAL_CHECK_AFTER_MS && polls % TERMINAL_CHECK_EVERY_POLLS === 0) {
+      for (const namespace of new Set(pending.map((w) => w.namespace))) {
+        const pods = (await deps.kubectl.json<List<Pod>>(['-n', namespace, 'get', 'pods'], { unrecorded: true })).items;
+        const events = (
+          await deps.kubectl.json<List<KubeEvent>>(['-n', namespace, 'get', 'events'], { unrecorded: true })
+        ).items;
+        for (const w of pending.filter((p) => p.namespace === namespace)) {
+          const why = terminalReason(w, pods, events, memory);
+          if (why) state.get(w)!.terminal = deps.redactor.redact(why);
+          else delete state.get(w)!.terminal;
+        }
+      }
+      if (pending.every((w) => state.get(w)!.terminal !== undefined)) {
+        const afterSeconds = Math.round((deps.clock.monotonicMs() - started) / 100) / 10;
+        const reason = pending
+          .map((w) => `the state of ${w.subject} is terminal: ${state.get(w)!.terminal}`)
+          .join('; ');
+        stoppedWaiting = { afterSeconds, reason };
+        deps.progress(`stopped waiting after ${afterSeconds} s: ${reason}`);
+        break;
+      }
+    }
     if (polls % 10 === 1) {
       deps.progress(
-        `waiting for ${pending.map((w) => w.subject).join(', ')} to become Ready (${Math.round((deps.clock.monotonicMs() - started) / 1000)} s)`,
+        `waiting for ${pending.map((w) => w.subject).join(', ')} to become Ready (${Math.round(elapsed / 1000)} s)`,
       );
     }
     await deps.sleep(pollMs);
   }
-  return workloads.map((w) => {
-    const entry = state.get(w)!;
-    const seen = entry.seen;
-    return {
-      planned: w,
-      ready: entry.ready,
-      ...(entry.readyMs !== undefined ? { readySeconds: Math.round(entry.readyMs / 100) / 10 } : {}),
-      desired: seen ? desiredReplicas(seen) : (w.workload.replicas ?? 1),
-      readyReplicas: seen ? readyCount(seen) : 0,
-      diagnoses: [],
-      events: [],
-    };
-  });
+  return {
+    workloads: workloads.map((w) => {
+      const entry = state.get(w)!;
+      const seen = entry.seen;
+      return {
+        planned: w,
+        ready: entry.ready,
+        ...(entry.readyMs !== undefined ? { readySeconds: Math.round(entry.readyMs / 100) / 10 } : {}),
+        desired: seen ? desiredReplicas(seen) : (w.workload.replicas ?? 1),
+        readyReplicas: seen ? readyCount(seen) : 0,
+        diagnoses: [],
+        events: [],
+        ...(stoppedWaiting && entry.terminal ? { terminal: entry.terminal } : {}),
+      };
+    }),
+    ...(stoppedWaiting ? { stoppedWaiting } : {}),
+  };
 }
 
 /** Fills in why the workloads that are not Ready are not, from pods, events and crash logs. */

@@ -38,9 +38,15 @@ export interface PodCondition {
   message?: string;
 }
 
+export interface ContainerPort {
+  name?: string;
+  containerPort: number;
+  protocol?: string;
+}
+
 export interface Pod {
   metadata: ObjectMeta;
-  spec: { nodeName?: string; containers: { name: string; image: string }[] };
+  spec: { nodeName?: string; containers: { name: string; image: string; ports?: ContainerPort[] }[] };
   status: {
     phase?: string;
     reason?: string;
@@ -78,7 +84,8 @@ export interface ClusterWorkload {
 
 export interface KubeEvent {
   metadata: ObjectMeta;
-  involvedObject: { kind?: string; name?: string; namespace?: string };
+  /** `fieldPath` names the container (`spec.containers{web}`) of a kubelet's event about it. */
+  involvedObject: { kind?: string; name?: string; namespace?: string; fieldPath?: string };
   reason?: string;
   message?: string;
   type?: string;
@@ -90,6 +97,48 @@ export interface KubeEvent {
 
 export interface List<T> {
   items: T[];
+}
+
+/** discovery.k8s.io/v1 EndpointSlice: the endpoints of a Service (`kubernetes.io/service-name` label). */
+export interface EndpointSlice {
+  metadata: ObjectMeta;
+  /** null when the Service's targetPort names a port none of the selected pods declares. */
+  ports?: { name?: string; port?: number; protocol?: string }[] | null;
+  endpoints?: {
+    addresses: string[];
+    conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean };
+    targetRef?: { kind?: string; name?: string };
+  }[];
+}
+
+/** The pod's condition of that type, if reported. */
+export function podCondition(pod: Pod, type: string): PodCondition | undefined {
+  return (pod.status.conditions ?? []).find((c) => c.type === type);
+}
+
+/** The container an event of the kubelet is about (`spec.containers{web}` → `web`). */
+export function eventContainer(event: KubeEvent): string | undefined {
+  return /\{([^}]+)\}/.exec(event.involvedObject.fieldPath ?? '')?.[1];
+}
+
+const QUANTITY = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T|m)?$/;
+const FACTOR: Record<string, number> = {
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  m: 1e-3,
+};
+
+/** A memory quantity in bytes (`64Mi` → 67108864); undefined when it is not one. */
+export function memoryBytes(quantity: unknown): number | undefined {
+  const m = QUANTITY.exec(String(quantity ?? '').trim());
+  if (!m) return undefined;
+  return Number(m[1]) * (m[2] ? FACTOR[m[2]]! : 1);
 }
 
 export function isTerminating(pod: Pod): boolean {

@@ -203,6 +203,12 @@ export interface PlanOptions {
   scopes?: ApiScopes;
   /** Default: the rubric defaults. */
   isolation?: IsolationSettings;
+  /**
+   * Where the Service prober's requests come from (the nodes): the lab's
+   * ingress policies also admit them, so a lab that restricts its ingress is
+   * still probed (NetworkPolicies are enforced by the offline kind CNI).
+   */
+  probeSources?: readonly string[];
 }
 
 export function buildPlan(objects: readonly KubeObject[], options: PlanOptions): DeployPlan {
@@ -254,6 +260,7 @@ export function buildPlan(objects: readonly KubeObject[], options: PlanOptions):
     labNamespaces: allowedNamespaces,
     labRoles: new Set(objects.filter((o) => o.kind === 'Role').map((o) => `${o.namespace ?? 'default'}/${o.name}`)),
     convertedClusterRoles,
+    probeSources: options.probeSources ?? [],
   };
   const originals = new Map<string, string>();
   const clusterScoped: { object: KubeObject; manifest: Json }[] = [];

@@ -9,6 +9,7 @@
  * because one rubric is used on many machines. See `resolveClusterConfig`.
  */
 import { z } from 'zod';
+import { DRILL_IDS, drillSettingsSchema, type DrillId } from './drills/index.js';
 
 /** A recovery-time band: recovering within `maxSeconds` earns `credit` (0–1) of the check. */
 export const bandSchema = z.strictObject({
@@ -31,11 +32,6 @@ export function bandsSchema(defaults: Band[]) {
     .default(defaults);
 }
 
-const runWhen = z
-  .enum(['auto', 'always', 'never'])
-  .default('auto')
-  .describe('auto: when a configured check grades it; always; never');
-
 const binary = z.string().min(1);
 
 export const kindTargetSchema = z.strictObject({
@@ -54,6 +50,12 @@ export const kindTargetSchema = z.strictObject({
    * their own CNI configuration. Default: LABGRADER_KIND_DISABLE_DEFAULT_CNI, else false.
    */
   disableDefaultCNI: z.boolean().optional(),
+  /**
+   * Worker nodes besides the control plane. 0: one node runs everything.
+   * The node drills (node drain, node failure) need at least 2 workers, so
+   * the pods have somewhere to go.
+   */
+  workers: z.number().int().min(0).max(4).default(0),
   /** `kind create cluster` time limit (it waits for the control plane). */
   createTimeoutSeconds: z.number().positive().max(1800).default(300),
   /** Keep the cluster when grading failed, to debug it (`kind delete cluster --name …` afterwards). */
@@ -211,44 +213,29 @@ export const clusterSettingsSchema = z.strictObject({
       answerTimeoutSeconds: z.number().positive().max(600).default(60),
     })
     .prefault({}),
-  /** Polling interval while waiting for Ready pods and recoveries (the measurement's resolution). */
-  pollIntervalMs: z.number().int().min(100).max(10_000).default(500),
-  scenarios: z
+  /**
+   * After every workload is Ready, the stage keeps watching them, through the
+   * drills and at least as long as the slowest liveness probe needs to get a
+   * container restarted (initialDelaySeconds + periodSeconds ×
+   * failureThreshold + timeoutSeconds) plus `marginSeconds`, but no longer
+   * than `maxSeconds`; restarts no drill caused are findings, and make the
+   * drills' measurements meaningless.
+   */
+  steadyState: z
     .strictObject({
-      podKill: z
-        .strictObject({
-          run: runWhen,
-          /** Give up waiting for the replacement after this long (no credit). */
-          timeoutSeconds: z.number().positive().max(1800).default(180),
-        })
-        .prefault({}),
-      containerKill: z
-        .strictObject({
-          run: runWhen,
-          /** Container to kill; default: the workload's first container. */
-          container: z.string().min(1).optional(),
-          timeoutSeconds: z.number().positive().max(1800).default(180),
-        })
-        .prefault({}),
-      badRollout: z
-        .strictObject({
-          run: runWhen,
-          /**
-           * An image that cannot be pulled. The default names a registry on the
-           * node's own loopback port 9, which refuses at once: no DNS, no
-           * network, no time-out.
-           */
-          image: z.string().min(1).default('127.0.0.1:9/labgrader/bad-rollout:does-not-exist'),
-          /** How long the bad rollout is watched before `kubectl rollout undo` (it stops earlier once the pull fails). */
-          observeSeconds: z.number().positive().max(600).default(30),
-          /** And at least this long, so that a rolling update that kills old pods has the time to do it. */
-          minObserveSeconds: z.number().min(0).max(600).default(8),
-          /** Give up waiting for the undo to complete after this long (no credit). */
-          timeoutSeconds: z.number().positive().max(1800).default(180),
-        })
-        .prefault({}),
+      marginSeconds: z.number().min(0).max(300).default(5),
+      maxSeconds: z.number().min(0).max(1200).default(120),
     })
     .prefault({}),
+  /** Polling interval while waiting for Ready pods and recoveries (the measurement's resolution). */
+  pollIntervalMs: z.number().int().min(100).max(10_000).default(500),
+  /**
+   * The drills (drills/<id>/): when each runs (`run: auto` runs those a
+   * configured check grades) and its own settings. `scenarios` is the former
+   * name of this block, still accepted.
+   */
+  drills: drillSettingsSchema.prefault({}),
+  scenarios: drillSettingsSchema.optional(),
 });
 
 export type ClusterSettings = z.infer<typeof clusterSettingsSchema>;
@@ -259,5 +246,6 @@ export function defaultClusterSettings(): ClusterSettings {
   return clusterSettingsSchema.parse({});
 }
 
-export const SCENARIOS = ['pod-kill', 'container-kill', 'bad-rollout'] as const;
-export type ScenarioName = (typeof SCENARIOS)[number];
+/** Drill ids, in the order the stage runs them. */
+export const SCENARIOS = DRILL_IDS;
+export type ScenarioName = DrillId;

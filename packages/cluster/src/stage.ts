@@ -9,7 +9,6 @@
  */
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import {
-  CheckRegistry,
   CommandNotFoundError,
   NotGradableError,
   systemClock,
@@ -22,11 +21,13 @@ import {
   type StagePreparation,
 } from '@labgrader/core';
 import { discoverObjects, lintSettingsSchema, type LintSettings } from '@labgrader/manifest-lint';
-import { CLUSTER_CHECKS } from './checks/index.js';
 import { serviceAvailabilityOptions } from './checks/service-availability.js';
 import { Transcript, realSleep } from './commands.js';
 import { resolveClusterConfig, type ClusterConfig, type Env, type ExistingTarget, type KindTarget } from './config.js';
 import type { BaselineResult, ClusterContext } from './context.js';
+import { diagnoseService, type ServiceDiagnosis } from './diagnose.js';
+import type { EndpointSlice, List, Pod } from './kube.js';
+import { SteadyWatch, steadyWindow, type DrillRestart, type Instability } from './steady.js';
 import {
   applyObjects,
   createNamespaces,
@@ -47,17 +48,18 @@ import {
   verifyEnforcement,
 } from './isolation/enforce.js';
 import { EGRESS_POLICY } from './isolation/guardrails.js';
+import { nodeIpsOf, type NodeList } from './isolation/node-guard.js';
 import { buildPlan, mainService, mainWorkload } from './plan.js';
 import { apiProxyProber, nodeProber, type ServiceProber } from './probe.js';
-import { runBadRollout } from './scenarios/bad-rollout.js';
-import { notRun, seconds, waitSteady, type DrillContext } from './scenarios/common.js';
-import { runContainerKill } from './scenarios/container-kill.js';
-import { runPodKill } from './scenarios/pod-kill.js';
+import { notRun, seconds, waitSteady, type DrillContext, type DrillResult } from './drills/common.js';
+import type { DrillTarget } from './drills/contract.js';
+import { DRILLS, type AnyDrill, type DrillId } from './drills/index.js';
+import { CLUSTER_ABORT_GRACE_MS, clusterRegistry } from './registry.js';
 import { Redactor, secretManifests } from './secrets.js';
-import { SCENARIOS, clusterSettingsSchema, type ClusterSettings, type ScenarioName } from './settings.js';
+import { clusterSettingsSchema, type ClusterSettings } from './settings.js';
 import { createExistingSession, createKindSession, type TargetSession } from './target.js';
 
-export const clusterRegistry = new CheckRegistry<ClusterContext>('cluster', CLUSTER_CHECKS);
+export { CLUSTER_ABORT_GRACE_MS, clusterRegistry };
 
 export interface ClusterStageDeps {
   /** The grading machine's environment (LABGRADER_KIND…); default: process.env, read at each run. */
@@ -70,14 +72,10 @@ export interface ClusterStageDeps {
   makeTempDir?: () => Promise<string>;
 }
 
-const SCENARIO_SETTING: Record<ScenarioName, 'podKill' | 'containerKill' | 'badRollout'> = {
-  'pod-kill': 'podKill',
-  'container-kill': 'containerKill',
-  'bad-rollout': 'badRollout',
-};
-
-/** How long the pipeline waits, after a time-out, for the stage to delete what it created. */
-export const CLUSTER_ABORT_GRACE_MS = 200_000;
+/** Records a drill's result under its id (each id's result type is the drill's own). */
+function setDrill(context: ClusterContext, id: DrillId, result: DrillResult): void {
+  (context.drills as Record<string, DrillResult>)[id] = result;
+}
 
 /**
  * Which drills to run: `always`, never `never`, and on `auto` those a
@@ -85,25 +83,24 @@ export const CLUSTER_ABORT_GRACE_MS = 200_000;
  * checks are configured).
  */
 export function drillsToRun(
-  settings: ClusterSettings,
+  settings: Pick<ClusterSettings, 'drills' | 'scenarios'>,
   checks: readonly ConfiguredCheck[] | undefined,
-): { run: ScenarioName[]; disabled: ScenarioName[] } {
-  const needed = new Set<ScenarioName>(checks ? [] : SCENARIOS);
+): { run: AnyDrill[]; disabled: DrillId[] } {
+  const drillSettings = settings.scenarios ?? settings.drills;
+  const needed = new Set<DrillId>(checks ? [] : DRILLS.map((d) => d.id));
   for (const check of checks ?? []) {
-    if (check.id === 'cluster/pod-kill-recovery') needed.add('pod-kill');
-    if (check.id === 'cluster/container-kill-recovery') needed.add('container-kill');
-    if (check.id === 'cluster/rollout-undo') needed.add('bad-rollout');
+    for (const drill of DRILLS) if (drill.gradedBy.includes(check.id)) needed.add(drill.id);
     if (check.id === 'cluster/service-availability') {
       const parsed = serviceAvailabilityOptions.safeParse(check.options ?? {});
-      for (const s of parsed.success ? parsed.data.during : SCENARIOS) needed.add(s);
+      for (const id of parsed.success ? parsed.data.during : DRILLS.map((d) => d.id)) needed.add(id);
     }
   }
-  const run: ScenarioName[] = [];
-  const disabled: ScenarioName[] = [];
-  for (const scenario of SCENARIOS) {
-    const when = settings.scenarios[SCENARIO_SETTING[scenario]].run;
-    if (when === 'always' || (when === 'auto' && needed.has(scenario))) run.push(scenario);
-    else if (when === 'never' && needed.has(scenario)) disabled.push(scenario);
+  const run: AnyDrill[] = [];
+  const disabled: DrillId[] = [];
+  for (const drill of DRILLS) {
+    const when = drillSettings[drill.settingsKey as keyof typeof drillSettings].run;
+    if (when === 'always' || (when === 'auto' && needed.has(drill.id))) run.push(drill);
+    else if (when === 'never' && needed.has(drill.id)) disabled.push(drill.id);
   }
   return { run, disabled };
 }
@@ -171,26 +168,122 @@ async function makeProber(
   });
 }
 
-/** Asks the Service once a second until it answers (it may take kube-proxy a moment to program it). */
+/** The Service's answers are diagnosed this often while it does not answer. */
+const DIAGNOSE_EVERY_MS = 5_000;
+/** A Service that cannot answer (no endpoint, a targetPort nothing declares) is asked at least this long. */
+const MIN_BASELINE_MS = 10_000;
+const MIN_BASELINE_ATTEMPTS = 5;
+
+/**
+ * Asks the Service once a second until it answers (it may take kube-proxy a
+ * moment to program it). While it does not, `diagnose` says why; when that
+ * cannot change by waiting (no endpoint the selector could match, a
+ * targetPort no container declares), it stops early and says so.
+ */
 async function probeBaseline(
   prober: ServiceProber,
   timeoutMs: number,
   clock: Clock,
   sleep: (ms: number) => Promise<void>,
+  diagnose?: (lastFailure: string | undefined) => Promise<ServiceDiagnosis | undefined>,
 ): Promise<BaselineResult> {
   const started = clock.monotonicMs();
   let attempts = 0;
   let lastFailure: string | undefined;
+  let nextDiagnosis = DIAGNOSE_EVERY_MS;
   for (;;) {
     attempts += 1;
     const sample = await prober.once();
-    const afterSeconds = seconds(clock.monotonicMs() - started);
+    const elapsed = clock.monotonicMs() - started;
+    const afterSeconds = seconds(elapsed);
     if (sample.ok) return { answered: true, afterSeconds, attempts, via: prober.via };
     lastFailure = sample.detail;
-    if (clock.monotonicMs() - started >= timeoutMs) {
-      return { answered: false, afterSeconds, attempts, via: prober.via, ...(lastFailure ? { lastFailure } : {}) };
+    const failed = (diagnosis?: ServiceDiagnosis, stoppedWaiting?: string): BaselineResult => ({
+      answered: false,
+      afterSeconds,
+      attempts,
+      via: prober.via,
+      ...(lastFailure ? { lastFailure } : {}),
+      ...(diagnosis ? { diagnosis } : {}),
+      ...(stoppedWaiting ? { stoppedWaiting } : {}),
+    });
+    if (elapsed >= timeoutMs) return failed(await diagnose?.(lastFailure));
+    if (diagnose && elapsed >= nextDiagnosis) {
+      nextDiagnosis = elapsed + DIAGNOSE_EVERY_MS;
+      const diagnosis = await diagnose(lastFailure);
+      if (diagnosis?.terminal && elapsed >= MIN_BASELINE_MS && attempts >= MIN_BASELINE_ATTEMPTS) {
+        return failed(
+          diagnosis,
+          `stopped waiting for the Service after ${afterSeconds} s (${attempts} requests): the state is terminal, ${diagnosis.reason}`,
+        );
+      }
     }
     await sleep(1000);
+  }
+}
+
+/** What the Service's EndpointSlices and pods say about why it does not answer. */
+async function serviceDiagnoser(
+  session: TargetSession,
+  context: ClusterContext,
+  redactor: Redactor,
+): Promise<((lastFailure: string | undefined) => Promise<ServiceDiagnosis | undefined>) | undefined> {
+  const service = context.main.service;
+  if (!service) return undefined;
+  return async (lastFailure) => {
+    const pods = await session.kubectl.run(['-n', service.namespace, 'get', 'pods', '-o', 'json'], {
+      unrecorded: true,
+    });
+    const slices = await session.kubectl.run(
+      [
+        '-n',
+        service.namespace,
+        'get',
+        'endpointslices.discovery.k8s.io',
+        '-l',
+        `kubernetes.io/service-name=${service.name}`,
+        '-o',
+        'json',
+      ],
+      { unrecorded: true },
+    );
+    const parse = <T>(stdout: string, ok: boolean): T[] => {
+      if (!ok) return [];
+      try {
+        return (JSON.parse(stdout) as List<T>).items ?? [];
+      } catch {
+        return [];
+      }
+    };
+    const diagnosis = diagnoseService(
+      service,
+      context.plan.workloads,
+      parse<Pod>(pods.stdout, pods.exitCode === 0),
+      parse<EndpointSlice>(slices.stdout, slices.exitCode === 0),
+      lastFailure,
+    );
+    return { ...diagnosis, message: redactor.redact(diagnosis.message) };
+  };
+}
+
+/** How often the steady-state watch looks at the pods once the drills are done. */
+const STEADY_POLL_MS = 2_000;
+/** waitSteady before each drill, in slices, so that a workload that restarts by itself is noticed. */
+const SETTLE_SLICE_MS = 10_000;
+const SETTLE_MS = 120_000;
+
+/** Waits (bounded) until the workload is whole again before a drill; false when it does not settle, or restarts by itself. */
+async function settle(
+  ctx: DrillContext,
+  watch: SteadyWatch | undefined,
+  drillRestarts: () => DrillRestart[],
+  unsteady: (found: readonly Instability[]) => Instability | undefined,
+): Promise<boolean> {
+  const started = ctx.clock.monotonicMs();
+  for (;;) {
+    if (await waitSteady(ctx, SETTLE_SLICE_MS)) return true;
+    if (ctx.clock.monotonicMs() - started >= SETTLE_MS) return false;
+    if (watch && unsteady(await watch.check(drillRestarts()))) return false;
   }
 }
 
@@ -231,7 +324,7 @@ export async function prepareCluster(
     config.target.type === 'kind'
       ? createKindSession(config as ClusterConfig & { target: KindTarget }, sessionDeps)
       : createExistingSession(config as ClusterConfig & { target: ExistingTarget }, sessionDeps);
-  const planWith = (scopes?: ApiScopes) =>
+  const planWith = (scopes?: ApiScopes, probeSources?: readonly string[]) =>
     buildPlan(discovery.objects, {
       mapping: session.mapping,
       ...(config.workload ? { workload: config.workload } : {}),
@@ -240,6 +333,7 @@ export async function prepareCluster(
       podSecurity: config.podSecurity,
       isolation: config.isolation,
       ...(scopes ? { scopes } : {}),
+      ...(probeSources ? { probeSources } : {}),
     });
   // Planned first with the bundled schema's scopes; planned again with the target's own discovery once it is up.
   let plan = planWith();
@@ -262,19 +356,20 @@ export async function prepareCluster(
       ...(svc.service ? { service: svc.service } : {}),
       ...(svc.problem ? { serviceProblem: svc.problem } : {}),
     };
-    context.unsupported = {
-      ...(session.nodeAccess
-        ? {}
-        : {
-            'container-kill':
-              'this target gives no access to the nodes (existing cluster with nodeAccess: none), so no container can be killed',
-          }),
-      ...(main.workload && main.workload.kind !== 'Deployment'
-        ? {
-            'bad-rollout': `${main.workload.subject} is a ${main.workload.kind}: the drill uses kubectl rollout undo, which only Deployments support here`,
-          }
-        : {}),
-    };
+    // Drills this target or this lab cannot run at all: not applicable, said so, never a zero.
+    const target: DrillTarget | undefined = main.workload
+      ? {
+          workload: main.workload,
+          nodeAccess: session.nodeAccess !== undefined,
+          schedulableNodes: session.schedulableNodes,
+          ownsNodes: session.mapping.mode === 'kind',
+        }
+      : undefined;
+    context.unsupported = {};
+    for (const drill of DRILLS) {
+      const why = target ? drill.unsupported(target) : undefined;
+      if (why) context.unsupported[drill.id] = why;
+    }
     return main;
   };
   choose();
@@ -308,14 +403,16 @@ export async function prepareCluster(
     // The isolation of the job (see isolation/): the target's own scopes, its guard rails, proven before any apply.
     progress('reading the cluster’s API discovery');
     const scopes = await discoverScopes(session.kubectl);
-    plan = planWith(scopes);
+    // The nodes: where the egress guard goes, and the addresses the Service prober's requests come from.
+    const cluster = await session.kubectl.json<NodeList>(['get', 'nodes'], { unrecorded: true });
+    plan = planWith(scopes, nodeIpsOf(cluster));
     const main = choose();
     if (config.target.type === 'kind') {
       progress('installing labgrader’s admission policies');
       await installClusterPolicy(session.kubectl);
       if (config.isolation.nodeEgressGuard && session.nodeAccess) {
         const nodes = await session.nodes();
-        const guard = await installNodeGuard(session.kubectl, session.nodeAccess.docker, nodes);
+        const guard = await installNodeGuard(session.nodeAccess.docker, nodes, cluster);
         evidence.push(
           ev(
             'egress-guard',
@@ -412,13 +509,14 @@ export async function prepareCluster(
     const failedWorkloads = new Set(
       plan.workloads.filter((w) => applyFailures.some((f) => f.object.source === w.source)),
     );
-    const outcomes = await waitForWorkloads(
+    const waited = await waitForWorkloads(
       plan.workloads,
       config.readyTimeoutSeconds * 1000,
       config.pollIntervalMs,
       deployDeps,
       failedWorkloads,
     );
+    const outcomes = waited.workloads;
     await explainUnready(
       outcomes.filter((o) => !failedWorkloads.has(o.planned)),
       deployDeps,
@@ -429,62 +527,158 @@ export async function prepareCluster(
       workloads: outcomes,
       seconds: seconds(clock.monotonicMs() - applyStarted),
       timeoutSeconds: config.readyTimeoutSeconds,
+      ...(waited.stoppedWaiting ? { stoppedWaiting: waited.stoppedWaiting } : {}),
     };
+    if (waited.stoppedWaiting) {
+      evidence.push(
+        ev(
+          'stopped-waiting',
+          `stopped waiting after ${waited.stoppedWaiting.afterSeconds} s: ${waited.stoppedWaiting.reason}`,
+        ),
+      );
+    }
     healthy = applyFailures.length === 0 && outcomes.every((o) => o.ready);
+
+    // The steady state: the Ready workloads are watched from now on, through the drills and at least as long as
+    // their slowest liveness probe needs to act; restarts no drill caused are the lab's.
+    const readyWorkloads = outcomes.filter((o) => o.ready).map((o) => o.planned);
+    const watch =
+      readyWorkloads.length > 0
+        ? new SteadyWatch(
+            { kubectl: session.kubectl, clock, redactor },
+            readyWorkloads,
+            steadyWindow(readyWorkloads, config.steadyState),
+          )
+        : undefined;
+    await watch?.start();
+    const drillRestarts = (): DrillRestart[] =>
+      Object.values(context.drills as Record<string, DrillResult | undefined>).flatMap(
+        (d) => d?.restartedContainers ?? [],
+      );
 
     const workload = main.workload;
     const mainOutcome = outcomes.find((o) => o.planned === workload);
+    const unsteady = (found: readonly Instability[]) => found.find((i) => i.workload === workload);
     if (workload && !mainOutcome?.ready) {
       context.drillsSkipped = `${workload.subject} never became Ready`;
+      const rejected = applyFailures.find((f) => f.object.source === workload.source);
+      context.cause = {
+        summary: context.drillsSkipped,
+        reportedBy: 'cluster/deploys-ready',
+        location:
+          mainOutcome?.diagnoses[0]?.location ??
+          rejected?.object.source.startLocation() ??
+          workload.source.startLocation(),
+      };
     } else if (workload) {
       const prober = await makeProber(session, context, config, clock, sleep, randomHex);
       if (prober) {
         progress(`probing ${context.main.service?.subject}`);
-        context.baseline = await probeBaseline(prober, config.probe.answerTimeoutSeconds * 1000, clock, sleep);
+        context.baseline = await probeBaseline(
+          prober,
+          config.probe.answerTimeoutSeconds * 1000,
+          clock,
+          sleep,
+          await serviceDiagnoser(session, context, redactor),
+        );
       }
-      const drillContext: DrillContext = {
-        config,
-        kubectl: session.kubectl,
-        workload,
-        ...(prober ? { prober } : {}),
-        ...(session.nodeAccess ? { nodeAccess: session.nodeAccess } : {}),
-        clock,
-        sleep,
-        transcript,
-        redactor,
-        progress,
+      const service = context.main.service;
+      if (context.baseline && !context.baseline.answered && service) {
+        // Nothing was served: what the drills would measure (recovery, answers during them) means nothing.
+        context.drillsSkipped = `${service.subject} never answered`;
+        context.cause = {
+          summary: context.drillsSkipped,
+          reportedBy: 'cluster/service-availability',
+          location: context.baseline.diagnosis?.location ?? service.source.startLocation(),
+        };
+      } else {
+        const drillContext: DrillContext = {
+          config,
+          nodes: await session.nodes(),
+          kubectl: session.kubectl,
+          workload,
+          ...(prober ? { prober } : {}),
+          ...(session.nodeAccess ? { nodeAccess: session.nodeAccess } : {}),
+          clock,
+          sleep,
+          transcript,
+          redactor,
+          progress,
+        };
+        for (const drill of run) {
+          throwIfAborted(signal);
+          const settings = config.drills[drill.settingsKey as keyof typeof config.drills];
+          const unsupported = context.unsupported[drill.id];
+          if (unsupported) {
+            setDrill(context, drill.id, notRun(drill.id, 'unsupported', unsupported, settings.timeoutSeconds));
+            continue;
+          }
+          // A workload that restarts by itself makes every drill's measurement meaningless: stop drilling it.
+          if (watch && unsteady(await watch.check(drillRestarts()))) break;
+          if (!(await settle(drillContext, watch, drillRestarts, unsteady))) {
+            if (watch && unsteady(await watch.check(drillRestarts()))) break;
+            const reason = `${workload.subject} did not settle back to all pods Ready before the drill`;
+            setDrill(context, drill.id, notRun(drill.id, 'not-run', reason, settings.timeoutSeconds));
+            continue;
+          }
+          const run = drill.run as (c: DrillContext, s: typeof settings) => Promise<DrillResult>;
+          setDrill(context, drill.id, await run(drillContext, settings));
+        }
+      }
+      // Watched at least as long as the slowest liveness probe needs, whatever the drills took.
+      if (watch && watch.remainingMs() > 0) {
+        progress(
+          `watching the Ready pods for ${Math.ceil(watch.remainingMs() / 1000)} s more (${watch.window.because})`,
+        );
+        while (watch.remainingMs() > 0) {
+          throwIfAborted(signal);
+          await sleep(Math.min(STEADY_POLL_MS, watch.remainingMs()));
+          if (unsteady(await watch.check(drillRestarts()))) break;
+        }
+      }
+    }
+    if (watch) {
+      const logs = async (pod: string, namespace: string, container: string) => {
+        const r = await session.kubectl.run(['-n', namespace, 'logs', pod, '-c', container, '--previous', '--tail=5'], {
+          sensitive: true,
+        });
+        return r.exitCode === 0 && r.stdout.trim() ? redactor.redact(r.stdout.trim()) : undefined;
       };
-      for (const scenario of run) {
-        throwIfAborted(signal);
-        const timeoutSeconds = config.scenarios[SCENARIO_SETTING[scenario]].timeoutSeconds;
-        const unsupported = context.unsupported[scenario];
-        if (unsupported) {
-          const result = notRun(scenario, 'unsupported', unsupported, timeoutSeconds);
-          if (scenario === 'bad-rollout') {
-            context.drills['bad-rollout'] = { ...result, badImage: config.scenarios.badRollout.image };
-          } else {
-            context.drills[scenario] = result;
-          }
-          continue;
-        }
-        if (!(await waitSteady(drillContext, 120_000))) {
-          const unsettled = notRun(
-            scenario,
-            'not-run',
-            `${workload.subject} did not settle back to all pods Ready before the drill`,
-            timeoutSeconds,
-          );
-          if (scenario === 'bad-rollout') {
-            context.drills['bad-rollout'] = { ...unsettled, badImage: config.scenarios.badRollout.image };
-          } else {
-            context.drills[scenario] = unsettled;
-          }
-          continue;
-        }
-        if (scenario === 'pod-kill') context.drills['pod-kill'] = await runPodKill(drillContext);
-        else if (scenario === 'container-kill') context.drills['container-kill'] = await runContainerKill(drillContext);
-        else context.drills['bad-rollout'] = await runBadRollout(drillContext);
+      const found = await watch.check(drillRestarts(), logs);
+      for (const instability of found) {
+        const outcome = outcomes.find((o) => o.planned === instability.workload);
+        if (!outcome) continue;
+        outcome.afterReady = instability.diagnoses;
+        outcome.restartsAfterReady = instability.restarts;
       }
+      context.steady = {
+        watchedSeconds: watch.watchedSeconds(),
+        windowSeconds: watch.window.seconds,
+        because: watch.window.because,
+      };
+      evidence.push(
+        ev(
+          'steady-state',
+          `watched the Ready workloads for ${watch.watchedSeconds()} s after they were Ready, the drills included (at least ${watch.window.seconds} s: ${watch.window.because}): ${
+            found.length === 0
+              ? 'no container restarted by itself'
+              : found
+                  .map(
+                    (i) => `${i.workload.subject} restarted ${i.restarts} time${i.restarts === 1 ? '' : 's'} by itself`,
+                  )
+                  .join('; ')
+          }`,
+        ),
+      );
+      const own = unsteady(found);
+      if (own && workload && !context.cause) {
+        context.cause = {
+          summary: `${workload.subject} restarted ${own.restarts} time${own.restarts === 1 ? '' : 's'} by itself after it was Ready${own.diagnoses[0] ? ` (${own.diagnoses[0].reason})` : ''}`,
+          reportedBy: 'cluster/deploys-ready',
+          ...(own.diagnoses[0] ? { location: own.diagnoses[0].location } : {}),
+        };
+      }
+      if (found.length > 0) healthy = false;
     }
     return { context, evidence };
   } finally {

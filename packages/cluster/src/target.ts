@@ -55,8 +55,10 @@ export interface TargetSession {
   ): Promise<{ loaded: string[]; notLocal: string[] }>;
   /** Namespaces this job created (deleted by tearDown in existing clusters). */
   registerNamespace(name: string): void;
-  /** The node containers (kind): where the egress guard goes. */
+  /** The node containers (kind): where the egress guard goes, and what the node drills act on. */
   nodes(): Promise<string[]>;
+  /** How many nodes run the lab's pods (kind: the workers, or the control plane alone). */
+  readonly schedulableNodes: number;
   tearDown(options: { keep: boolean; progress: (message: string) => void }): Promise<TeardownReport>;
 }
 
@@ -91,13 +93,43 @@ export async function requireTool<T>(binary: string, envVar: string, fn: () => P
   }
 }
 
-function kindConfigYaml(target: KindTarget): string {
+/**
+ * Multi-node clusters exist for the node drills. A node that stops is declared
+ * lost after the controller manager's node-monitor-grace-period (Kubernetes:
+ * 50 s), and its pods are evicted after the NoExecute toleration the API
+ * server's DefaultTolerationSeconds admission gives every pod that sets none
+ * (300 s): six minutes per grading run. Ours: the kubelet renews its lease
+ * every 5 s (nodeLeaseDurationSeconds 20), the node is declared lost after 20 s
+ * without a renewal (4 missed renewals, as Kubernetes' own 40 s/10 s), and
+ * pods without a toleration of their own are evicted 10 s later. A lab that
+ * sets its own tolerations keeps them.
+ */
+export const NODE_FAILURE_TIMINGS = [
+  'kubeadmConfigPatches:',
+  '  - |',
+  '    kind: ClusterConfiguration',
+  '    apiServer:',
+  '      extraArgs:',
+  '        default-not-ready-toleration-seconds: "10"',
+  '        default-unreachable-toleration-seconds: "10"',
+  '    controllerManager:',
+  '      extraArgs:',
+  '        node-monitor-grace-period: "20s"',
+  '        node-monitor-period: "2s"',
+  '  - |',
+  '    kind: KubeletConfiguration',
+  '    nodeLeaseDurationSeconds: 20',
+];
+
+export function kindConfigYaml(target: KindTarget): string {
   return [
     'kind: Cluster',
     'apiVersion: kind.x-k8s.io/v1alpha4',
     ...(target.disableDefaultCNI ? ['networking:', '  disableDefaultCNI: true'] : []),
+    ...(target.workers > 0 ? NODE_FAILURE_TIMINGS : []),
     'nodes:',
     '  - role: control-plane',
+    ...Array.from({ length: target.workers }, () => '  - role: worker'),
     '',
   ].join('\n');
 }
@@ -181,6 +213,19 @@ export function createKindSession(config: ClusterConfig & { target: KindTarget }
             : 'Check that kind can pull its node image (or set LABGRADER_KIND_NODE_IMAGE to a local one) and that Docker can run privileged containers.',
         );
       }
+      if (target.workers > 0) {
+        // kind waits for the control plane; the workers are Ready once their CNI configuration exists.
+        progress(`waiting for ${target.workers} worker node${target.workers === 1 ? '' : 's'}`);
+        const ready = await kubectl.run(['wait', '--for=condition=Ready', 'nodes', '--all', '--timeout=180s'], {
+          timeoutMs: 200_000,
+        });
+        if (ready.exitCode !== 0) {
+          throw unavailable(
+            `the new kind cluster's worker nodes did not become Ready: ${firstLine(ready.stderr || ready.stdout)}`,
+            'The cluster could not start its nodes; this is not your fault. Try again, or report it.',
+          );
+        }
+      }
       // kind waits for the node; Services need kube-proxy's rules and CoreDNS.
       progress('waiting for kube-proxy and CoreDNS');
       for (const what of ['daemonset/kube-proxy', 'deployment/coredns']) {
@@ -215,7 +260,12 @@ export function createKindSession(config: ClusterConfig & { target: KindTarget }
       return { loaded, notLocal };
     },
     registerNamespace: () => {},
-    nodes: async () => [node],
+    // kind names workers <cluster>-worker, <cluster>-worker2, …
+    nodes: async () => [
+      node,
+      ...Array.from({ length: target.workers }, (_, i) => `${name}-worker${i === 0 ? '' : i + 1}`),
+    ],
+    schedulableNodes: Math.max(1, target.workers),
     async tearDown({ keep, progress }) {
       const t0 = deps.transcript.now();
       try {
@@ -227,33 +277,46 @@ export function createKindSession(config: ClusterConfig & { target: KindTarget }
           return { ok: true, detail: `kept ${name} for debugging (keepOnFailure); delete it with: ${hint}` };
         }
         progress(`deleting the kind cluster ${name}`);
-        const deleted = await kind.run(
-          ['delete', 'cluster', '--name', name, '--kubeconfig', kubeconfig || '/dev/null'],
-          {
-            signal: null,
-            timeoutMs: TEARDOWN_TIMEOUT_MS,
-          },
-        );
-        const left = await docker.run(['ps', '-aq', '--filter', `label=io.x-k8s.kind.cluster=${name}`], {
-          signal: null,
-          timeoutMs: 60_000,
-        });
-        const ids = left.stdout.split(/\s+/).filter(Boolean);
+        // Every step runs whatever the one before did: a Ctrl-C that a terminal sends to the whole process group
+        // kills the cleanup's own commands too (the runner then throws), and the cluster must still go.
+        const step = async (args: string[], tool: Tool, timeoutMs: number): Promise<CommandResult | undefined> => {
+          try {
+            return await tool.run(args, { signal: null, timeoutMs });
+          } catch (err) {
+            deps.logger.warn('a cleanup command failed', {
+              cluster: name,
+              command: args.join(' '),
+              error: String(err),
+            });
+            return undefined;
+          }
+        };
+        const deleteArgs = ['delete', 'cluster', '--name', name, '--kubeconfig', kubeconfig || '/dev/null'];
+        // Killed (not failed): once more. What it left either way is removed below.
+        let deleted = await step(deleteArgs, kind, TEARDOWN_TIMEOUT_MS);
+        deleted ??= await step(deleteArgs, kind, TEARDOWN_TIMEOUT_MS);
+        const listArgs = ['ps', '-aq', '--filter', `label=io.x-k8s.kind.cluster=${name}`];
+        let left = (await step(listArgs, docker, 60_000)) ?? (await step(listArgs, docker, 60_000));
+        const ids = (left?.stdout ?? '').split(/\s+/).filter(Boolean);
         if (ids.length > 0) {
-          await docker.run(['rm', '-f', '-v', ...ids], { signal: null, timeoutMs: 60_000 });
+          await step(['rm', '-f', '-v', ...ids], docker, 60_000);
           deps.logger.warn('kind delete cluster left containers behind; removed them', {
             cluster: name,
             containers: ids,
           });
+          left = await step(listArgs, docker, 60_000);
         }
+        const remaining = left ? left.stdout.split(/\s+/).filter(Boolean) : undefined;
         const seconds = ((deps.transcript.now() - t0) / 1000).toFixed(1);
-        const ok = deleted.exitCode === 0 && left.exitCode === 0;
-        if (!ok) deps.logger.error('kind delete cluster failed', { cluster: name, stderr: firstLine(deleted.stderr) });
+        // Gone is what counts: no container of the cluster is left, whatever kind delete said.
+        const ok = left?.exitCode === 0 && remaining?.length === 0;
+        if (!ok)
+          deps.logger.error('kind delete cluster failed', { cluster: name, stderr: firstLine(deleted?.stderr ?? '') });
         return {
           ok,
           detail: ok
             ? `deleted kind cluster ${name} in ${seconds} s${ids.length ? ` (and ${ids.length} leftover container${ids.length === 1 ? '' : 's'})` : ''}`
-            : `kind delete cluster --name ${name} failed: ${firstLine(deleted.stderr || left.stderr)}`,
+            : `kind delete cluster --name ${name} failed: ${firstLine(deleted?.stderr || left?.stderr || 'interrupted')}${remaining?.length ? `; containers left: ${remaining.join(' ')}` : ''}`,
         };
       } catch (err) {
         deps.logger.error('deleting the kind cluster failed', { cluster: name, error: String(err) });
@@ -341,6 +404,7 @@ export function createExistingSession(
       if (!namespaces.includes(name)) namespaces.push(name);
     },
     nodes: async () => [],
+    schedulableNodes: 1,
     async tearDown({ keep, progress }) {
       const t0 = deps.transcript.now();
       if (namespaces.length === 0) return { ok: true, detail: 'nothing was created' };
@@ -356,11 +420,16 @@ export function createExistingSession(
         progress(`deleting namespaces ${namespaces.join(', ')}`);
         let ok = true;
         if (namespaces.length > 0) {
-          const deleted = await kubectl.run(
-            ['delete', 'namespace', ...namespaces, '--ignore-not-found', '--wait=true', '--timeout=170s'],
-            { signal: null, timeoutMs: TEARDOWN_TIMEOUT_MS },
-          );
-          ok &&= deleted.exitCode === 0;
+          const args = ['delete', 'namespace', ...namespaces, '--ignore-not-found', '--wait=true', '--timeout=170s'];
+          // A Ctrl-C sent to the whole process group kills this command too (the runner then throws): once more.
+          const attempt = () =>
+            kubectl.run(args, { signal: null, timeoutMs: TEARDOWN_TIMEOUT_MS }).catch((err: unknown) => {
+              deps.logger.warn('kubectl delete namespace failed', { namespaces, error: String(err) });
+              return undefined;
+            });
+          let deleted = await attempt();
+          deleted ??= await attempt();
+          ok &&= deleted?.exitCode === 0;
         }
         const left = await kubectl.run(['get', 'namespaces', '-l', `${JOB_LABEL}=${deps.job}`, '-o', 'name'], {
           signal: null,

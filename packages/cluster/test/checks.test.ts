@@ -17,7 +17,7 @@ import {
   type ClusterContext,
   type DeployPlan,
 } from '../src/index.js';
-import type { DrillResult } from '../src/scenarios/common.js';
+import type { DrillResult } from '../src/drills/common.js';
 import { EXAMPLES, repoOf } from './helpers/fake.js';
 
 let plan: DeployPlan;
@@ -123,13 +123,33 @@ describe('recovery-time bands', () => {
     expect(o.findings.map((f) => f.severity)).toEqual(['info']);
   });
 
-  it('a drill that could not run because the lab never became Ready earns nothing, and says why', async () => {
-    const o = await grade(
+  it('a drill that could not run because the lab never became Ready earns nothing, and says why, without another finding', async () => {
+    const neverReady = {
+      drillsSkipped: 'Deployment lab85/web never became Ready',
+      cause: {
+        summary: 'Deployment lab85/web never became Ready',
+        reportedBy: 'cluster/deploys-ready',
+        location: { file: 'k8s/deployment.yaml', line: 44, column: 18 },
+      },
+    };
+    const o = await grade('cluster/pod-kill-recovery', context(neverReady));
+    // One cause, one finding: cluster/deploys-ready reports it at image:; this check gives no credit and says why.
+    expect(o).toMatchObject({
+      examined: 1,
+      score: 0,
+      findings: [],
+      summary:
+        'not meaningful, no credit (Deployment lab85/web never became Ready; the cause is reported once, by cluster/deploys-ready at k8s/deployment.yaml:44)',
+    });
+    expect(o.evidence?.find((e) => e.label === 'not-meaningful')?.location).toMatchObject({ line: 44 });
+    const undo = await grade('cluster/rollout-undo', context(neverReady));
+    expect(undo).toMatchObject({ examined: 2, score: 0, findings: [] });
+    // Without a cause the stage names (no workload to drill), the reason is a finding.
+    const bare = await grade(
       'cluster/pod-kill-recovery',
       context({ drillsSkipped: 'Deployment lab85/web never became Ready' }),
     );
-    expect(o).toMatchObject({ examined: 1, passed: 0, score: 0 });
-    expect(o.findings[0]).toMatchObject({
+    expect(bare.findings[0]).toMatchObject({
       message: 'The pod-kill drill could not run: Deployment lab85/web never became Ready.',
       location: { file: 'k8s/deployment.yaml', line: 1 },
     });
@@ -220,6 +240,64 @@ describe('cluster/service-availability', () => {
     expect(o.findings.map((f) => f.message)).toEqual([
       'Whether Service lab85/web answers at all or keeps answering during the pod-kill, bad-rollout drills could not be checked: Deployment lab85/web never became Ready.',
     ]);
+  });
+
+  it('one cause, one finding: the Service that never answered is the finding; the drills earn nothing without one', async () => {
+    const never = {
+      baseline: {
+        answered: false,
+        afterSeconds: 10.2,
+        attempts: 11,
+        via: 'curl',
+        lastFailure: 'curl exit 7 (connection refused)',
+        diagnosis: {
+          reason: 'PortNotDeclared',
+          message:
+            'Service lab85/web sends its requests to targetPort 8081 of its 3 ready endpoints, where nothing answers.',
+          location: { file: 'k8s/service.yaml', line: 15, column: 19 },
+          terminal: true,
+        },
+        stoppedWaiting:
+          'stopped waiting for the Service after 10.2 s (11 requests): the state is terminal, PortNotDeclared',
+      },
+      drillsSkipped: 'Service lab85/web never answered',
+      cause: {
+        summary: 'Service lab85/web never answered',
+        reportedBy: 'cluster/service-availability',
+        location: { file: 'k8s/service.yaml', line: 15, column: 19 },
+      },
+    };
+    const baseline = await grade('cluster/service-availability', context(never), { during: [] });
+    expect(baseline).toMatchObject({ examined: 1, passed: 0 });
+    expect(baseline.findings.map((f) => `${f.location?.line} ${f.message}`)).toEqual([
+      '15 Service lab85/web never answered although its pods were Ready (11 requests in 10.2 s, then labgrader stopped waiting: the state is terminal): Service lab85/web sends its requests to targetPort 8081 of its 3 ready endpoints, where nothing answers.',
+    ]);
+    const during = await grade('cluster/service-availability', context(never), { includeBaseline: false });
+    expect(during).toMatchObject({ examined: 2, score: 0, findings: [] });
+    // Both together: the baseline's finding, and no credit for the drills.
+    const both = await grade('cluster/service-availability', context(never));
+    expect(both).toMatchObject({ examined: 3, score: 0 });
+    expect(both.findings).toHaveLength(1);
+    for (const id of ['cluster/pod-kill-recovery', 'cluster/container-kill-recovery']) {
+      expect(await grade(id, context(never))).toMatchObject({ examined: 1, score: 0, findings: [] });
+    }
+  });
+
+  it('pods that restart by themselves: the drills they ran earn nothing, the baseline that answered still counts', async () => {
+    const ctx = context({
+      drills: { 'pod-kill': drill('pod-kill', { recoverySeconds: 1, probe: probe(20, 20), desired: 3 }) as never },
+      cause: {
+        summary: 'Deployment lab85/web restarted 3 times by itself after it was Ready (LivenessProbeFailed)',
+        reportedBy: 'cluster/deploys-ready',
+        location: { file: 'k8s/deployment.yaml', line: 71, column: 11 },
+      },
+    });
+    const o = await grade('cluster/service-availability', ctx, { during: ['pod-kill'] });
+    expect(o).toMatchObject({ examined: 2, score: 0.5, findings: [] });
+    const podKill = await grade('cluster/pod-kill-recovery', ctx);
+    expect(podKill).toMatchObject({ examined: 1, score: 0, findings: [] });
+    // What the drill measured is still there, as evidence.
+    expect(podKill.evidence?.map((e) => e.label)).toEqual(expect.arrayContaining(['pod-kill', 'not-meaningful']));
   });
 });
 

@@ -3,8 +3,9 @@
  * image), through the CLI:
  *
  *  - a control run shows the attack path is real: with labgrader's node
- *    egress guard switched off, a student pod's connections reach the
- *    grading host (packets counted by the host's own packet filter);
+ *    egress guard switched off and a CNI that enforces no NetworkPolicy, a
+ *    student pod's connections reach the grading host (packets counted by
+ *    the host's own packet filter);
  *  - the hostile lab (test/fixtures/hostile-lab plus the same exfiltrating
  *    pod) with the Lab 85 rubric: every cluster-scoped object and every way
  *    out is refused or defused at its line, the pod reaches neither the
@@ -24,6 +25,7 @@ import path from 'node:path';
 import {
   KIND,
   KIND_ENV,
+  KIND_ENV_NO_POLICY_CNI,
   clusterFindings,
   evidence,
   HOSTILE_LAB,
@@ -40,7 +42,7 @@ import {
 const COMMENT = `labgrader-hostile-test-${process.pid}`;
 const POD_CIDR = '10.244.0.0/16';
 
-/** A pod that keeps trying to reach the grading host and the metadata address; Ready once the cluster's DNS and Services work. */
+/** A pod that keeps trying to reach the grading host and the metadata address; Ready once the cluster's DNS answers it. */
 function exfiltrator(gateway: string, port: number): string {
   return `apiVersion: apps/v1
 kind: Deployment
@@ -79,7 +81,7 @@ spec:
             limits: { cpu: 100m, memory: 64Mi }
           readinessProbe:
             exec:
-              command: ["bash", "-c", "timeout 2 bash -c 'echo > /dev/tcp/kubernetes.default.svc.cluster.local/443'"]
+              command: ["getent", "hosts", "kubernetes.default.svc.cluster.local"]
             periodSeconds: 2
           securityContext:
             allowPrivilegeEscalation: false
@@ -163,7 +165,8 @@ criteria:
 `,
     );
     resetCounters();
-    const { report } = await grade(dir, ['--cluster', 'kind', '--rubric', rubric], KIND_ENV);
+    // A node image's own static CNI: no NetworkPolicy enforced, so only the node egress guard could stop it.
+    const { report } = await grade(dir, ['--cluster', 'kind', '--rubric', rubric], KIND_ENV_NO_POLICY_CNI);
     console.log(`egress control: ${measured(report)}; packets from pods: ${JSON.stringify(packets())}`);
     expect(evidence(report, 'ready')).toEqual([expect.stringMatching(/^Deployment lab85\/exfil: 1\/1 Ready/)]);
     expect(evidence(report, 'egress-guard')).toEqual([]);
@@ -188,7 +191,7 @@ criteria:
     expect(evidence(report, 'egress-guard')).toEqual([
       expect.stringMatching(/^the lab's pods \(10\.244\.0\.0\/24\) may reach other pods and the API server only/),
     ]);
-    // …while it ran the whole time, Ready (its DNS and in-cluster connections worked).
+    // …while it ran the whole time, Ready (the cluster's DNS answered it).
     expect(evidence(report, 'ready')).toEqual(
       expect.arrayContaining([expect.stringMatching(/^Deployment lab85\/exfil: 1\/1 Ready/)]),
     );

@@ -220,6 +220,40 @@ describe('admission of a hostile lab', () => {
     expect(plan.namespaces).toEqual(['lg-abc123-lab85']);
   });
 
+  it('lets the grader’s probes through the lab’s own ingress policies (they add up, so nothing else opens)', async () => {
+    const plan = buildPlan(await hostileObjects(), {
+      mapping: { mode: 'kind', job: 'abc123' },
+      secrets,
+      scopes: discovery,
+      probeSources: ['172.18.0.2', '172.18.0.3'],
+    });
+    const policy = (name: string) =>
+      plan.objects.find(
+        (o) => o.manifest.kind === 'NetworkPolicy' && (o.manifest.metadata as { name: string }).name === name,
+      )!.manifest as { spec: { ingress?: unknown[] } };
+    // allow-all-egress isolates egress only: no ingress rule added.
+    expect(policy('allow-all-egress').spec.ingress).toBeUndefined();
+    const dir = writeLab({
+      'k8s/np.yaml':
+        'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: only-frontend\n  namespace: shop\nspec:\n  podSelector: {}\n  ingress:\n    - from:\n        - podSelector: { matchLabels: { app: frontend } }\n',
+    });
+    try {
+      const objects = (await discoverObjects({ repo: await repoOf(dir), settings: defaultLintSettings() })).objects;
+      const own = buildPlan(objects, {
+        mapping: { mode: 'kind', job: 'j' },
+        secrets,
+        scopes: discovery,
+        probeSources: ['172.18.0.2'],
+      });
+      expect((own.objects[0]!.manifest as { spec: { ingress: unknown[] } }).spec.ingress).toEqual([
+        { from: [{ podSelector: { matchLabels: { app: 'frontend' } } }] },
+        { from: [{ ipBlock: { cidr: '172.18.0.2/32' } }] },
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('rubric settings: refusing exposed Services, and allowing another ClusterRole', async () => {
     const plan = buildPlan(await hostileObjects(), {
       mapping: { mode: 'kind', job: 'abc123' },
@@ -339,5 +373,15 @@ describe('guard rails', () => {
     expect(script).toContain('iptables -w -A LABGRADER-POD-EGRESS -d 10.244.0.0/24 -j RETURN');
     expect(script).toContain('iptables -w -A LABGRADER-POD-TO-NODE -p tcp --dport 6443 -j RETURN');
     expect(() => nodeGuardScript(['10.244.0.0/24; rm -rf /'])).toThrow(/no IPv4 pod CIDR/);
+    // Several nodes: pods on a worker reach the API server on the control plane through FORWARD.
+    const multi = nodeGuardScript(['10.244.0.0/24', '10.244.1.0/24'], ['172.18.0.2', 'not-an-ip']);
+    expect(multi).toContain('iptables -w -A LABGRADER-POD-EGRESS -d 10.244.1.0/24 -j RETURN');
+    expect(multi).toContain('iptables -w -A LABGRADER-POD-EGRESS -d 172.18.0.2/32 -p tcp --dport 6443 -j RETURN');
+    expect(multi).not.toContain('not-an-ip');
+    // ...and answer the Service prober on another node (replies only, never a new connection).
+    expect(multi).toContain('iptables -w -A LABGRADER-POD-EGRESS -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN');
+    expect(multi.indexOf('ESTABLISHED,RELATED -j RETURN')).toBeLessThan(
+      multi.indexOf('LABGRADER-POD-EGRESS -p tcp -j REJECT'),
+    );
   });
 });

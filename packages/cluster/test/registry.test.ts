@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import { catalogOf } from '@labgrader/core';
+import { DRILL_SET, DRILLS } from '../src/drills/index.js';
 import {
   CLUSTER_CHECKS,
   clusterRegistry,
@@ -81,19 +82,58 @@ describe('cluster registry', () => {
   });
 });
 
+const DRILLS_DIR = fileURLToPath(new URL('../src/drills/', import.meta.url));
+
+describe('drill registry', () => {
+  it('lists exactly one drill per folder of src/drills, named after it, keyed by its settings key', async () => {
+    const folders = readdirSync(DRILLS_DIR, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
+    const found: string[] = [];
+    for (const folder of folders) {
+      const mod = (await import(`../src/drills/${folder}/index.js`)) as Record<string, unknown>;
+      const drills = Object.values(mod).filter(
+        (v): v is { id: string; run: unknown } => typeof v === 'object' && v !== null && 'id' in v && 'run' in v,
+      );
+      expect(drills.map((d) => d.id)).toEqual([folder]);
+      found.push(folder);
+    }
+    expect(DRILLS.map((d) => d.id).sort()).toEqual(found);
+    for (const [key, drill] of Object.entries(DRILL_SET)) expect(drill.settingsKey).toBe(key);
+  });
+
+  it.each(DRILLS.map((d) => [d.id, d] as const))(
+    '%s: describes itself, is graded by registered checks, and its settings default from {} and reject typos',
+    (_id, drill) => {
+      expect(drill.description.length).toBeGreaterThan(60);
+      expect(drill.gradedBy.length).toBeGreaterThan(0);
+      for (const id of drill.gradedBy) expect(clusterRegistry.ids()).toContain(id);
+      const settings = drill.settings.parse({}) as { run: string; timeoutSeconds: number };
+      expect(settings.run).toBe('auto');
+      expect(settings.timeoutSeconds).toBeGreaterThan(0);
+      expect(() => drill.settings.parse({ notASetting: 1 })).toThrow();
+    },
+  );
+});
+
 describe('cluster settings', () => {
   it('default from {} to an ephemeral kind cluster', () => {
     const s = clusterSettingsSchema.parse({});
     expect(s.target).toEqual({
       type: 'kind',
       clusterNamePrefix: 'labgrader',
+      workers: 0,
       createTimeoutSeconds: 300,
       keepOnFailure: false,
     });
     expect(s.readyTimeoutSeconds).toBe(180);
     expect(s.secrets).toEqual({ synthesize: true, exclude: [] });
     expect(s.images).toEqual({ loadLocal: true });
-    expect(s.scenarios.badRollout.image).toBe('127.0.0.1:9/labgrader/bad-rollout:does-not-exist');
+    expect(s.drills.badRollout.image).toBe('127.0.0.1:9/labgrader/bad-rollout:does-not-exist');
+    // `scenarios` is the former name of `drills`: still accepted, and it wins when given.
+    const old = clusterSettingsSchema.parse({ scenarios: { podKill: { timeoutSeconds: 60 } } });
+    expect(resolveClusterConfig(old, {}).drills.podKill.timeoutSeconds).toBe(60);
     expect(z.toJSONSchema(clusterSettingsSchema, { io: 'input', unrepresentable: 'any' })).toHaveProperty(
       'type',
       'object',
@@ -115,6 +155,8 @@ describe('cluster settings', () => {
     expect(() => clusterSettingsSchema.parse({ readyTimeoutSeconds: 0 })).toThrow();
     expect(() => clusterSettingsSchema.parse({ probe: { path: 'healthz' } })).toThrow();
     expect(() => clusterSettingsSchema.parse({ scenarios: { podkill: {} } })).toThrow();
+    expect(() => clusterSettingsSchema.parse({ drills: { podkill: {} } })).toThrow();
+    expect(() => clusterSettingsSchema.parse({ target: { type: 'kind', workers: 9 } })).toThrow();
   });
 
   it('take machine facts from the environment, which wins over the rubric', () => {

@@ -13,6 +13,7 @@ import { AbortedError, NotGradableError, type ConfiguredCheck } from '@labgrader
 import { clusterRegistry, drillsToRun, prepareCluster, clusterSettingsSchema } from '../src/index.js';
 import { EXAMPLES, FakeClock, FakeRunner, recordingLogger, repoOf, stageInput } from './helpers/fake.js';
 import { scriptKindCluster, type Script } from './helpers/scripted-cluster.js';
+import { scriptRotationDrills } from './helpers/scripted-drills.js';
 
 const ENV = {
   LABGRADER_KIND: '/opt/kind/bin/kind',
@@ -43,6 +44,7 @@ function setup(script: Script = HEALTHY) {
   const runner = new FakeRunner(clock);
   runner.commandMs = 0;
   const cluster = scriptKindCluster(runner, clock, script);
+  scriptRotationDrills(runner, clock, cluster);
   let n = 0;
   const deps = {
     env: ENV,
@@ -55,7 +57,7 @@ function setup(script: Script = HEALTHY) {
 }
 
 describe('the cluster stage, kind target (scripted runner)', () => {
-  it('creates the cluster, deploys, runs the three drills, measures them and deletes the cluster', async () => {
+  it('creates the cluster, deploys, runs the drills, measures them and deletes the cluster', async () => {
     const { runner, cluster, deps } = setup();
     const logger = recordingLogger();
     const progress: string[] = [];
@@ -94,7 +96,12 @@ describe('the cluster stage, kind target (scripted runner)', () => {
     // The grading cluster's own policies first, then the namespace and its guard rails, then the
     // enforcement probes (as the lab's identity, refused), the Secret (create, never apply), and
     // the lab's objects in install order, applied as the lab's identity.
-    const writes = runner.calls.filter((c) => c.args.includes('-f') && c.args.includes('-'));
+    const writes = runner.calls.filter(
+      (c) => c.args.includes('-f') && c.args.includes('-') && !c.args.includes('replace'),
+    );
+    // The secret-rotation drill replaces the Secret once with new values (checked below: never logged).
+    const rotations = runner.calls.filter((c) => c.args.includes('replace'));
+    expect(rotations).toHaveLength(1);
     const kinds = writes.map((c) => [
       c.args.slice(2, c.args.indexOf('-f')).join(' '),
       (JSON.parse(c.options.input!) as { items: { kind: string }[] }).items.map((i) => i.kind),
@@ -190,8 +197,9 @@ describe('the cluster stage, kind target (scripted runner)', () => {
       pullError: expect.stringMatching(/^ImagePullBackOff/) as unknown,
     });
     // The node probe loops were each stopped with their own stop file.
-    expect(cluster.probeScripts).toHaveLength(3);
-    expect(new Set(cluster.stopFiles).size).toBe(3);
+    // (and the Secret rotation's; the readiness gate needs pod addresses, which this script's pods lack)
+    expect(cluster.probeScripts).toHaveLength(4);
+    expect(new Set(cluster.stopFiles).size).toBe(4);
     expect(cluster.probeScripts[0]).toContain(
       "curl -s -o /dev/null -w '%{http_code}' --max-time 2.000 'http://10.96.0.10:80/'",
     );
@@ -331,26 +339,38 @@ describe('the cluster stage, kind target (scripted runner)', () => {
 });
 
 describe('drillsToRun', () => {
+  const drillIds = (...args: Parameters<typeof drillsToRun>) => {
+    const { run, disabled } = drillsToRun(...args);
+    return { run: run.map((d) => d.id), disabled };
+  };
   const settings = (scenarios: Record<string, unknown> = {}) => clusterSettingsSchema.parse({ scenarios });
   it('runs what configured checks grade; always/never override; every drill when the caller does not say', () => {
-    expect(drillsToRun(settings(), undefined)).toEqual({
-      run: ['pod-kill', 'container-kill', 'bad-rollout'],
+    expect(drillIds(settings(), undefined)).toEqual({
+      run: [
+        'pod-kill',
+        'container-kill',
+        'bad-rollout',
+        'secret-rotation',
+        'readiness-gate',
+        'node-failure',
+        'node-drain',
+      ],
       disabled: [],
     });
-    expect(drillsToRun(settings(), [{ id: 'cluster/deploys-ready', options: {} }])).toEqual({ run: [], disabled: [] });
+    expect(drillIds(settings(), [{ id: 'cluster/deploys-ready', options: {} }])).toEqual({ run: [], disabled: [] });
     expect(
-      drillsToRun(settings(), [
+      drillIds(settings(), [
         { id: 'cluster/rollout-undo', options: {} },
         { id: 'cluster/service-availability', options: { during: ['pod-kill'] } },
       ]),
     ).toEqual({ run: ['pod-kill', 'bad-rollout'], disabled: [] });
     // The default `during` is pod-kill and bad-rollout.
-    expect(drillsToRun(settings(), [{ id: 'cluster/service-availability', options: {} }]).run).toEqual([
+    expect(drillIds(settings(), [{ id: 'cluster/service-availability', options: {} }]).run).toEqual([
       'pod-kill',
       'bad-rollout',
     ]);
     expect(
-      drillsToRun(settings({ containerKill: { run: 'always' }, badRollout: { run: 'never' } }), [
+      drillIds(settings({ containerKill: { run: 'always' }, badRollout: { run: 'never' } }), [
         { id: 'cluster/rollout-undo', options: {} },
       ]),
     ).toEqual({ run: ['container-kill'], disabled: ['bad-rollout'] });

@@ -9,7 +9,7 @@
  * class alone. Only the lint criteria are compared: a new workload the notes
  * do not describe also moves docs/manifest-consistency, which is not ours.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,23 +54,6 @@ async function grade(fixture: string | undefined, options: LabOptions = {}): Pro
 }
 
 /** rubrics/production-readiness.yaml with the two checks this package recommends for its security baseline. */
-function recommendedRubric(): string {
-  const text = readFileSync(path.join(root, 'rubrics', 'production-readiness.yaml'), 'utf8');
-  const anchor = '      - lint/networkpolicy-selector\n';
-  expect(text).toContain(anchor);
-  const file = path.join(scratch, 'production-readiness-recommended.yaml');
-  writeFileSync(
-    file,
-    text
-      .replace(/^id: production-readiness$/m, 'id: production-readiness-recommended')
-      .replace(
-        anchor,
-        `${anchor}      - lint/networkpolicy-present\n      - { id: lint/database-exposed, weight: 2 }\n`,
-      ),
-  );
-  return file;
-}
-
 const LAB85_LINT = ['secret-configuration', 'resources-and-probes', 'deployable', 'availability'] as const;
 const LAB85_FULL = { 'secret-configuration': 15, 'resources-and-probes': 15, deployable: 5, availability: 5 };
 
@@ -197,44 +180,43 @@ describe('messages that are true', () => {
   });
 });
 
-describe('security baseline checks the linter lacked (with the recommended production-readiness rubric)', () => {
-  it('the passing lab keeps the security-baseline points it had', async () => {
-    const rubric = recommendedRubric();
-    const bundled = await grade(undefined, { rubric: 'production-readiness' });
-    const recommended = await grade(undefined, { rubric });
-    expect(points(recommended, ['security-baseline'])).toEqual(points(bundled, ['security-baseline']));
+describe('security baseline checks the linter lacked (now in the bundled production-readiness rubric)', () => {
+  it('the bundled rubric grades a missing NetworkPolicy and an exposed database in the security baseline', () => {
+    const text = readFileSync(path.join(root, 'rubrics', 'production-readiness.yaml'), 'utf8');
+    expect(text).toContain('      - lint/networkpolicy-present\n      - { id: lint/database-exposed, weight: 2 }\n');
+  });
+
+  it('the passing lab keeps every security-baseline point', async () => {
+    const report = await grade(undefined, { rubric: 'production-readiness' });
+    expect(points(report, ['security-baseline'])).toEqual({ 'security-baseline': 15 });
   });
 
   it('no NetworkPolicy at all: one warning, at the Namespace', async () => {
-    const rubric = recommendedRubric();
-    const report = await grade(undefined, { rubric, remove: ['k8s/networkpolicy.yaml'] });
+    const report = await grade(undefined, { rubric: 'production-readiness', remove: ['k8s/networkpolicy.yaml'] });
     expect(costing(report)).toEqual(['lint/networkpolicy-present k8s/namespace.yaml:4']);
     expect(lintFindings(report).find((f) => f.checkId === 'lint/networkpolicy-present')?.message).toBe(
       'Namespace lab85 has no NetworkPolicy: the pods of its 1 workload (Deployment lab85/web) accept connections from every pod in the cluster and can reach anything; add a default-deny policy and allow what each workload needs',
     );
     // security-context (w2), host-access, image-tag, image-pull-policy, env-secret-literal, configmap-secrets pass;
-    // networkpolicy-present fails; the DNS and selector checks have no policy to examine (left out) → 15 × 7/8
+    // networkpolicy-present fails; database-exposed (no database), the DNS and selector checks (no policy) have
+    // nothing to examine (left out) → 15 × 7/8
     expect(points(report, ['security-baseline'])).toEqual({ 'security-baseline': 13.13 });
-    // With the bundled rubric, removing every policy costs nothing: why the rubric should add the check.
-    const bundled = await grade(undefined, { rubric: 'production-readiness', remove: ['k8s/networkpolicy.yaml'] });
-    expect(points(bundled, ['security-baseline'])).toEqual({ 'security-baseline': 15 });
   });
 
   it('a database exposed through a NodePort costs the security baseline, at the Service type', async () => {
-    const rubric = recommendedRubric();
-    const report = await grade('database-exposed', { rubric });
+    const report = await grade('database-exposed', { rubric: 'production-readiness' });
     expect(costing(report).filter((f) => f.startsWith('lint/database-exposed'))).toEqual([
       'lint/database-exposed k8s/postgres.yaml:65',
     ]);
     expect(lintFindings(report).find((f) => f.checkId === 'lint/database-exposed')?.message).toBe(
       "Service lab85/postgres (type NodePort) exposes Deployment lab85/postgres, which runs postgres:16.4 (PostgreSQL, a database) and mounts the ReadWriteOnce claim postgres-data, on every node's address on port 5432 (node port 30432): anyone who reaches it can try passwords and exploits against it. Use a ClusterIP Service and kubectl port-forward for administration",
     );
-    // The Postgres container has no security context either (security-context 1/2, w2, in both rubrics):
-    // bundled 15 × 8/9 = 13.33; recommended, with database-exposed (w2) 0/1 and networkpolicy-present 1/1 → 15 × 9/12
-    expect(points(report, ['security-baseline'])).toEqual({ 'security-baseline': 11.25 });
     expect(report.criteria.find((c) => c.id === 'security-baseline')?.checks).toContainEqual(
       expect.objectContaining({ id: 'lint/database-exposed', examined: 1, passed: 0 }),
     );
+    // The Postgres container has no security context either (security-context 1/2, w2); with database-exposed
+    // (w2) 0/1 and networkpolicy-present 1/1 → 15 × 9/12
+    expect(points(report, ['security-baseline'])).toEqual({ 'security-baseline': 11.25 });
   });
 });
 

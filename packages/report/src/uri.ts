@@ -62,7 +62,6 @@ export function httpLinkUri(value: string): string | undefined {
   return rfc3986(url, false);
 }
 
-
 const REPOSITORY_SCHEMES = new Set(['https:', 'http:', 'ssh:', 'git:']);
 
 /** A submission's repository as a URI for provenance, when it is a URL a git client fetches from. */

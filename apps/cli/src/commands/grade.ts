@@ -1,8 +1,14 @@
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { CheckStage, CommandRunner } from '@labgrader/core';
+import type { CommandRunner } from '@labgrader/core';
 import { NotGradableError, UsageError } from '@labgrader/core/errors';
-import type { ClusterSettings } from '@labgrader/cluster';
+import {
+  CLUSTER_MODES,
+  ClusterPlanError,
+  planClusterStage,
+  type ClusterMode,
+  type ClusterPlan,
+} from '@labgrader/builtin/cluster-plan';
 import type { Rubric } from '@labgrader/rubric';
 import { FORMATS, type Format } from '@labgrader/report/formats';
 import { EXIT, wantsColor, type CliIO } from '../io.js';
@@ -11,8 +17,7 @@ import { createProgress } from '../progress.js';
 import { parseSource } from '../source.js';
 import { writeOutput } from '../write-output.js';
 
-export const CLUSTER_MODES = ['auto', 'kind', 'none'] as const;
-type ClusterMode = (typeof CLUSTER_MODES)[number];
+export { CLUSTER_MODES };
 
 function percent(value: string): number {
   const n = Number(value);
@@ -33,54 +38,27 @@ interface GradeFlags {
   progress?: boolean;
 }
 
-/**
- * What to do with the cluster stage:
- *  - none: skip it;
- *  - kind: run it on an ephemeral kind cluster (the stage reports a cluster
- *    that cannot start as not gradable, with the reason);
- *  - auto: run it on the rubric's target when that target is available here
- *    (kind + a Docker engine, or the existing cluster answers), else skip it
- *    and say why in the report;
- *  - --kube-context <ctx>: run it in that existing cluster, in namespaces of
- *    the job's own.
- */
+/** The cluster stage's plan for this grading (@labgrader/builtin decides; a bad combination is a usage error). */
 export async function planCluster(
   mode: ClusterMode,
   kubeContext: string | undefined,
   rubric: Rubric,
   runner: CommandRunner,
   env: Record<string, string | undefined>,
-): Promise<{ rubric: Rubric; skip: Partial<Record<CheckStage, string>> }> {
-  if (kubeContext !== undefined && mode !== 'auto') {
-    throw new UsageError(`--kube-context cannot be combined with --cluster ${mode}`, {
-      hint: '--kube-context <ctx> grades in that existing cluster; --cluster kind creates a kind cluster; --cluster none skips the stage.',
+): Promise<ClusterPlan> {
+  try {
+    return await planClusterStage({
+      mode,
+      rubric,
+      runner,
+      env,
+      caller: 'cli',
+      ...(kubeContext !== undefined ? { kubeContext } : {}),
     });
+  } catch (error) {
+    if (error instanceof ClusterPlanError) throw new UsageError(error.message, { hint: error.hint });
+    throw error;
   }
-  if (mode === 'none') return { rubric, skip: { cluster: '--cluster none' } };
-  const stage = rubric.stages.cluster;
-  if (!stage.enabled) {
-    if (mode === 'kind' || kubeContext !== undefined) {
-      throw new UsageError(
-        `${kubeContext !== undefined ? '--kube-context' : '--cluster kind'}: the rubric '${rubric.id}' grades nothing in a cluster`,
-        {
-          hint: 'Use a rubric with cluster criteria (e.g. lab-85), or drop the option.',
-        },
-      );
-    }
-    return { rubric, skip: {} };
-  }
-  const { clusterAvailability, withTarget } = await import('@labgrader/cluster');
-  let settings = stage.settings as ClusterSettings;
-  if (kubeContext !== undefined) settings = withTarget(settings, { type: 'existing', context: kubeContext });
-  else if (mode === 'kind') settings = withTarget(settings, { type: 'kind' });
-  const updated: Rubric = { ...rubric, stages: { ...rubric.stages, cluster: { ...stage, settings } } };
-  if (mode === 'auto') {
-    const availability = await clusterAvailability(settings, env, runner);
-    if (!availability.available) {
-      return { rubric: updated, skip: { cluster: `--cluster auto: ${availability.reason}; ${availability.hint}` } };
-    }
-  }
-  return { rubric: updated, skip: {} };
 }
 
 /**

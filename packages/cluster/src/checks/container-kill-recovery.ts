@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { CheckDefinition } from '@labgrader/core';
+import { defineCheck } from '@labgrader/core';
 import type { ClusterContext } from '../context.js';
 import { bandsSchema } from '../settings.js';
 import { DEFAULT_BANDS, containerField, gradeRecovery } from './shared.js';
@@ -10,7 +10,7 @@ export const containerKillRecoveryOptions = z.strictObject({
 });
 export type ContainerKillRecoveryOptions = z.infer<typeof containerKillRecoveryOptions>;
 
-export const containerKillRecovery: CheckDefinition<ClusterContext, ContainerKillRecoveryOptions> = {
+export const containerKillRecovery = defineCheck<ClusterContext, ContainerKillRecoveryOptions>({
   id: 'cluster/container-kill-recovery',
   stage: 'cluster',
   title: 'A killed container is restarted and Ready again quickly',
@@ -32,7 +32,7 @@ export const containerKillRecovery: CheckDefinition<ClusterContext, ContainerKil
   ].join('\n'),
   docsUrl: 'https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#restart-policy',
   options: containerKillRecoveryOptions,
-  check: (context, options) =>
+  run: (context, options, reporter): void =>
     gradeRecovery(
       containerKillRecovery,
       context,
@@ -40,5 +40,6 @@ export const containerKillRecovery: CheckDefinition<ClusterContext, ContainerKil
       options.bands,
       'its main container was killed',
       (w) => containerField(w, 'readinessProbe'),
+      reporter,
     ),
-};
+});

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import type { CheckDefinition, Evidence, Finding } from '@labgrader/core';
+import { defineCheck } from '@labgrader/core';
 import type { ClusterContext } from '../context.js';
-import { evidence, finding, workloadLocation } from './shared.js';
+import { workloadLocation } from './shared.js';
 
 export const deploysReadyOptions = z.strictObject({});
 export type DeploysReadyOptions = z.infer<typeof deploysReadyOptions>;
 
-export const deploysReady: CheckDefinition<ClusterContext, DeploysReadyOptions> = {
+export const deploysReady = defineCheck<ClusterContext, DeploysReadyOptions>({
   id: 'cluster/deploys-ready',
   stage: 'cluster',
   title: 'The manifests apply to a fresh cluster and every workload becomes Ready',
@@ -26,79 +26,67 @@ export const deploysReady: CheckDefinition<ClusterContext, DeploysReadyOptions> 
   ].join('\n'),
   docsUrl: 'https://kubernetes.io/docs/tasks/debug/debug-application/debug-pods/',
   options: deploysReadyOptions,
-  check(context) {
-    const findings: Finding[] = [];
-    const ev: Evidence[] = [];
-    const subjects: string[] = [];
+  run(context, _options, reporter) {
     const { deploy } = context;
     // What the grading cluster does not apply, or applies changed, to keep the lab inside its namespaces.
     for (const refused of context.plan.refused) {
-      subjects.push(refused.subject);
-      findings.push(
-        finding(deploysReady, {
-          message: `${refused.subject} was not applied: ${refused.reason}`,
-          location: refused.location,
-          subject: refused.subject,
-          fixHint:
-            'A lab’s objects are namespaced objects in the lab’s own namespaces; see docs/security.md for what the grading cluster refuses and why.',
-        }),
-      );
+      reporter.examine(refused.subject);
+      reporter.report({
+        message: `${refused.subject} was not applied: ${refused.reason}`,
+        location: refused.location,
+        subject: refused.subject,
+        fixHint:
+          'A lab’s objects are namespaced objects in the lab’s own namespaces; see docs/security.md for what the grading cluster refuses and why.',
+      });
     }
     for (const changed of context.plan.changes) {
-      findings.push(
-        finding(deploysReady, {
-          severity: 'info',
-          message: `${changed.subject}: ${changed.change}`,
-          location: changed.location,
-          subject: changed.subject,
-        }),
-      );
+      reporter.report({
+        severity: 'info',
+        message: `${changed.subject}: ${changed.change}`,
+        location: changed.location,
+        subject: changed.subject,
+      });
     }
     const failedObjects = new Set(deploy.applyFailures.map((f) => f.object.source));
     for (const failure of deploy.applyFailures) {
-      subjects.push(failure.object.subject);
-      findings.push(
-        finding(deploysReady, {
-          message: `kubectl apply rejected ${failure.object.subject}: ${failure.message}`,
-          location: failure.object.source.startLocation(),
-          subject: failure.object.subject,
-        }),
-      );
+      reporter.examine(failure.object.subject);
+      reporter.report({
+        message: `kubectl apply rejected ${failure.object.subject}: ${failure.message}`,
+        location: failure.object.source.startLocation(),
+        subject: failure.object.subject,
+      });
     }
     for (const outcome of deploy.workloads) {
       const w = outcome.planned;
       if (failedObjects.has(w.source)) continue;
-      subjects.push(w.subject);
+      reporter.examine(w.subject);
       if (outcome.ready) {
-        ev.push(
-          evidence(
-            deploysReady,
-            'ready',
-            `${w.subject}: ${outcome.readyReplicas}/${outcome.desired} Ready ${outcome.readySeconds ?? 0} s after kubectl apply`,
-            workloadLocation(w),
-          ),
+        reporter.evidence(
+          'ready',
+          `${w.subject}: ${outcome.readyReplicas}/${outcome.desired} Ready ${outcome.readySeconds ?? 0} s after kubectl apply`,
+          workloadLocation(w),
         );
+        // Ready is a moment: what the stage saw afterwards (its liveness probe restarting it, crashes, OOM kills).
+        for (const d of outcome.afterReady ?? []) {
+          reporter.report({
+            message: `${w.subject} became Ready but did not stay Ready: ${d.message}`,
+            location: d.location,
+            subject: w.subject,
+          });
+        }
         continue;
       }
-      const summary = `${w.subject} did not become Ready within ${deploy.timeoutSeconds} s (${outcome.readyReplicas}/${outcome.desired} pods Ready)`;
+      const stopped = outcome.terminal !== undefined ? deploy.stoppedWaiting : undefined;
+      const summary = stopped
+        ? `${w.subject} did not become Ready (${outcome.readyReplicas}/${outcome.desired} pods Ready after ${stopped.afterSeconds} s; labgrader stopped waiting: the state is terminal)`
+        : `${w.subject} did not become Ready within ${deploy.timeoutSeconds} s (${outcome.readyReplicas}/${outcome.desired} pods Ready)`;
       if (outcome.diagnoses.length === 0) {
-        findings.push(
-          finding(deploysReady, { message: `${summary}.`, location: workloadLocation(w), subject: w.subject }),
-        );
+        reporter.report({ message: `${summary}.`, location: workloadLocation(w), subject: w.subject });
       }
       for (const d of outcome.diagnoses) {
-        findings.push(
-          finding(deploysReady, { message: `${summary}: ${d.message}`, location: d.location, subject: w.subject }),
-        );
+        reporter.report({ message: `${summary}: ${d.message}`, location: d.location, subject: w.subject });
       }
-      if (outcome.events.length > 0)
-        ev.push(evidence(deploysReady, 'events', outcome.events.join('\n'), workloadLocation(w)));
+      if (outcome.events.length > 0) reporter.evidence('events', outcome.events.join('\n'), workloadLocation(w));
     }
-    return {
-      findings,
-      evidence: ev,
-      examined: subjects.length,
-      passed: subjects.length - new Set(findings.filter((f) => f.severity !== 'info').map((f) => f.subject)).size,
-    };
   },
-};
+});

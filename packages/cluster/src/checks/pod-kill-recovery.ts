@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { CheckDefinition } from '@labgrader/core';
+import { defineCheck } from '@labgrader/core';
 import type { ClusterContext } from '../context.js';
 import { bandsSchema } from '../settings.js';
 import { DEFAULT_BANDS, containerField, gradeRecovery } from './shared.js';
@@ -10,7 +10,7 @@ export const podKillRecoveryOptions = z.strictObject({
 });
 export type PodKillRecoveryOptions = z.infer<typeof podKillRecoveryOptions>;
 
-export const podKillRecovery: CheckDefinition<ClusterContext, PodKillRecoveryOptions> = {
+export const podKillRecovery = defineCheck<ClusterContext, PodKillRecoveryOptions>({
   id: 'cluster/pod-kill-recovery',
   stage: 'cluster',
   title: 'A deleted pod is replaced by a Ready one quickly',
@@ -33,7 +33,7 @@ export const podKillRecovery: CheckDefinition<ClusterContext, PodKillRecoveryOpt
   ].join('\n'),
   docsUrl: 'https://kubernetes.io/docs/concepts/workloads/controllers/replicaset/#how-a-replicaset-works',
   options: podKillRecoveryOptions,
-  check: (context, options) =>
+  run: (context, options, reporter): void =>
     gradeRecovery(
       podKillRecovery,
       context,
@@ -41,5 +41,6 @@ export const podKillRecovery: CheckDefinition<ClusterContext, PodKillRecoveryOpt
       options.bands,
       'one of its pods was deleted',
       (w) => containerField(w, 'readinessProbe'),
+      reporter,
     ),
-};
+});

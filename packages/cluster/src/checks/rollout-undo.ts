@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { CheckDefinition, Finding } from '@labgrader/core';
+import { defineCheck } from '@labgrader/core';
 import type { ClusterContext } from '../context.js';
 import { bandsSchema } from '../settings.js';
 import {
@@ -9,8 +9,8 @@ import {
   describeBand,
   drillDidNotRun,
   drillEvidence,
-  finding,
   missingDrill,
+  notMeaningful,
   workloadLocation,
 } from './shared.js';
 
@@ -22,7 +22,7 @@ export const rolloutUndoOptions = z.strictObject({
 });
 export type RolloutUndoOptions = z.infer<typeof rolloutUndoOptions>;
 
-export const rolloutUndo: CheckDefinition<ClusterContext, RolloutUndoOptions> = {
+export const rolloutUndo = defineCheck<ClusterContext, RolloutUndoOptions>({
   id: 'cluster/rollout-undo',
   stage: 'cluster',
   title: 'A broken release leaves old pods serving, and kubectl rollout undo recovers',
@@ -45,66 +45,60 @@ export const rolloutUndo: CheckDefinition<ClusterContext, RolloutUndoOptions> = 
   ].join('\n'),
   docsUrl: 'https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#rolling-back-a-deployment',
   options: rolloutUndoOptions,
-  check(context, options) {
+  run(context, options, reporter) {
     const drill = context.drills['bad-rollout'];
     const workload = context.main.workload;
+    const subjects = (subject: string) => [`${subject} during the rollout`, `${subject} after the undo`];
     if (!drill || !workload) {
-      const missing = missingDrill(rolloutUndo, context, 'bad-rollout');
-      if (missing) return { ...missing, examined: missing.examined === 0 ? 0 : 2 };
+      if (missingDrill(rolloutUndo, context, 'bad-rollout', reporter, subjects)) return;
       throw new Error('the bad-rollout drill did not run although cluster/rollout-undo is configured');
     }
-    const ev = drillEvidence(rolloutUndo, drill, workloadLocation(workload));
-    const didNotRun = drillDidNotRun(rolloutUndo, drill, workload, {
-      scenario: 'bad-rollout',
-      evidence: ev,
-      subjects: 2,
-      locateUnsupported: true,
-    });
-    if (didNotRun) return didNotRun;
-    const findings: Finding[] = [];
+    const [during, after] = subjects(workload.subject) as [string, string];
+    if (drill.status !== 'unsupported' && notMeaningful(context, [during, after], reporter, drill)) return;
+    drillEvidence(reporter, drill, workloadLocation(workload));
+    if (
+      drillDidNotRun(rolloutUndo, drill, workload, reporter, {
+        scenario: 'bad-rollout',
+        subjects: [during, after],
+        locateUnsupported: true,
+      })
+    )
+      return;
+    reporter.examine(during);
+    reporter.examine(after);
     const minReady = drill.minReady ?? 0;
     const kept = minReady >= options.minReadyPods;
     if (!kept) {
-      findings.push(
-        finding(rolloutUndo, {
-          message: `While a release with an image that cannot be pulled (${drill.badImage}) rolled out, only ${minReady} of ${drill.desired} pods of ${workload.subject} stayed Ready (at least ${options.minReadyPods} expected): the rolling update took old pods down before new ones were Ready.`,
-          location: availabilityLocation(workload, drill.desired),
-          subject: `${workload.subject} during the rollout`,
-        }),
-      );
+      reporter.report({
+        message: `While a release with an image that cannot be pulled (${drill.badImage}) rolled out, only ${minReady} of ${drill.desired} pods of ${workload.subject} stayed Ready (at least ${options.minReadyPods} expected): the rolling update took old pods down before new ones were Ready.`,
+        location: availabilityLocation(workload, drill.desired),
+        subject: during,
+      });
     }
     let undoCredit = 0;
     let undoSummary: string;
     if (drill.recoverySeconds === undefined) {
       undoSummary = `not rolled back within ${drill.timeoutSeconds} s`;
-      findings.push(
-        finding(rolloutUndo, {
-          message: `After kubectl rollout undo, ${workload.subject} was not back to ${drill.desired} Ready pods of the previous version within ${drill.timeoutSeconds} s.`,
-          location: workloadLocation(workload),
-          subject: `${workload.subject} after the undo`,
-        }),
-      );
+      reporter.report({
+        message: `After kubectl rollout undo, ${workload.subject} was not back to ${drill.desired} Ready pods of the previous version within ${drill.timeoutSeconds} s.`,
+        location: workloadLocation(workload),
+        subject: after,
+      });
     } else {
       undoCredit = bandCredit(options.bands, drill.recoverySeconds).credit;
       undoSummary = `undo recovered in ${drill.recoverySeconds} s (${describeBand(options.bands, drill.recoverySeconds)})`;
       if (undoCredit < 1) {
-        findings.push(
-          finding(rolloutUndo, {
-            severity: undoCredit > 0 ? 'warning' : rolloutUndo.severity,
-            message: `After kubectl rollout undo, ${workload.subject} took ${drill.recoverySeconds} s to be rolled back and Ready (${describeBand(options.bands, drill.recoverySeconds)}; full credit within ${options.bands[0]!.maxSeconds} s).`,
-            location: workloadLocation(workload),
-            subject: `${workload.subject} after the undo`,
-          }),
-        );
+        reporter.report({
+          severity: undoCredit > 0 ? 'warning' : rolloutUndo.severity,
+          message: `After kubectl rollout undo, ${workload.subject} took ${drill.recoverySeconds} s to be rolled back and Ready (${describeBand(options.bands, drill.recoverySeconds)}; full credit within ${options.bands[0]!.maxSeconds} s).`,
+          location: workloadLocation(workload),
+          subject: after,
+        });
       }
     }
-    return {
-      findings,
-      evidence: ev,
-      examined: 2,
-      passed: (kept ? 1 : 0) + (undoCredit >= 1 ? 1 : 0),
-      score: ((kept ? 1 : 0) + undoCredit) / 2,
-      summary: `${minReady}/${drill.desired} pods stayed Ready during the bad rollout${kept ? '' : ` (at least ${options.minReadyPods} expected)`}; ${undoSummary}`,
-    };
+    reporter.credit(((kept ? 1 : 0) + undoCredit) / 2);
+    reporter.summary(
+      `${minReady}/${drill.desired} pods stayed Ready during the bad rollout${kept ? '' : ` (at least ${options.minReadyPods} expected)`}; ${undoSummary}`,
+    );
   },
-};
+});

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { CheckDefinition, Evidence, Finding, SourceLocation } from '@labgrader/core';
+import { defineCheck, type SourceLocation } from '@labgrader/core';
 import type { ClusterContext } from '../context.js';
 import { SCENARIOS } from '../settings.js';
-import { availabilityLocation, containerField, evidence, finding, workloadLocation } from './shared.js';
+import { availabilityLocation, containerField, describeCause, notMeaningful, workloadLocation } from './shared.js';
 
 export const serviceAvailabilityOptions = z.strictObject({
   /** Share of requests that must be answered during each drill. */
@@ -22,7 +22,7 @@ function percent(ratio: number): string {
   return `${Math.round(ratio * 1000) / 10}%`;
 }
 
-export const serviceAvailability: CheckDefinition<ClusterContext, ServiceAvailabilityOptions> = {
+export const serviceAvailability = defineCheck<ClusterContext, ServiceAvailabilityOptions>({
   id: 'cluster/service-availability',
   stage: 'cluster',
   title: 'The Service answers, and keeps answering while pods fail',
@@ -51,11 +51,7 @@ export const serviceAvailability: CheckDefinition<ClusterContext, ServiceAvailab
   ].join('\n'),
   docsUrl: 'https://kubernetes.io/docs/concepts/services-networking/service/',
   options: serviceAvailabilityOptions,
-  check(context, options) {
-    const findings: Finding[] = [];
-    const ev: Evidence[] = [];
-    let examined = 0;
-    let passed = 0;
+  run(context, options, reporter) {
     const workload = context.main.workload;
     const service = context.main.service;
     const serviceLocation = (): SourceLocation | undefined => {
@@ -72,53 +68,68 @@ export const serviceAvailability: CheckDefinition<ClusterContext, ServiceAvailab
         : service.source.startLocation();
     };
     const subject = service?.subject ?? workload?.subject ?? 'Service';
-    const notProbed = context.drillsSkipped ?? context.main.workloadProblem ?? context.main.serviceProblem;
+    const scenarios = options.during.filter((s) => !context.disabled.includes(s) && !context.unsupported[s]);
+    const examined = [
+      ...(options.includeBaseline ? [`${subject} answers`] : []),
+      ...scenarios.map((s) => `${subject} during ${s}`),
+    ];
 
-    // Nothing could be probed (no workload, no Service, the workload never Ready): one finding for every subject.
-    if (notProbed && !context.baseline) {
-      const scenarios = options.during.filter((s) => !context.disabled.includes(s) && !context.unsupported[s]);
-      const count = (options.includeBaseline ? 1 : 0) + scenarios.length;
-      if (count === 0) return { findings, examined: 0, passed: 0 };
-      const location = workload ? workloadLocation(workload) : serviceLocation();
-      const what = [
-        ...(options.includeBaseline ? ['answers at all'] : []),
-        ...(scenarios.length
-          ? [`keeps answering during the ${scenarios.join(', ')} drill${scenarios.length === 1 ? '' : 's'}`]
-          : []),
-      ].join(' or ');
-      findings.push(
-        finding(serviceAvailability, {
+    if (!context.baseline) {
+      // Nothing was probed because the lab failed before (a workload never Ready): reported once, where it failed.
+      if (examined.length > 0 && notMeaningful(context, examined, reporter)) return;
+      // Nothing could be probed (no workload, no Service): one finding for every subject.
+      const notProbed = context.drillsSkipped ?? context.main.workloadProblem ?? context.main.serviceProblem;
+      if (notProbed) {
+        if (examined.length === 0) return;
+        const location = workload ? workloadLocation(workload) : serviceLocation();
+        const what = [
+          ...(options.includeBaseline ? ['answers at all'] : []),
+          ...(scenarios.length
+            ? [`keeps answering during the ${scenarios.join(', ')} drill${scenarios.length === 1 ? '' : 's'}`]
+            : []),
+        ].join(' or ');
+        for (const s of examined) reporter.examine(s);
+        reporter.report({
           message: `Whether ${subject} ${what} could not be checked: ${notProbed}.`,
           ...(location ? { location } : {}),
           subject,
-        }),
-      );
-      return { findings, examined: count, passed: 0, summary: `not probed (${notProbed})` };
+          alsoFails: examined,
+        });
+        reporter.summary(`not probed (${notProbed})`);
+        return;
+      }
     }
 
+    let failing = 0;
+    let meaningless = 0;
+    let total = 0;
     if (options.includeBaseline) {
-      examined += 1;
+      total += 1;
+      reporter.examine(`${subject} answers`);
       const baseline = context.baseline;
       if (baseline?.answered) {
-        passed += 1;
-        ev.push(
-          evidence(
-            serviceAvailability,
-            'baseline',
-            `${subject} answered after ${baseline.afterSeconds} s (${baseline.attempts} request${baseline.attempts === 1 ? '' : 's'}, via ${baseline.via})`,
-          ),
+        reporter.evidence(
+          'baseline',
+          `${subject} answered after ${baseline.afterSeconds} s (${baseline.attempts} request${baseline.attempts === 1 ? '' : 's'}, via ${baseline.via})`,
         );
       } else {
-        const location = baseline ? serviceLocation() : workload ? workloadLocation(workload) : serviceLocation();
-        findings.push(
-          finding(serviceAvailability, {
-            message: baseline
-              ? `${subject} did not answer within ${baseline.afterSeconds} s although the pods were Ready (${baseline.attempts} requests, last: ${baseline.lastFailure ?? 'no answer'}): check its selector, port and targetPort.`
-              : `${subject} could not be probed: ${context.main.serviceProblem ?? 'there is no Service to probe'}.`,
-            ...(location ? { location } : {}),
-            subject: `${subject} answers`,
-          }),
-        );
+        failing += 1;
+        const location =
+          baseline?.diagnosis?.location ??
+          (baseline ? serviceLocation() : workload ? workloadLocation(workload) : serviceLocation());
+        const asked = baseline
+          ? `${baseline.attempts} requests in ${baseline.afterSeconds} s${baseline.stoppedWaiting ? ', then labgrader stopped waiting: the state is terminal' : ''}`
+          : '';
+        reporter.report({
+          message: !baseline
+            ? `${subject} could not be probed: ${context.main.serviceProblem ?? 'there is no Service to probe'}.`
+            : baseline.diagnosis
+              ? `${subject} never answered although its pods were Ready (${asked}): ${baseline.diagnosis.message}`
+              : `${subject} did not answer within ${baseline.afterSeconds} s although the pods were Ready (${baseline.attempts} requests, last: ${baseline.lastFailure ?? 'no answer'}): check its selector, port and targetPort.`,
+          ...(location ? { location } : {}),
+          subject: `${subject} answers`,
+        });
+        if (baseline?.stoppedWaiting) reporter.evidence('stopped-waiting', baseline.stoppedWaiting, location);
       }
     }
 
@@ -126,47 +137,57 @@ export const serviceAvailability: CheckDefinition<ClusterContext, ServiceAvailab
       const drill = context.drills[scenario];
       if (context.disabled.includes(scenario) || context.unsupported[scenario]) continue;
       if (drill?.status === 'unsupported') continue;
+      // The drills measured nothing meaningful (nothing was served, or the pods restart by themselves).
+      if (context.cause) {
+        total += 1;
+        reporter.examine(`${subject} during ${scenario}`);
+        meaningless += 1;
+        continue;
+      }
       if (!drill && !context.baseline) continue;
       if (!drill) throw new Error(`the ${scenario} drill did not run although cluster/service-availability grades it`);
+      total += 1;
+      reporter.examine(`${subject} during ${scenario}`);
       if (drill.status === 'not-run' || !drill.probe) {
-        examined += 1;
+        failing += 1;
         const location = workload ? workloadLocation(workload) : serviceLocation();
-        findings.push(
-          finding(serviceAvailability, {
-            message: `${subject} was not probed during the ${scenario} drill: ${drill.reason ?? context.main.serviceProblem ?? 'there is no Service to probe'}.`,
-            ...(location ? { location } : {}),
-            subject: `${subject} during ${scenario}`,
-          }),
-        );
+        reporter.report({
+          message: `${subject} was not probed during the ${scenario} drill: ${drill.reason ?? context.main.serviceProblem ?? 'there is no Service to probe'}.`,
+          ...(location ? { location } : {}),
+          subject: `${subject} during ${scenario}`,
+        });
         continue;
       }
-      examined += 1;
       const probe = drill.probe;
-      ev.push(
-        evidence(
-          serviceAvailability,
-          `during-${scenario}`,
-          `${probe.ok}/${probe.total} requests answered (${percent(probe.ratio)}), longest outage ${Math.round(probe.longestOutageMs / 100) / 10} s, via ${probe.via}`,
-        ),
+      reporter.evidence(
+        `during-${scenario}`,
+        `${probe.ok}/${probe.total} requests answered (${percent(probe.ratio)}), longest outage ${Math.round(probe.longestOutageMs / 100) / 10} s, via ${probe.via}`,
       );
-      if (probe.ratio >= options.minSuccessRatio) {
-        passed += 1;
-        continue;
-      }
+      if (probe.ratio >= options.minSuccessRatio) continue;
+      failing += 1;
       const desired = 'desired' in drill ? (drill as { desired?: number }).desired : undefined;
       const location = !workload
         ? serviceLocation()
         : scenario === 'bad-rollout' || (desired ?? workload.workload.replicas ?? 1) < 2
           ? availabilityLocation(workload, desired)
           : containerField(workload, 'readinessProbe');
-      findings.push(
-        finding(serviceAvailability, {
-          message: `During the ${scenario} drill ${subject} answered only ${probe.ok} of ${probe.total} requests (${percent(probe.ratio)}; at least ${percent(options.minSuccessRatio)} expected); longest outage ${Math.round(probe.longestOutageMs / 100) / 10} s, first failure: ${probe.firstFailure ?? 'none'}.`,
-          ...(location ? { location } : {}),
-          subject: `${subject} during ${scenario}`,
-        }),
+      reporter.report({
+        message: `During the ${scenario} drill ${subject} answered only ${probe.ok} of ${probe.total} requests (${percent(probe.ratio)}; at least ${percent(options.minSuccessRatio)} expected); longest outage ${Math.round(probe.longestOutageMs / 100) / 10} s, first failure: ${probe.firstFailure ?? 'none'}.`,
+        ...(location ? { location } : {}),
+        subject: `${subject} during ${scenario}`,
+      });
+    }
+    if (meaningless > 0) {
+      // The subjects whose drills mean nothing earn nothing, without a finding of their own.
+      reporter.evidence(
+        'not-meaningful',
+        `the Service was not graded during ${meaningless === 1 ? 'that drill' : 'those drills'}: ${describeCause(context)}`,
+        context.cause?.location,
+      );
+      reporter.credit(Math.max(0, total - meaningless - failing) / total);
+      reporter.summary(
+        `${options.includeBaseline ? `${failing === 0 ? 'answered' : 'did not answer'}; ` : ''}during the drills: not meaningful, no credit (${describeCause(context)})`,
       );
     }
-    return { findings, evidence: ev, examined, passed };
   },
-};
+});

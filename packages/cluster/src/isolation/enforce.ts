@@ -27,7 +27,7 @@ import {
   gradingClusterBundle,
 } from './cluster-policy.js';
 import { namespaceGuardrails } from './guardrails.js';
-import { nodeGuardScript, podCidrsOf } from './node-guard.js';
+import { nodeGuardScript, nodeIpsOf, podCidrsOf, type NodeList } from './node-guard.js';
 
 const CONNECTION_TROUBLE =
   /Unable to connect to the server|connection refused|i\/o timeout|TLS handshake timeout|context deadline exceeded|no such host/i;
@@ -92,16 +92,12 @@ export async function checkClusterPolicy(kubectl: Tool): Promise<void> {
 
 /** kind: the node egress guard in every node (docker exec). Returns what it did, for the evidence. */
 export async function installNodeGuard(
-  kubectl: Tool,
   docker: Tool,
   nodes: readonly string[],
+  cluster: NodeList,
 ): Promise<{ podCidrs: string[] }> {
-  const listed = await kubectl.json<{ items?: { spec?: { podCIDR?: string; podCIDRs?: string[] } }[] }>(
-    ['get', 'nodes'],
-    { unrecorded: true },
-  );
-  const podCidrs = podCidrsOf(listed);
-  const script = nodeGuardScript(podCidrs);
+  const podCidrs = podCidrsOf(cluster);
+  const script = nodeGuardScript(podCidrs, nodeIpsOf(cluster));
   for (const node of nodes) {
     const result = await docker.run(['exec', node, 'sh', '-c', script], { timeoutMs: 60_000 });
     if (result.exitCode !== 0 || Number(result.stdout.trim().split('\n').pop()) < 2) {

@@ -61,9 +61,11 @@ export const KIND_ENV = {
   LABGRADER_KIND: KIND,
   LABGRADER_KUBECTL: KUBECTL,
   LABGRADER_KIND_NODE_IMAGE: NODE_IMAGE,
-  // The offline node image brings its own CNI configuration (see test/kind-offline/README.md).
-  LABGRADER_KIND_DISABLE_DEFAULT_CNI: '1',
+  // kind applies the offline node image's default CNI (routes between nodes, NetworkPolicy enforced).
 };
+
+/** The same machine with a node image's own static CNI: no NetworkPolicy is enforced (the egress control run). */
+export const KIND_ENV_NO_POLICY_CNI = { ...KIND_ENV, LABGRADER_KIND_DISABLE_DEFAULT_CNI: '1' };
 
 // Created when a test runs (hooks do not run when everything is skipped).
 export let work = '';

@@ -22,6 +22,12 @@ export interface Script {
   probeOutputs: string[];
   /** The one-shot baseline probe answers this (`200`, or `000` for no answer). */
   baselineCode?: string;
+  /** The Service's EndpointSlice port (its targetPort as resolved; `null`: a named targetPort no container has). */
+  endpointPort?: number | null;
+  /** Once Ready, the kubelet kills each pod's container this often for failing its liveness probe. */
+  livenessKillEveryMs?: number;
+  /** Why the pods never start (with readyAfterMs undefined): their statuses and events, as the kubelet shows them. */
+  trouble?: 'pull' | 'crash' | 'sandbox-oom';
 }
 
 interface FakePod {
@@ -37,6 +43,12 @@ interface FakePod {
 }
 
 const IMAGE = 'ghcr.io/labgrader-examples/lab85-web:1.0.0';
+/** What containerd says when the registry's name does not resolve (the offline node). */
+export const PULL_CAUSE =
+  'failed to pull and unpack image "ghcr.io/labgrader-examples/lab85-web:1.0.0": failed to resolve reference "ghcr.io/labgrader-examples/lab85-web:1.0.0": failed to do request: Head "https://ghcr.io/v2/labgrader-examples/lab85-web/manifests/1.0.0": dial tcp: lookup ghcr.io on 127.0.0.11:53: read udp 127.0.0.1:36391->127.0.0.11:53: i/o timeout';
+/** What the kubelet says when runc's init is OOM-killed in a pod of a 1Mi limit. */
+export const SANDBOX_OOM =
+  'Failed to create pod sandbox: rpc error: code = Unknown desc = failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: container init was OOM-killed (memory limit too low?): unknown';
 
 export interface ScriptedCluster {
   pods: FakePod[];
@@ -81,6 +93,104 @@ export function scriptKindCluster(runner: FakeRunner, clock: FakeClock, script: 
       n = Math.min(n, script.rollout.minReady);
     return n;
   };
+  /** Liveness kills so far of a Ready pod (script.livenessKillEveryMs). */
+  const kills = (p: FakePod) =>
+    script.livenessKillEveryMs && Number.isFinite(p.readyAt) && clock.t > p.readyAt
+      ? Math.floor((clock.t - p.readyAt) / script.livenessKillEveryMs)
+      : 0;
+  const at = (ms: number) => new Date(clock.base + ms).toISOString();
+  /** The container's state while it cannot start (script.trouble), `since` ms after the pod was created. */
+  const troubleState = (p: FakePod) => {
+    const since = clock.t - p.createdAt;
+    switch (script.trouble) {
+      case 'pull':
+        return {
+          restartCount: 0,
+          state: {
+            waiting:
+              since < 12_000
+                ? { reason: 'ContainerCreating' }
+                : since < 15_000
+                  ? { reason: 'ErrImagePull', message: PULL_CAUSE }
+                  : {
+                      reason: 'ImagePullBackOff',
+                      message: `Back-off pulling image "${p.image}": ErrImagePull: ${PULL_CAUSE}`,
+                    },
+          },
+        };
+      case 'crash': {
+        const restarts = Math.min(5, Math.floor(since / 6_000));
+        return {
+          restartCount: restarts,
+          state:
+            restarts === 0
+              ? { running: {} }
+              : { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 10s restarting failed container=web' } },
+          ...(restarts > 0 ? { lastState: { terminated: { reason: 'Error', exitCode: 1 } } } : {}),
+        };
+      }
+      case 'sandbox-oom':
+        return { restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } };
+      default:
+        return undefined;
+    }
+  };
+  const troubleEvents = () =>
+    live().flatMap((p) => {
+      const since = clock.t - p.createdAt;
+      const on = (reason: string, message: string, count: number, extra: object = {}) => ({
+        metadata: { name: `${p.name}.${reason}`, creationTimestamp: at(p.createdAt) },
+        involvedObject: { kind: 'Pod', name: p.name, fieldPath: 'spec.containers{web}' },
+        reason,
+        message,
+        count,
+        type: 'Warning',
+        lastTimestamp: at(clock.t),
+        ...extra,
+      });
+      if (script.trouble === 'pull' && since >= 12_000) {
+        const n = 1 + Math.floor((since - 12_000) / 10_000);
+        return [
+          on('Failed', `Failed to pull image "${p.image}": ${PULL_CAUSE}`, n),
+          on('Failed', 'Error: ErrImagePull', n),
+        ];
+      }
+      if (script.trouble === 'crash' && since >= 6_000) {
+        return [
+          on(
+            'Unhealthy',
+            'Readiness probe failed: Get "http://10.244.0.9:8080/readyz": dial tcp 10.244.0.9:8080: connect: connection refused',
+            2,
+          ),
+          on('BackOff', 'Back-off restarting failed container web in pod ' + p.name, Math.floor(since / 6_000)),
+        ];
+      }
+      if (script.trouble === 'sandbox-oom' && since >= 2_000) {
+        const n = 1 + Math.floor((since - 2_000) / 4_000);
+        return [
+          {
+            ...on('FailedCreatePodSandBox', SANDBOX_OOM, n),
+            involvedObject: { kind: 'Pod', name: p.name },
+          },
+        ];
+      }
+      const k = kills(p);
+      if (k > 0) {
+        const last = at(p.readyAt + k * script.livenessKillEveryMs!);
+        return [
+          {
+            ...on('Unhealthy', 'Liveness probe failed: HTTP probe failed with statuscode: 404', k * 3),
+            lastTimestamp: last,
+          },
+          {
+            ...on('Killing', 'Container web failed liveness probe, will be restarted', k),
+            type: 'Normal',
+            lastTimestamp: last,
+          },
+        ];
+      }
+      return [];
+    });
   const podJson = (p: FakePod) => ({
     metadata: {
       name: p.name,
@@ -91,20 +201,37 @@ export function scriptKindCluster(runner: FakeRunner, clock: FakeClock, script: 
         ? { deletionTimestamp: new Date(clock.base + p.deletingAt).toISOString() }
         : {}),
     },
-    spec: { nodeName: 'labgrader-000001-control-plane', containers: [{ name: 'web', image: p.image }] },
+    spec: {
+      nodeName: 'labgrader-000001-control-plane',
+      containers: [
+        {
+          name: 'web',
+          image: p.image,
+          ports: [
+            { name: 'http', containerPort: 8080 },
+            { name: 'metrics', containerPort: 9090 },
+          ],
+        },
+      ],
+    },
     status: {
-      phase: p.image === IMAGE ? 'Running' : 'Pending',
-      conditions: [{ type: 'Ready', status: isReady(p) ? 'True' : 'False' }],
+      phase: p.image === IMAGE && script.trouble !== 'sandbox-oom' ? 'Running' : 'Pending',
+      conditions: [
+        { type: 'Ready', status: isReady(p) ? 'True' : 'False' },
+        ...(script.trouble === 'sandbox-oom' ? [{ type: 'PodReadyToStartContainers', status: 'False' }] : []),
+      ],
       containerStatuses: [
         {
           name: 'web',
           ready: isReady(p),
-          restartCount: p.restarts,
+          restartCount: p.restarts + kills(p),
           containerID: `containerd://${p.containerId}`,
           state:
             p.image === IMAGE
               ? { running: {} }
               : { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${p.image}"` } },
+          ...(kills(p) > 0 ? { lastState: { terminated: { reason: 'Completed', exitCode: 0 } } } : {}),
+          ...(p.image === IMAGE ? troubleState(p) : {}),
         },
       ],
     },
@@ -152,9 +279,27 @@ export function scriptKindCluster(runner: FakeRunner, clock: FakeClock, script: 
     .on(/get deployments\.apps\/web -o json$/, () => json(deployment()))
     .on(/get pods -l app\.kubernetes\.io\/name=web -o json$/, () => json({ items: live().map(podJson) }))
     .on(/get pods -o json$/, () => json({ items: live().map(podJson) }))
+    .on(/get endpointslices\.discovery\.k8s\.io -l kubernetes\.io\/service-name=web -o json$/, () =>
+      json({
+        items: [
+          {
+            metadata: { name: 'web-x1' },
+            ports: script.endpointPort === null ? null : [{ name: 'http', port: script.endpointPort ?? 8080 }],
+            endpoints: live()
+              .filter(isReady)
+              .map((p, i) => ({
+                addresses: [`10.244.0.${10 + i}`],
+                conditions: { ready: true },
+                targetRef: { kind: 'Pod', name: p.name },
+              })),
+          },
+        ],
+      }),
+    )
     .on(/get events -o json$/, () =>
       json({
         items: [
+          ...troubleEvents(),
           {
             metadata: { name: 'e1', creationTimestamp: new Date(clock.base + clock.t).toISOString() },
             involvedObject: { kind: 'Pod', name: state.pods[0]?.name ?? 'web-abc-a1' },
@@ -169,9 +314,18 @@ export function scriptKindCluster(runner: FakeRunner, clock: FakeClock, script: 
         ],
       }),
     )
+    .on(/ logs \S+ -c web --previous --tail=5$/, () =>
+      script.trouble === 'crash'
+        ? {
+            stdout:
+              '2026/11/21 10:00:06 listening on :8080\n2026/11/21 10:00:06 listen tcp :8080: bind: address already in use\n',
+          }
+        : { exitCode: 1, stderr: 'Error from server (BadRequest): previous terminated container "web" not found\n' },
+    )
     .on(/get service\/web -o json$/, () => json({ spec: { clusterIP: '10.96.0.10' } }))
     .on(/^docker exec \S+ sh -c echo/, () => ({
-      stdout: `${clock.base + clock.t} ${script.baselineCode ?? '200'} 0\n`,
+      // `000` is curl getting no HTTP answer: connection refused (exit 7).
+      stdout: `${clock.base + clock.t} ${script.baselineCode ?? '200'} ${script.baselineCode === '000' ? 7 : 0}\n`,
     }))
     .on(/^docker exec \S+ sh -c end=/, (c: Call) => {
       state.probeScripts.push(c.args[4] ?? '');

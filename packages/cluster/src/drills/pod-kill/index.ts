@@ -4,8 +4,9 @@
  * pods is back, probing the Service all along.
  */
 import { InfrastructureError } from '@labgrader/core';
-import { firstLine } from '../commands.js';
-import { desiredReplicas, readyPods } from '../kube.js';
+import { z } from 'zod';
+import { firstLine } from '../../commands.js';
+import { desiredReplicas, readyPods } from '../../kube.js';
 import {
   byName,
   completedDrill,
@@ -17,7 +18,11 @@ import {
   stopProbe,
   type DrillContext,
   type DrillResult,
-} from './common.js';
+} from '../common.js';
+import { defineDrill, drillRunSettings } from '../contract.js';
+
+export const podKillSettings = z.strictObject({ ...drillRunSettings });
+export type PodKillSettings = z.infer<typeof podKillSettings>;
 
 export interface PodKillResult extends DrillResult {
   victim?: string;
@@ -28,8 +33,8 @@ export interface PodKillResult extends DrillResult {
 /** After the replacements are Ready, how long to wait for the deleted pod to finish terminating. */
 const TERMINATION_GRACE_MS = 30_000;
 
-export async function runPodKill(ctx: DrillContext): Promise<PodKillResult> {
-  const timeoutSeconds = ctx.config.scenarios.podKill.timeoutSeconds;
+async function runPodKill(ctx: DrillContext, settings: PodKillSettings): Promise<PodKillResult> {
+  const timeoutSeconds = settings.timeoutSeconds;
   const w = ctx.workload;
   const from = ctx.transcript.length;
   const desired = desiredReplicas(await getWorkload(ctx, true));
@@ -91,3 +96,14 @@ export async function runPodKill(ctx: DrillContext): Promise<PodKillResult> {
     desired,
   };
 }
+
+export const podKill = defineDrill({
+  id: 'pod-kill',
+  settingsKey: 'podKill',
+  description:
+    'Deletes one Ready pod of the main workload (as an eviction or a lost node would) and measures the time until the desired number of Ready pods is back.',
+  settings: podKillSettings,
+  gradedBy: ['cluster/pod-kill-recovery'],
+  unsupported: () => undefined,
+  run: runPodKill,
+});

@@ -5,8 +5,9 @@
  * until the kubelet has restarted it and the pod is Ready again.
  */
 import { InfrastructureError } from '@labgrader/core';
-import { firstLine } from '../commands.js';
-import { isPodReady, readyPods, type Pod } from '../kube.js';
+import { z } from 'zod';
+import { firstLine } from '../../commands.js';
+import { isPodReady, readyPods, type Pod } from '../../kube.js';
 import {
   byName,
   completedDrill,
@@ -16,7 +17,15 @@ import {
   stopProbe,
   type DrillContext,
   type DrillResult,
-} from './common.js';
+} from '../common.js';
+import { defineDrill, drillRunSettings } from '../contract.js';
+
+export const containerKillSettings = z.strictObject({
+  ...drillRunSettings,
+  /** Container to kill; default: the workload's first container. */
+  container: z.string().min(1).optional(),
+});
+export type ContainerKillSettings = z.infer<typeof containerKillSettings>;
 
 export interface ContainerKillResult extends DrillResult {
   pod?: string;
@@ -24,8 +33,7 @@ export interface ContainerKillResult extends DrillResult {
   restartsBefore?: number;
 }
 
-export async function runContainerKill(ctx: DrillContext): Promise<ContainerKillResult> {
-  const settings = ctx.config.scenarios.containerKill;
+async function runContainerKill(ctx: DrillContext, settings: ContainerKillSettings): Promise<ContainerKillResult> {
   const timeoutSeconds = settings.timeoutSeconds;
   const w = ctx.workload;
   if (!ctx.nodeAccess) {
@@ -123,5 +131,20 @@ export async function runContainerKill(ctx: DrillContext): Promise<ContainerKill
     pod: pod.metadata.name,
     container: containerName,
     restartsBefore,
+    restartedContainers: [{ pod: pod.metadata.name, container: containerName }],
   };
 }
+
+export const NO_NODE_ACCESS =
+  'this target gives no access to the nodes (existing cluster with nodeAccess: none), so no container can be killed';
+
+export const containerKill = defineDrill({
+  id: 'container-kill',
+  settingsKey: 'containerKill',
+  description:
+    "Kills the main container's process with SIGKILL from the node's container runtime (as an out-of-memory kill or a crash would) and measures the time until the kubelet has restarted it and the pod is Ready again.",
+  settings: containerKillSettings,
+  gradedBy: ['cluster/container-kill-recovery'],
+  unsupported: (target) => (target.nodeAccess ? undefined : NO_NODE_ACCESS),
+  run: runContainerKill,
+});

@@ -6,8 +6,9 @@
  * fully rolled back and Ready.
  */
 import { InfrastructureError } from '@labgrader/core';
-import { firstLine } from '../commands.js';
-import { readyCount, workloadReady, type Pod } from '../kube.js';
+import { z } from 'zod';
+import { firstLine } from '../../commands.js';
+import { readyCount, workloadReady, type Pod } from '../../kube.js';
 import {
   completedDrill,
   drillEvents,
@@ -18,12 +19,29 @@ import {
   stopProbe,
   type DrillContext,
   type DrillResult,
-} from './common.js';
+} from '../common.js';
+import { defineDrill, drillRunSettings } from '../contract.js';
+
+export const badRolloutSettings = z.strictObject({
+  ...drillRunSettings,
+  /**
+   * An image that cannot be pulled. The default names a registry on the
+   * node's own loopback port 9, which refuses at once: no DNS, no network,
+   * no time-out.
+   */
+  image: z.string().min(1).default('127.0.0.1:9/labgrader/bad-rollout:does-not-exist'),
+  /** How long the bad rollout is watched before `kubectl rollout undo` (it stops earlier once the pull fails). */
+  observeSeconds: z.number().positive().max(600).default(30),
+  /** And at least this long, so that a rolling update that kills old pods has the time to do it. */
+  minObserveSeconds: z.number().min(0).max(600).default(8),
+});
+export type BadRolloutSettings = z.infer<typeof badRolloutSettings>;
 
 export interface BadRolloutResult extends DrillResult {
   container?: string;
   goodImage?: string;
-  badImage: string;
+  /** The image the drill set (absent when it did not run). */
+  badImage?: string;
   desired?: number;
   /** Fewest Ready pods seen while the bad rollout was in progress. */
   minReady?: number;
@@ -49,8 +67,7 @@ function pullFailure(pods: readonly Pod[], image: string): string | undefined {
   return undefined;
 }
 
-export async function runBadRollout(ctx: DrillContext): Promise<BadRolloutResult> {
-  const settings = ctx.config.scenarios.badRollout;
+async function runBadRollout(ctx: DrillContext, settings: BadRolloutSettings): Promise<BadRolloutResult> {
   const timeoutSeconds = settings.timeoutSeconds;
   const w = ctx.workload;
   const badImage = settings.image;
@@ -148,3 +165,17 @@ export async function runBadRollout(ctx: DrillContext): Promise<BadRolloutResult
     ...(pullError ? { pullError: ctx.redactor.redact(pullError) } : {}),
   };
 }
+
+export const badRollout = defineDrill({
+  id: 'bad-rollout',
+  settingsKey: 'badRollout',
+  description:
+    'Rolls out an image that cannot be pulled (a release with a typo in its tag), watches whether old pods stay Ready and the Service answering, then runs kubectl rollout undo and measures the time until the previous version is back and Ready.',
+  settings: badRolloutSettings,
+  gradedBy: ['cluster/rollout-undo'],
+  unsupported: (target) =>
+    target.workload.kind === 'Deployment'
+      ? undefined
+      : `${target.workload.subject} is a ${target.workload.kind}: the drill uses kubectl rollout undo, which only Deployments support here`,
+  run: runBadRollout,
+});

@@ -19,11 +19,14 @@ import type { PlannedWorkload } from '../plan.js';
 import type { ProbeSummary, RunningProbe, ServiceProber } from '../probe.js';
 import { summarizeProbe } from '../probe.js';
 import type { Redactor } from '../secrets.js';
-import type { ScenarioName } from '../settings.js';
+
 import type { NodeAccess } from '../target.js';
+import type { TimelineEntry } from './observe.js';
 
 export interface DrillContext {
   config: ClusterConfig;
+  /** The nodes the lab runs on (kind: the node containers; existing: the cluster's nodes). */
+  nodes: readonly string[];
   kubectl: Tool;
   workload: PlannedWorkload;
   prober?: ServiceProber;
@@ -36,7 +39,8 @@ export interface DrillContext {
 }
 
 export interface DrillResult {
-  scenario: ScenarioName;
+  /** The drill's id (`pod-kill`…). */
+  scenario: string;
   /**
    * completed: the drill ran (whatever the outcome); not-run: it could not
    * start because of the lab (e.g. no Ready pod to delete): no credit;
@@ -55,10 +59,18 @@ export interface DrillResult {
   probe?: ProbeSummary;
   /** One line describing what was done and seen, for evidence. */
   narrative: string;
+  /**
+   * Containers the drill restarted itself, one entry per restart (a killed
+   * container, a restarted node's pods): the stage's watch of the steady
+   * state does not count these restarts as the lab's.
+   */
+  restartedContainers?: { pod: string; container: string }[];
+  /** What was seen, with offsets from the moment the fault was injected (the drills of drills/observe.ts). */
+  timeline?: TimelineEntry[];
 }
 
 export function notRun(
-  scenario: ScenarioName,
+  scenario: string,
   status: 'not-run' | 'unsupported',
   reason: string,
   timeoutSeconds: number,
@@ -72,7 +84,7 @@ export function notRun(
  * ends with what the Service answered meanwhile.
  */
 export function completedDrill(drill: {
-  scenario: ScenarioName;
+  scenario: string;
   recoveredMs: number | undefined;
   timeoutSeconds: number;
   commands: CommandRecord[];
