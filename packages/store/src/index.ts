@@ -1,5 +1,13 @@
 export type {
   ClusterRun,
+  CriterionScore,
+  DashboardStore,
+  LabInfo,
+  LabOverviewQuery,
+  LabOverviewRow,
+  LabStatistics,
+  PushBucket,
+  StudentKey,
   DeadlineJudgement,
   LabQuery,
   Page,

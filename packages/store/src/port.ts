@@ -142,6 +142,65 @@ export interface ClusterRun {
   jobId: string;
 }
 
+/** How the dashboard groups gradings into students: the course's students, or (no course) repository owners. */
+export type StudentKey = 'student' | 'owner';
+
+/** One criterion's score in a grading (the `criterion_scores` column: a few bytes, not the report). */
+export interface CriterionScore {
+  id: string;
+  points: number;
+  maxPoints: number;
+  status: string;
+}
+
+/** One student's row of a lab's overview. */
+export interface LabOverviewRow {
+  /** The student (lowercased login, or repository without a course), or the repository owner (`by: 'owner'`). */
+  key: string;
+  /** Their latest push's latest grading. */
+  latest: StoredReportSummary & { criteria: CriterionScore[]; findingCount: number };
+  /**
+   * What counts: the latest grading whose push the deadline accepted; the latest itself when it was
+   * accepted (or nothing was), absent when no push of theirs was accepted.
+   */
+  counting?: StoredReportSummary & { criteria: CriterionScore[]; findingCount: number };
+  /** Distinct commits graded. */
+  submissions: number;
+  /** Gradings, regrades included. */
+  gradings: number;
+  firstPushedAt: string;
+}
+
+export interface LabOverviewQuery {
+  labId: string;
+  by?: StudentKey;
+  /** The course organisation (repository owner), case-insensitive. */
+  owner?: string;
+}
+
+/** Aggregates over a set of gradings (the counting grading of each student), for the charts. */
+export interface LabStatistics {
+  /** Per check: how many of the gradings examined something with it, and how many passed all they examined. */
+  checks: { criterion: string; id: string; gradings: number; allPassed: number; examined: number; passed: number }[];
+  /** Recovery times measured by the failure drills. */
+  recoveries: { drill: string; seconds: number; gradingId: string }[];
+}
+
+/** Pushes per hour of a lab (distinct commits), with how many were late. */
+export interface PushBucket {
+  hour: string;
+  pushes: number;
+  late: number;
+}
+
+export interface LabInfo {
+  labId: string;
+  labTitle?: string;
+  students: number;
+  gradings: number;
+  lastPushedAt: string;
+}
+
 export interface ReportStore {
   /**
    * Records a grading of `key` (a new row; the same job saving again replaces
@@ -162,4 +221,29 @@ export interface ReportStore {
   latest(repository: string, options?: { rubricId?: string }): Promise<StoredReport | undefined>;
   list(query?: ReportQuery): Promise<ReportPage>;
   close(): Promise<void>;
+}
+
+/** The dashboard's read queries (additive to ReportStore; the PostgreSQL store implements both). */
+export interface DashboardStore {
+  /** One grading by its store id. */
+  getById(id: string): Promise<StoredReport | undefined>;
+  /** Every lab with gradings, with counts. */
+  labs(): Promise<LabInfo[]>;
+  /** Changes whenever a grading of the lab is added or replaced (for caches). */
+  labVersion(labId: string): Promise<string>;
+  /** Each student's latest and counting grading in a lab, with their criterion scores and submission counts; ordered by key. */
+  labOverview(query: LabOverviewQuery): Promise<LabOverviewRow[]>;
+  /** Check pass rates and drill recovery times over the given gradings. */
+  labStatistics(gradingIds: readonly string[]): Promise<LabStatistics>;
+  /** Distinct commits pushed per hour (GitHub's push time) in a lab. */
+  pushTimeline(query: LabOverviewQuery): Promise<PushBucket[]>;
+  /** A student's (or owner's) gradings, newest push first, with criterion scores. */
+  gradingsOf(query: {
+    key: string;
+    by?: StudentKey;
+    labId?: string;
+    limit?: number;
+  }): Promise<(StoredReportSummary & { criteria: CriterionScore[]; findingCount: number })[]>;
+  /** Every grading of one commit as one lab, oldest first (the regrade history with old and new scores). */
+  commitGradings(query: { repository: string; commit: string; labId: string }): Promise<StoredReportSummary[]>;
 }

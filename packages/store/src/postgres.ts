@@ -15,7 +15,12 @@ import pg from 'pg';
 import { InfrastructureError, UsageError, reportSchema, type Report } from '@labgrader/core';
 import { MIGRATIONS } from './migrations.js';
 import type {
+  CriterionScore,
+  DashboardStore,
   DeadlineJudgement,
+  LabOverviewQuery,
+  LabOverviewRow,
+  StudentKey,
   GradeMetadata,
   LabQuery,
   Page,
@@ -39,7 +44,7 @@ export interface PostgresStoreOptions {
   applicationName?: string;
 }
 
-export interface PostgresReportStore extends ReportStore {
+export interface PostgresReportStore extends ReportStore, DashboardStore {
   /** Creates the schema and applies pending migrations; safe to run concurrently and repeatedly. */
   migrate(): Promise<{ applied: number[] }>;
   /** True when a trivial query succeeds (readiness probes). */
@@ -130,6 +135,19 @@ function toSummary(row: Row): StoredReportSummary {
     gradedAt: row.graded_at.toISOString(),
     gradeCount: row.grade_count,
   };
+}
+
+type ScoredRow = Row & { criterion_scores: CriterionScore[] | null; finding_count: number | null };
+
+function toScored(row: ScoredRow): StoredReportSummary & { criteria: CriterionScore[]; findingCount: number } {
+  return { ...toSummary(row), criteria: row.criterion_scores ?? [], findingCount: row.finding_count ?? 0 };
+}
+
+const GRADING_ID = /^[1-9][0-9]{0,17}$/;
+
+/** The column a dashboard query groups students by. */
+function keyColumn(by: StudentKey | undefined): 'student_key' | 'owner_key' {
+  return by === 'owner' ? 'owner_key' : 'student_key';
 }
 
 function toStored(row: Row): StoredReport {
@@ -455,6 +473,191 @@ export function createPostgresReportStore(options: PostgresStoreOptions): Postgr
       const page: ReportPage = { items };
       if (rows.length > limit) page.nextCursor = encodeCursor(items[items.length - 1]!);
       return page;
+    },
+
+    async getById(id) {
+      if (!GRADING_ID.test(id)) return undefined;
+      const { rows } = await query<Row>(
+        'get by id',
+        `SELECT ${SUMMARY_COLUMNS}, report FROM ${s}.reports WHERE id = $1`,
+        [id],
+      );
+      return rows[0] ? toStored(rows[0]) : undefined;
+    },
+
+    async labs() {
+      const { rows } = await query<{
+        lab_key: string;
+        lab_title: string | null;
+        students: number;
+        gradings: number;
+        last_pushed: Date;
+      }>(
+        'labs',
+        `SELECT lab_key, max(lab_title) AS lab_title, count(DISTINCT student_key)::int AS students,
+                count(*)::int AS gradings, max(pushed_at) AS last_pushed
+         FROM ${s}.reports GROUP BY lab_key ORDER BY lab_key LIMIT 1000`,
+      );
+      return rows.map((r) => ({
+        labId: r.lab_key,
+        ...(r.lab_title ? { labTitle: r.lab_title } : {}),
+        students: r.students,
+        gradings: r.gradings,
+        lastPushedAt: r.last_pushed.toISOString(),
+      }));
+    },
+
+    async labVersion(labId) {
+      const { rows } = await query<{ n: number; max_id: string | null; last: Date | null }>(
+        'lab version',
+        `SELECT count(*)::int AS n, max(id)::text AS max_id, max(graded_at) AS last FROM ${s}.reports WHERE lab_key = $1`,
+        [labId],
+      );
+      const r = rows[0]!;
+      return `${r.n}:${r.max_id ?? 0}:${r.last ? r.last.getTime() : 0}`;
+    },
+
+    async labOverview(q: LabOverviewQuery) {
+      const key = keyColumn(q.by);
+      const scoped = `lab_key = $1 AND ($2::text IS NULL OR owner_key = lower($2))`;
+      const { rows } = await query<
+        ScoredRow & {
+          subject: string;
+          submissions: number;
+          gradings: number;
+          first_pushed: Date;
+          counting_id: string | null;
+        }
+      >(
+        'lab overview',
+        // Per student: the counts (one pass over the lab's index), their newest grading (one probe of
+        // reports_lab_student / reports_lab_owner), and only when the deadline refused that push, the
+        // newest grading it accepted.
+        `WITH subjects AS (
+           SELECT ${key} AS subject, count(DISTINCT commit_sha)::int AS submissions, count(*)::int AS gradings,
+                  min(pushed_at) AS first_pushed
+           FROM ${s}.reports WHERE ${scoped} GROUP BY ${key})
+         SELECT subjects.subject, subjects.submissions, subjects.gradings, subjects.first_pushed, latest.*,
+                CASE WHEN latest.deadline->>'status' = 'not-accepted' THEN counting.id::text ELSE latest.id::text END
+                  AS counting_id
+         FROM subjects
+         CROSS JOIN LATERAL (
+           SELECT ${SUMMARY_COLUMNS}, criterion_scores, finding_count FROM ${s}.reports
+           WHERE ${scoped} AND ${key} = subjects.subject ORDER BY ${NEWEST} LIMIT 1) AS latest
+         LEFT JOIN LATERAL (
+           SELECT id FROM ${s}.reports
+           WHERE latest.deadline->>'status' = 'not-accepted' AND ${scoped} AND ${key} = subjects.subject
+             AND (deadline IS NULL OR deadline->>'status' <> 'not-accepted')
+           ORDER BY ${NEWEST} LIMIT 1) AS counting ON true
+         ORDER BY subjects.subject`,
+        [q.labId, q.owner ?? null],
+      );
+      const missing = rows
+        .filter((r) => r.counting_id !== null && r.counting_id !== String(r.id))
+        .map((r) => r.counting_id);
+      const others = new Map<string, ScoredRow>();
+      if (missing.length > 0) {
+        const found = await query<ScoredRow>(
+          'lab overview (accepted pushes)',
+          `SELECT ${SUMMARY_COLUMNS}, criterion_scores, finding_count FROM ${s}.reports WHERE id = ANY($1::bigint[])`,
+          [missing],
+        );
+        for (const r of found.rows) others.set(String(r.id), r);
+      }
+      return rows.map((r): LabOverviewRow => {
+        const latest = toScored(r);
+        const countingRow =
+          r.counting_id === null ? undefined : r.counting_id === latest.id ? r : others.get(r.counting_id);
+        return {
+          key: r.subject,
+          latest,
+          ...(countingRow ? { counting: countingRow === r ? latest : toScored(countingRow) } : {}),
+          submissions: r.submissions,
+          gradings: r.gradings,
+          firstPushedAt: r.first_pushed.toISOString(),
+        };
+      });
+    },
+
+    async labStatistics(ids) {
+      const valid = ids.filter((id) => GRADING_ID.test(id));
+      if (valid.length === 0) return { checks: [], recoveries: [] };
+      const [checks, recoveries] = await Promise.all([
+        query<{
+          criterion: string;
+          id: string;
+          gradings: number;
+          all_passed: number;
+          examined: number;
+          passed: number;
+        }>(
+          'lab statistics (checks)',
+          `SELECT k->>'criterion' AS criterion, k->>'id' AS id,
+                  count(*) FILTER (WHERE (k->>'examined')::int > 0)::int AS gradings,
+                  count(*) FILTER (WHERE (k->>'examined')::int > 0 AND (k->>'passed')::int >= (k->>'examined')::int)::int
+                    AS all_passed,
+                  COALESCE(sum((k->>'examined')::int), 0)::int AS examined, COALESCE(sum((k->>'passed')::int), 0)::int AS passed
+           FROM ${s}.reports r CROSS JOIN LATERAL jsonb_array_elements(r.check_results) AS k
+           WHERE r.id = ANY($1::bigint[])
+           GROUP BY 1, 2 ORDER BY min(r.id), 1, 2`,
+          [valid],
+        ),
+        query<{ drill: string; seconds: number; id: string }>(
+          'lab statistics (recoveries)',
+          `SELECT d->>'drill' AS drill, (d->>'seconds')::float8 AS seconds, r.id::text AS id
+           FROM ${s}.reports r CROSS JOIN LATERAL jsonb_array_elements(r.recovery_times) AS d
+           WHERE r.id = ANY($1::bigint[]) ORDER BY 1, 2`,
+          [valid],
+        ),
+      ]);
+      return {
+        checks: checks.rows.map((r) => ({
+          criterion: r.criterion,
+          id: r.id,
+          gradings: r.gradings,
+          allPassed: r.all_passed,
+          examined: r.examined,
+          passed: r.passed,
+        })),
+        recoveries: recoveries.rows.map((r) => ({ drill: r.drill, seconds: r.seconds, gradingId: r.id })),
+      };
+    },
+
+    async pushTimeline(q: LabOverviewQuery) {
+      const { rows } = await query<{ hour: Date; pushes: number; late: number }>(
+        'push timeline',
+        `SELECT hour, count(*)::int AS pushes, count(*) FILTER (WHERE late)::int AS late FROM (
+           SELECT date_trunc('hour', min(pushed_at)) AS hour,
+                  bool_or(deadline->>'status' IN ('late', 'not-accepted')) AS late
+           FROM ${s}.reports WHERE lab_key = $1 AND ($2::text IS NULL OR owner_key = lower($2))
+           GROUP BY repository_key, commit_sha) AS commits
+         GROUP BY hour ORDER BY hour LIMIT 10000`,
+        [q.labId, q.owner ?? null],
+      );
+      return rows.map((r) => ({ hour: r.hour.toISOString(), pushes: r.pushes, late: r.late }));
+    },
+
+    async gradingsOf(q) {
+      const limit = pageLimit(q.limit ?? 500);
+      const { rows } = await query<ScoredRow>(
+        'gradings of a student',
+        `SELECT ${SUMMARY_COLUMNS}, criterion_scores, finding_count FROM ${s}.reports
+         WHERE ${keyColumn(q.by)} = lower($1) AND ($2::text IS NULL OR lab_key = $2)
+         ORDER BY ${NEWEST} LIMIT $3`,
+        [q.key, q.labId ?? null, limit],
+      );
+      return rows.map(toScored);
+    },
+
+    async commitGradings(q) {
+      const { rows } = await query<Row>(
+        'gradings of a commit',
+        `SELECT ${SUMMARY_COLUMNS} FROM ${s}.reports
+         WHERE repository_key = lower($1) AND commit_sha = $2 AND lab_key = $3
+         ORDER BY graded_at, id LIMIT 500`,
+        [q.repository, q.commit, q.labId],
+      );
+      return rows.map(toSummary);
     },
 
     async ping() {
