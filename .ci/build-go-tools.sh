@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
 # Builds the renderers labgrader's lint stage runs (helm, and kubectl for
-# `kubectl kustomize`; kubectl is also the cluster stage's client) from their
-# Go modules, at pinned versions, into a directory:
+# `kubectl kustomize`; kubectl is also the cluster stage's client) and kind
+# (the cluster stage's ephemeral clusters) from their Go modules, at pinned
+# versions, into a directory:
 #
-#     .ci/build-go-tools.sh <out-dir> [helm] [kubectl]     (default: both)
+#     .ci/build-go-tools.sh <out-dir> [helm] [kubectl] [kind]   (default: helm and kubectl)
 #     .ci/build-go-tools.sh --check <out-dir> helm          (exit 0 when it is there at the pinned version)
+#     .ci/build-go-tools.sh --print-versions                (HELM_VERSION=… lines, for other scripts)
 #
 # Used by .ci/run (into ~/.cache/labgrader/bin, where labgrader looks) and by
 # the Dockerfile (into the worker/api image). Building from the module proxy
 # pins the exact version and checks every module against the Go checksum
 # database (sum.golang.org), so no download URL or checksum has to be trusted
 # on its own. Keep the versions in sync with
-# packages/manifest-lint/src/render/tools.ts (a test compares them).
+# packages/manifest-lint/src/render/tools.ts (a test compares them); kind's
+# with test/kind-offline/versions.sh (test/compose/compose-file.test.ts
+# compares them). These three lines are the one place the worker image's
+# versions are pinned; the checksums are the Go checksum database's.
 set -euo pipefail
 
 HELM_VERSION=${HELM_VERSION:-v3.19.0}
 KUBECTL_VERSION=${KUBECTL_VERSION:-v1.33.5}
+KIND_VERSION=${KIND_VERSION:-v0.30.0}
 
 # The module version a Go binary was built from (`go version -m`), e.g. v3.19.0.
 module_version() {
@@ -30,6 +36,10 @@ kubectl_is_pinned() {
   [[ "$reported" == *"Client Version: $KUBECTL_VERSION"* ]]
 }
 
+if [ "${1:-}" = --print-versions ]; then
+  printf 'HELM_VERSION=%s\nKUBECTL_VERSION=%s\nKIND_VERSION=%s\n' "$HELM_VERSION" "$KUBECTL_VERSION" "$KIND_VERSION"
+  exit 0
+fi
 check=0
 if [ "${1:-}" = --check ]; then check=1; shift; fi
 out=${1:?usage: build-go-tools.sh [--check] <out-dir> [helm] [kubectl]}
@@ -41,6 +51,7 @@ if [ "$check" = 1 ]; then
     case "$tool" in
       helm) [ "$(module_version "$out/helm" helm.sh/helm/v3)" = "$HELM_VERSION" ] || exit 1 ;;
       kubectl) kubectl_is_pinned "$out/kubectl" || exit 1 ;;
+      kind) [ "$(module_version "$out/kind" sigs.k8s.io/kind)" = "$KIND_VERSION" ] || exit 1 ;;
     esac
   done
   exit 0
@@ -90,11 +101,23 @@ build_kubectl() {
   kubectl_is_pinned "$out/kubectl" || { echo "kubectl in $out does not report $KUBECTL_VERSION" >&2; exit 1; }
 }
 
+build_kind() {
+  GOBIN="$out" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kind@$KIND_VERSION"
+  [ "$(module_version "$out/kind" sigs.k8s.io/kind)" = "$KIND_VERSION" ] \
+    || { echo "kind in $out was not built from sigs.k8s.io/kind@$KIND_VERSION" >&2; exit 1; }
+}
+
 for tool in "${tools[@]}"; do
+  # Already there at the pinned version (a cache, or an image that brought it): nothing to build.
+  if "$0" --check "$out" "$tool" 2>/dev/null; then
+    echo "$tool in $out is already at its pinned version"
+    continue
+  fi
   case "$tool" in
     helm) build_helm ;;
     kubectl) build_kubectl ;;
-    *) echo "unknown tool '$tool' (helm, kubectl)" >&2; exit 2 ;;
+    kind) build_kind ;;
+    *) echo "unknown tool '$tool' (helm, kubectl, kind)" >&2; exit 2 ;;
   esac
   echo "built $tool into $out"
 done

@@ -9,6 +9,8 @@
  *   LABGRADER_KIND_NODE_IMAGE             kind node image
  *   LABGRADER_KIND_DISABLE_DEFAULT_CNI    1/true: the node image brings its own CNI
  *   LABGRADER_KEEP_CLUSTER                1/true: keep the cluster when grading failed
+ *   LABGRADER_KIND_INTERNAL_KUBECONFIG    1/true: reach kind's API servers over its Docker network
+ *                                         (a grader in a container; kind-kubeconfig.ts)
  *   KUBECONFIG                            existing target: kubeconfig, when the rubric names none
  */
 import type { ClusterSettings, ExistingTargetSettings, KindTargetSettings } from './settings.js';
@@ -18,6 +20,8 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export interface KindTarget extends Omit<KindTargetSettings, 'binary' | 'disableDefaultCNI'> {
   binary: string;
   disableDefaultCNI: boolean;
+  /** Use `kind get kubeconfig --internal` (the grader runs in a container on kind's network). */
+  internalKubeconfig?: boolean;
 }
 
 export interface ExistingTarget extends ExistingTargetSettings {
@@ -53,6 +57,7 @@ export function resolveClusterConfig(settings: ClusterSettings, env: Env): Clust
       binary: nonEmpty(env.LABGRADER_KIND) ?? target.binary ?? 'kind',
       disableDefaultCNI: flag(env.LABGRADER_KIND_DISABLE_DEFAULT_CNI) ?? target.disableDefaultCNI ?? false,
       keepOnFailure: keep ?? target.keepOnFailure,
+      ...(flag(env.LABGRADER_KIND_INTERNAL_KUBECONFIG) ? { internalKubeconfig: true } : {}),
     };
   } else {
     const kubeconfigEnv = target.kubeconfig ? undefined : nonEmpty(env.KUBECONFIG);

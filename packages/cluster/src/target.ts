@@ -25,6 +25,7 @@ import {
 import { Tool, displayName, firstLine, type Transcript } from './commands.js';
 import type { ClusterConfig, ExistingTarget, KindTarget } from './config.js';
 import { JOB_LABEL, type NamespaceMapping } from './plan.js';
+import { useInternalKubeconfig } from './kind-kubeconfig.js';
 
 export interface NodeAccess {
   /** Runs a command in a node (a Docker container named after the node). */
@@ -213,6 +214,7 @@ export function createKindSession(config: ClusterConfig & { target: KindTarget }
             : 'Check that kind can pull its node image (or set LABGRADER_KIND_NODE_IMAGE to a local one) and that Docker can run privileged containers.',
         );
       }
+      if (target.internalKubeconfig) await useInternalKubeconfig(kind, name, kubeconfig);
       if (target.workers > 0) {
         // kind waits for the control plane; the workers are Ready once their CNI configuration exists.
         progress(`waiting for ${target.workers} worker node${target.workers === 1 ? '' : 's'}`);
