@@ -106,6 +106,7 @@ describe('docker-compose.yml: what production relies on', () => {
     const w = env('worker');
     expect(w.CLUSTER_STAGE).toBe('${CLUSTER_STAGE:-kind}');
     expect(w.WORKER_CONCURRENCY).toBe('1');
+    expect(w.CLUSTER_MAX_PER_HOST).toBe('${CLUSTER_MAX_PER_HOST:-2}');
     expect(w.LABGRADER_KIND_INTERNAL_KUBECONFIG).toBe('true');
     expect(w.DOCKER_HOST).toBe('unix:///var/run/docker.sock');
     expect(services.worker!.volumes).toContain('/var/run/docker.sock:/var/run/docker.sock');
