@@ -58,6 +58,13 @@ const envSchema = z.object({
   RUBRICS_DIR: z.string().min(1).optional(),
   /** How the cluster stage runs here: auto (when available), kind (always), none (skip). */
   CLUSTER_STAGE: z.enum(['auto', 'kind', 'none']).default('auto'),
+  /**
+   * At most this many kind clusters at once on this worker's Docker engine, across every worker that shares
+   * it (a three-node cluster takes 1.5-2 GiB). Jobs beyond it wait for a slot.
+   */
+  CLUSTER_MAX_PER_HOST: z.coerce.number().int().min(1).max(64).default(2),
+  /** A cluster slot not renewed for this long belongs to a dead worker: freed, and its cluster deleted. */
+  CLUSTER_SLOT_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
   LOG_LEVEL: queueServiceEnv.LOG_LEVEL,
   /** The course configuration (the API's too): cluster budget and deadlines per lab. */
   LABGRADER_COURSE: z.string().min(1).optional(),
@@ -87,6 +94,8 @@ export interface WorkerConfig {
   cloneUrlAllow: string[];
   rubricsDir?: string;
   clusterStage: 'auto' | 'kind' | 'none';
+  clusterMaxPerHost: number;
+  clusterSlotLeaseMs: number;
   logLevel: LogLevel;
   courseFile?: string;
   workspaceRoot: string;
@@ -113,6 +122,8 @@ export function loadWorkerConfig(env: Record<string, string | undefined>): Worke
     cloneUrlAllow: e.CLONE_URL_ALLOW,
     ...(e.RUBRICS_DIR ? { rubricsDir: e.RUBRICS_DIR } : {}),
     clusterStage: e.CLUSTER_STAGE,
+    clusterMaxPerHost: e.CLUSTER_MAX_PER_HOST,
+    clusterSlotLeaseMs: e.CLUSTER_SLOT_LEASE_SECONDS * 1000,
     logLevel: e.LOG_LEVEL,
     ...(e.LABGRADER_COURSE ? { courseFile: e.LABGRADER_COURSE } : {}),
     workspaceRoot: e.WORKSPACE_ROOT ?? path.join(os.tmpdir(), 'labgrader-worker'),

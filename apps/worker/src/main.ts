@@ -3,6 +3,7 @@
  * labgrader-worker: grades the jobs the API queued.
  * Configuration: environment variables (see apps/worker/README.md).
  */
+import os from 'node:os';
 import { createBuiltinStages, limitYoungGeneration } from '@labgrader/builtin';
 import { loadCourseFile, showClusterDetails, type CourseConfig } from '@labgrader/course';
 import { createExecaRunner } from '@labgrader/exec';
@@ -23,6 +24,12 @@ import {
 } from '@labgrader/queue';
 import { createPostgresReportStore } from '@labgrader/store';
 import { clusterPlanner } from './cluster.js';
+import {
+  createRedisClusterSlots,
+  dockerEngineId,
+  sweepOrphanClusters,
+  type RedisClusterSlots,
+} from './cluster-slots.js';
 import { loadWorkerConfig, type WorkerConfig } from './config.js';
 import { startHealthServer } from './health.js';
 import { createJanitor } from './janitor.js';
@@ -93,12 +100,49 @@ async function main(): Promise<void> {
     workspaces: janitor.ownDir,
   });
 
+  // The per-host cap on kind clusters, shared through Redis by every worker of this Docker engine, and the
+  // janitor of the clusters a dead worker left (on record, lease expired).
+  const runner = createExecaRunner();
+  let clusterSlots: RedisClusterSlots | undefined;
+  let clusterSweep: NodeJS.Timeout | undefined;
+  if (config.clusterStage !== 'none') {
+    const docker = process.env.LABGRADER_DOCKER || 'docker';
+    const engine = await dockerEngineId(runner, docker).catch((err: unknown) => {
+      logger.warn(
+        'no Docker engine: kind clusters are not capped here (the cluster stage will say why it cannot run)',
+        {
+          error: err instanceof Error ? err.message : String(err),
+        },
+      );
+      return undefined;
+    });
+    if (engine) {
+      const slots = createRedisClusterSlots({
+        redis: connection,
+        prefix: config.queuePrefix,
+        engine,
+        capacity: config.clusterMaxPerHost,
+        leaseMs: config.clusterSlotLeaseMs,
+        worker: `${os.hostname()}/${process.pid}`,
+        logger,
+      });
+      clusterSlots = slots;
+      const sweepClusters = () =>
+        sweepOrphanClusters({ slots, runner, kind: process.env.LABGRADER_KIND || 'kind', docker, logger }).catch(
+          (err: unknown) => logger.warn('cluster janitor failed', { error: String(err) }),
+        );
+      await sweepClusters();
+      clusterSweep = setInterval(() => void sweepClusters(), Math.min(config.janitorIntervalMs, 120_000));
+      clusterSweep.unref();
+      logger.info('kind clusters capped on this host', { engine, max: config.clusterMaxPerHost });
+    }
+  }
+
   const supersede = startSupersedeWatcher({
     connection,
     keys,
     onError: (err) => logger.warn('supersede watcher error', { error: err }),
   });
-  const runner = createExecaRunner();
   const running = startGradeWorker({
     connection,
     queueName: config.queueName,
@@ -112,7 +156,7 @@ async function main(): Promise<void> {
     janitor,
     deps: {
       runner,
-      stages: createBuiltinStages({ env: process.env }),
+      stages: createBuiltinStages({ env: process.env, ...(clusterSlots ? { clusterSlots } : {}) }),
       rubrics: createRubricProvider(config.rubricsDir ? { directory: config.rubricsDir } : {}),
       credentials: github?.tokens ?? noCredentials,
       store,
@@ -165,6 +209,7 @@ async function main(): Promise<void> {
       await queue.close();
     } finally {
       janitor.stop();
+      if (clusterSweep) clearInterval(clusterSweep);
       await closeRedis(connection);
       await store.close();
       await health.close();

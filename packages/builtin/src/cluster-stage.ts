@@ -1,5 +1,5 @@
 import type { GradingStage, StageInput, StagePreparation } from '@labgrader/core';
-import type { Env } from '@labgrader/cluster';
+import type { ClusterSlots, Env } from '@labgrader/cluster';
 import {
   CLUSTER_ABORT_GRACE_MS,
   clusterRegistry,
@@ -14,7 +14,10 @@ import {
  * (`lint`, `docs`, `grade --cluster none`, `checks`) never run them. Its
  * checks and settings schema are here from the start for rubrics and reports.
  */
-export function lazyClusterStage(env: Env | undefined): GradingStage<ClusterSettings, ClusterContext> {
+export function lazyClusterStage(
+  env: Env | undefined,
+  clusterSlots?: ClusterSlots,
+): GradingStage<ClusterSettings, ClusterContext> {
   let stage: Promise<GradingStage<ClusterSettings, ClusterContext>> | undefined;
   return {
     name: 'cluster',
@@ -22,7 +25,7 @@ export function lazyClusterStage(env: Env | undefined): GradingStage<ClusterSett
     registry: clusterRegistry,
     abortGraceMs: CLUSTER_ABORT_GRACE_MS,
     async prepare(input: StageInput<ClusterSettings>): Promise<StagePreparation<ClusterContext>> {
-      stage ??= import('@labgrader/cluster').then((m) => m.createClusterStage(env ? { env } : {}));
+      stage ??= import('@labgrader/cluster').then((m) => m.createClusterStage({ ...(env ? { env } : {}), ...(clusterSlots ? { clusterSlots } : {}) }));
       return (await stage).prepare(input);
     },
   };

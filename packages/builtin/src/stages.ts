@@ -3,7 +3,7 @@
  * composition root shared by every command (and the worker).
  */
 import { catalogOf, type AnyGradingStage, type CheckCatalog, type CheckStage } from '@labgrader/core';
-import type { Env } from '@labgrader/cluster';
+import type { ClusterSlots, Env } from '@labgrader/cluster';
 import { clusterRegistry } from '@labgrader/cluster/registry';
 import { docsStage } from '@labgrader/docs-checks';
 import { lintStage } from '@labgrader/manifest-lint';
@@ -18,13 +18,15 @@ export interface BuiltinStageOptions {
    * LABGRADER_KEEP_CLUSTER and KUBECONFIG. Default: process.env.
    */
   env?: Env;
+  /** The per-host cap on kind clusters shared by the workers of one Docker engine (none: no cap). */
+  clusterSlots?: ClusterSlots;
 }
 
 export function createBuiltinStages(options: BuiltinStageOptions = {}): Partial<Record<CheckStage, AnyGradingStage>> {
   return {
     docs: docsStage,
     lint: lintStage,
-    cluster: lazyClusterStage(options.env),
+    cluster: lazyClusterStage(options.env, options.clusterSlots),
   };
 }
 

@@ -31,3 +31,4 @@ export {
   renderGradingClusterFiles,
 } from './isolation/cluster-policy.js';
 export { isolationSettingsSchema, type IsolationSettings } from './settings.js';
+export type { ClusterSlot, ClusterSlotRequest, ClusterSlots } from './slots.js';

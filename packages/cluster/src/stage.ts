@@ -57,6 +57,7 @@ import { DRILLS, type AnyDrill, type DrillId } from './drills/index.js';
 import { CLUSTER_ABORT_GRACE_MS, clusterRegistry } from './registry.js';
 import { Redactor, secretManifests } from './secrets.js';
 import { clusterSettingsSchema, type ClusterSettings } from './settings.js';
+import type { ClusterSlots } from './slots.js';
 import { createExistingSession, createKindSession, type TargetSession } from './target.js';
 
 export { CLUSTER_ABORT_GRACE_MS, clusterRegistry };
@@ -70,6 +71,8 @@ export interface ClusterStageDeps {
   randomBytes?: (n: number) => Uint8Array;
   /** Private directory for the kind kubeconfig. */
   makeTempDir?: () => Promise<string>;
+  /** The per-host cap on kind clusters (a worker's, over Redis); none: no cap. */
+  clusterSlots?: ClusterSlots;
 }
 
 /** Records a drill's result under its id (each id's result type is the drill's own). */
@@ -319,6 +322,7 @@ export async function prepareCluster(
     signal,
     job,
     ...(deps.makeTempDir ? { makeTempDir: deps.makeTempDir } : {}),
+    ...(deps.clusterSlots ? { slots: deps.clusterSlots } : {}),
   };
   const session =
     config.target.type === 'kind'

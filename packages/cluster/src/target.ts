@@ -26,6 +26,7 @@ import { Tool, displayName, firstLine, type Transcript } from './commands.js';
 import type { ClusterConfig, ExistingTarget, KindTarget } from './config.js';
 import { JOB_LABEL, type NamespaceMapping } from './plan.js';
 import { useInternalKubeconfig } from './kind-kubeconfig.js';
+import type { ClusterSlot, ClusterSlots } from './slots.js';
 
 export interface NodeAccess {
   /** Runs a command in a node (a Docker container named after the node). */
@@ -70,6 +71,8 @@ export interface SessionDeps {
   signal: AbortSignal;
   job: string;
   makeTempDir?: () => Promise<string>;
+  /** The per-host cap on kind clusters (none: no cap). */
+  slots?: ClusterSlots;
 }
 
 const TEARDOWN_TIMEOUT_MS = 180_000;
@@ -142,6 +145,7 @@ export function createKindSession(config: ClusterConfig & { target: KindTarget }
   let dir: string | undefined;
   let kubeconfig = '';
   let created = false;
+  let slot: ClusterSlot | undefined;
   const tool = (binary: string, base: string[] = []) =>
     new Tool(deps.runner, binary, displayName(binary), base, {}, deps.transcript, deps.logger, deps.signal);
   const kind = tool(target.binary);
@@ -181,6 +185,7 @@ export function createKindSession(config: ClusterConfig & { target: KindTarget }
       dir = await (deps.makeTempDir ?? (() => mkdtemp(path.join(tmpdir(), 'labgrader-kind-'))))();
       kubeconfig = path.join(dir, 'kubeconfig');
       kubectl = tool(config.kubectl, ['--kubeconfig', kubeconfig]);
+      if (deps.slots) slot = await deps.slots.acquire({ cluster: name, signal: deps.signal, progress });
       progress(`creating ${session.description}`);
       created = true;
       const create = await kind.run(
@@ -269,62 +274,80 @@ export function createKindSession(config: ClusterConfig & { target: KindTarget }
     ],
     schedulableNodes: Math.max(1, target.workers),
     async tearDown({ keep, progress }) {
-      const t0 = deps.transcript.now();
+      let report: TeardownReport | undefined;
       try {
-        if (!created) return { ok: true, detail: 'no cluster was created' };
-        if (keep) {
-          const hint = `kind delete cluster --name ${name}`;
-          deps.logger.warn('kept the kind cluster for debugging', { cluster: name, kubeconfig, delete: hint });
-          progress(`kept ${name} for debugging (kubeconfig ${kubeconfig}); delete it with: ${hint}`);
-          return { ok: true, detail: `kept ${name} for debugging (keepOnFailure); delete it with: ${hint}` };
-        }
-        progress(`deleting the kind cluster ${name}`);
-        // Every step runs whatever the one before did: a Ctrl-C that a terminal sends to the whole process group
-        // kills the cleanup's own commands too (the runner then throws), and the cluster must still go.
-        const step = async (args: string[], tool: Tool, timeoutMs: number): Promise<CommandResult | undefined> => {
+        report = await (async (): Promise<TeardownReport> => {
+          const t0 = deps.transcript.now();
           try {
-            return await tool.run(args, { signal: null, timeoutMs });
+            if (!created) return { ok: true, detail: 'no cluster was created' };
+            if (keep) {
+              const hint = `kind delete cluster --name ${name}`;
+              deps.logger.warn('kept the kind cluster for debugging', { cluster: name, kubeconfig, delete: hint });
+              progress(`kept ${name} for debugging (kubeconfig ${kubeconfig}); delete it with: ${hint}`);
+              return { ok: true, detail: `kept ${name} for debugging (keepOnFailure); delete it with: ${hint}` };
+            }
+            progress(`deleting the kind cluster ${name}`);
+            // Every step runs whatever the one before did: a Ctrl-C that a terminal sends to the whole process group
+            // kills the cleanup's own commands too (the runner then throws), and the cluster must still go.
+            const step = async (args: string[], tool: Tool, timeoutMs: number): Promise<CommandResult | undefined> => {
+              try {
+                return await tool.run(args, { signal: null, timeoutMs });
+              } catch (err) {
+                deps.logger.warn('a cleanup command failed', {
+                  cluster: name,
+                  command: args.join(' '),
+                  error: String(err),
+                });
+                return undefined;
+              }
+            };
+            const deleteArgs = ['delete', 'cluster', '--name', name, '--kubeconfig', kubeconfig || '/dev/null'];
+            // Killed (not failed): once more. What it left either way is removed below.
+            let deleted = await step(deleteArgs, kind, TEARDOWN_TIMEOUT_MS);
+            deleted ??= await step(deleteArgs, kind, TEARDOWN_TIMEOUT_MS);
+            const listArgs = ['ps', '-aq', '--filter', `label=io.x-k8s.kind.cluster=${name}`];
+            let left = (await step(listArgs, docker, 60_000)) ?? (await step(listArgs, docker, 60_000));
+            const ids = (left?.stdout ?? '').split(/\s+/).filter(Boolean);
+            if (ids.length > 0) {
+              await step(['rm', '-f', '-v', ...ids], docker, 60_000);
+              deps.logger.warn('kind delete cluster left containers behind; removed them', {
+                cluster: name,
+                containers: ids,
+              });
+              left = await step(listArgs, docker, 60_000);
+            }
+            const remaining = left ? left.stdout.split(/\s+/).filter(Boolean) : undefined;
+            const seconds = ((deps.transcript.now() - t0) / 1000).toFixed(1);
+            // Gone is what counts: no container of the cluster is left, whatever kind delete said.
+            const ok = left?.exitCode === 0 && remaining?.length === 0;
+            if (!ok)
+              deps.logger.error('kind delete cluster failed', {
+                cluster: name,
+                stderr: firstLine(deleted?.stderr ?? ''),
+              });
+            return {
+              ok,
+              detail: ok
+                ? `deleted kind cluster ${name} in ${seconds} s${ids.length ? ` (and ${ids.length} leftover container${ids.length === 1 ? '' : 's'})` : ''}`
+                : `kind delete cluster --name ${name} failed: ${firstLine(deleted?.stderr || left?.stderr || 'interrupted')}${remaining?.length ? `; containers left: ${remaining.join(' ')}` : ''}`,
+            };
           } catch (err) {
-            deps.logger.warn('a cleanup command failed', {
-              cluster: name,
-              command: args.join(' '),
-              error: String(err),
-            });
-            return undefined;
+            deps.logger.error('deleting the kind cluster failed', { cluster: name, error: String(err) });
+            return { ok: false, detail: `deleting kind cluster ${name} failed: ${String(err)}` };
+          } finally {
+            if (dir && !keep) await rm(dir, { recursive: true, force: true }).catch(() => {});
           }
-        };
-        const deleteArgs = ['delete', 'cluster', '--name', name, '--kubeconfig', kubeconfig || '/dev/null'];
-        // Killed (not failed): once more. What it left either way is removed below.
-        let deleted = await step(deleteArgs, kind, TEARDOWN_TIMEOUT_MS);
-        deleted ??= await step(deleteArgs, kind, TEARDOWN_TIMEOUT_MS);
-        const listArgs = ['ps', '-aq', '--filter', `label=io.x-k8s.kind.cluster=${name}`];
-        let left = (await step(listArgs, docker, 60_000)) ?? (await step(listArgs, docker, 60_000));
-        const ids = (left?.stdout ?? '').split(/\s+/).filter(Boolean);
-        if (ids.length > 0) {
-          await step(['rm', '-f', '-v', ...ids], docker, 60_000);
-          deps.logger.warn('kind delete cluster left containers behind; removed them', {
-            cluster: name,
-            containers: ids,
-          });
-          left = await step(listArgs, docker, 60_000);
-        }
-        const remaining = left ? left.stdout.split(/\s+/).filter(Boolean) : undefined;
-        const seconds = ((deps.transcript.now() - t0) / 1000).toFixed(1);
-        // Gone is what counts: no container of the cluster is left, whatever kind delete said.
-        const ok = left?.exitCode === 0 && remaining?.length === 0;
-        if (!ok)
-          deps.logger.error('kind delete cluster failed', { cluster: name, stderr: firstLine(deleted?.stderr ?? '') });
-        return {
-          ok,
-          detail: ok
-            ? `deleted kind cluster ${name} in ${seconds} s${ids.length ? ` (and ${ids.length} leftover container${ids.length === 1 ? '' : 's'})` : ''}`
-            : `kind delete cluster --name ${name} failed: ${firstLine(deleted?.stderr || left?.stderr || 'interrupted')}${remaining?.length ? `; containers left: ${remaining.join(' ')}` : ''}`,
-        };
-      } catch (err) {
-        deps.logger.error('deleting the kind cluster failed', { cluster: name, error: String(err) });
-        return { ok: false, detail: `deleting kind cluster ${name} failed: ${String(err)}` };
+        })();
+        return report;
       } finally {
-        if (dir && !keep) await rm(dir, { recursive: true, force: true }).catch(() => {});
+        // The slot is free either way; a cluster that could not be deleted stays on record for the janitor.
+        const held = slot;
+        slot = undefined;
+        await held
+          ?.release({ leftBehind: !keep && report?.ok !== true })
+          .catch((err: unknown) =>
+            deps.logger.warn('releasing the cluster slot failed', { cluster: name, error: String(err) }),
+          );
       }
     },
   };

@@ -10,7 +10,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AbortedError, NotGradableError, type ConfiguredCheck } from '@labgrader/core';
-import { clusterRegistry, drillsToRun, prepareCluster, clusterSettingsSchema } from '../src/index.js';
+import {
+  clusterRegistry,
+  drillsToRun,
+  prepareCluster,
+  clusterSettingsSchema,
+  type ClusterSlots,
+} from '../src/index.js';
 import { EXAMPLES, FakeClock, FakeRunner, recordingLogger, repoOf, stageInput } from './helpers/fake.js';
 import { scriptKindCluster, type Script } from './helpers/scripted-cluster.js';
 import { scriptRotationDrills } from './helpers/scripted-drills.js';
@@ -248,6 +254,45 @@ describe('the cluster stage, kind target (scripted runner)', () => {
     expect(lines.indexOf(lines.find((l) => l.startsWith('kind delete cluster'))!)).toBeGreaterThan(
       lines.findIndex((l) => / delete pod /.test(l)),
     );
+  });
+
+  it('takes a cluster slot before kind create and gives it back once the cluster is deleted', async () => {
+    const { runner, deps } = setup();
+    const events: string[] = [];
+    const clusterSlots: ClusterSlots = {
+      acquire: async ({ cluster, progress }) => {
+        events.push(`acquire ${cluster} after ${runner.lines().length} commands`);
+        progress('waiting for a cluster slot: 2 of 2 kind clusters run on this host');
+        return {
+          release: async (outcome) => {
+            events.push(`release ${JSON.stringify(outcome)}`);
+            events.push(`last command: ${runner.lines().at(-1)!.split(' ').slice(0, 3).join(' ')}`);
+          },
+        };
+      },
+    };
+    const progress: string[] = [];
+    await prepareCluster(stageInput(await repoOf(passing), runner, {}, { progress }), { ...deps, clusterSlots });
+    const create = runner.lines().findIndex((l) => l.startsWith('kind create cluster'));
+    const name = /--name (labgrader-[0-9a-f]{6})/.exec(runner.lines()[create]!)![1]!;
+    expect(events).toEqual([
+      `acquire ${name} after ${create} commands`,
+      'release {"leftBehind":false}',
+      'last command: docker ps -aq',
+    ]);
+    expect(progress).toContain('waiting for a cluster slot: 2 of 2 kind clusters run on this host');
+  });
+
+  it('a job aborted while it waits for a slot creates nothing', async () => {
+    const { runner, deps } = setup();
+    const clusterSlots: ClusterSlots = {
+      acquire: () => Promise.reject(new Error('superseded by a newer push')),
+    };
+    const err = await prepareCluster(stageInput(await repoOf(passing), runner, {}), { ...deps, clusterSlots }).catch(
+      (e: unknown) => e,
+    );
+    expect(String(err)).toContain('superseded by a newer push');
+    expect(runner.lines().filter((l) => /^kind (create|delete)/.test(l))).toEqual([]);
   });
 
   it('deletes a half-created cluster when kind create fails, and reports the cluster as unavailable', async () => {
