@@ -22,6 +22,12 @@
  *    (by the double's clock, which a test can move), of an active
  *    installation, granted the repository and the permission the endpoint
  *    needs;
+ *  - "Sign in with GitHub" (the web application flow): the web host's
+ *    `GET /login/oauth/authorize` approves as the user a test chose with
+ *    `signInAs` and redirects back with a one-time code (10 minutes, bound to
+ *    the client and redirect_uri); `POST /login/oauth/access_token` checks the
+ *    client secret and answers as GitHub does (HTTP 200 with `error` for a bad
+ *    code); `GET /user` on the API takes that user token;
  *  - git over smart HTTP (`git http-backend`, CGI) on the web host: a private
  *    repository needs Basic `x-access-token:<installation token>` with
  *    `contents: read` on it.
@@ -112,7 +118,7 @@ export interface RecordedRequest {
   query: Record<string, string>;
   operationId: string | undefined;
   status: number;
-  auth: 'jwt' | 'installation' | 'none' | 'invalid';
+  auth: 'jwt' | 'installation' | 'user' | 'none' | 'invalid';
   /** The installation token's permissions, for token-authenticated requests. */
   tokenPermissions?: Record<string, Permission>;
   body: unknown;
@@ -177,6 +183,21 @@ export interface InjectedFailure {
   times?: number;
   /** Let this many requests through first (default 0). */
   skip?: number;
+}
+
+export interface DoubleUser {
+  id: number;
+  login: string;
+  name?: string;
+}
+
+/** An OAuth authorization code handed to the redirect_uri, until it is exchanged once. */
+interface OAuthCode {
+  code: string;
+  login: string;
+  clientId: string;
+  redirectUri: string;
+  expiresAt: number;
 }
 
 export interface GithubDoubleOptions {
@@ -279,6 +300,8 @@ interface RequestContext {
   body: Json;
   now: number;
   token?: IssuedToken;
+  /** The user a user access token (OAuth) belongs to, lowercased. */
+  userLogin?: string;
 }
 
 type Handler = (ctx: RequestContext) => { status: number; body?: unknown; headers?: Record<string, string> };
@@ -311,6 +334,15 @@ export class GithubDouble {
   readonly comments: CommentState[] = [];
   readonly deliveries: DeliveryState[] = [];
   readonly redelivered: number[] = [];
+  /** The OAuth App credentials (the GitHub App's "client id" and a client secret). */
+  readonly oauthClientId: string;
+  readonly oauthClientSecret: string;
+  readonly users = new Map<string, DoubleUser>();
+  /** User access tokens the OAuth flow issued, with whose they are. */
+  readonly userTokens = new Map<string, string>();
+  private readonly oauthCodes: OAuthCode[] = [];
+  /** Who approves the next `/login/oauth/authorize` (lowercased login); unset: the sign-in page, no redirect. */
+  private signedInUser: string | undefined;
 
   private readonly now: () => number;
   private readonly failures = new Map<string, InjectedFailure[]>();
@@ -326,6 +358,8 @@ export class GithubDouble {
     this.appSlug = options.appSlug ?? 'labgrader-test';
     this.now = options.now ?? (() => Date.now());
     this.tokenLifetimeMs = options.tokenLifetimeMs ?? 60 * 60_000;
+    this.oauthClientId = `Iv1.${randomBytes(8).toString('hex')}`;
+    this.oauthClientSecret = randomBytes(20).toString('hex');
     const { privateKey, publicKey } = generateKeyPairSync('rsa', {
       modulusLength: 2048,
       privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
@@ -347,11 +381,13 @@ export class GithubDouble {
       'issues/create-comment': (ctx) => this.createComment(ctx),
       'issues/update-comment': (ctx) => this.updateComment(ctx),
       'issues/delete-comment': (ctx) => this.deleteComment(ctx),
+      'users/get-authenticated': (ctx) => this.authenticatedUser(ctx),
     };
   }
 
   /** Which permission each implemented repository endpoint needs (App endpoints need the JWT instead). */
-  private static readonly NEEDS: Record<string, [string | [string, string], Permission] | 'jwt'> = {
+  private static readonly NEEDS: Record<string, [string | [string, string], Permission] | 'jwt' | 'user'> = {
+    'users/get-authenticated': 'user',
     'apps/get-authenticated': 'jwt',
     'apps/create-installation-access-token': 'jwt',
     'apps/list-webhook-deliveries': 'jwt',
@@ -394,6 +430,29 @@ export class GithubDouble {
   }
 
   // -- test set-up ------------------------------------------------------------
+
+  /** The environment "Sign in with GitHub" needs (the App's OAuth client credentials and both hosts). */
+  oauthEnv(): Record<string, string> {
+    return {
+      GITHUB_CLIENT_ID: this.oauthClientId,
+      GITHUB_CLIENT_SECRET: this.oauthClientSecret,
+      GITHUB_API_URL: this.apiUrl,
+      GITHUB_URL: this.webUrl,
+    };
+  }
+
+  /** A GitHub user (for the OAuth flow and `GET /user`). */
+  addUser(login: string, name?: string): DoubleUser {
+    const user: DoubleUser = { id: this.nextId++, login, ...(name ? { name } : {}) };
+    this.users.set(login.toLowerCase(), user);
+    return user;
+  }
+
+  /** The user who is signed in to the double's github.com and approves the next authorization (undefined: nobody). */
+  signInAs(login: string | undefined): void {
+    if (login !== undefined && !this.users.has(login.toLowerCase())) this.addUser(login);
+    this.signedInUser = login?.toLowerCase();
+  }
 
   /** The environment a service needs to use this double as its GitHub App (for loadGithubAppConfig). */
   env(): Record<string, string> {
@@ -700,6 +759,16 @@ export class GithubDouble {
       throw fail(401, 'Requires authentication', 'unauthenticated');
     }
     const isJwt = credential.split('.').length === 3;
+    if (needs === 'user') {
+      const login = this.userTokens.get(credential);
+      if (!login) {
+        record.auth = 'invalid';
+        throw fail(401, 'Bad credentials', 'unauthenticated');
+      }
+      record.auth = 'user';
+      ctx.userLogin = login;
+      return 0;
+    }
     if (needs === 'jwt') {
       if (!isJwt) {
         record.auth = 'invalid';
@@ -1270,11 +1339,130 @@ export class GithubDouble {
     return { status: 204 };
   }
 
+  private authenticatedUser(ctx: RequestContext): ReturnType<Handler> {
+    const user = this.users.get(ctx.userLogin!)!;
+    const body = this.example<Json>('private-user');
+    return {
+      status: 200,
+      body: {
+        ...body,
+        login: user.login,
+        id: user.id,
+        node_id: `U_${user.id}`,
+        name: user.name ?? null,
+        html_url: `${this.webUrl}/${user.login}`,
+        url: `${this.apiUrl}/users/${user.login}`,
+      },
+    };
+  }
+
+  // -- the web host: "Sign in with GitHub" (OAuth web application flow) ------------
+
+  private async serveOAuth(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const record: RecordedRequest = {
+      method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      operationId: `oauth${url.pathname}`,
+      status: 0,
+      auth: 'none',
+      body: undefined,
+    };
+    this.requests.push(record);
+    const answer = (status: number, headers: Record<string, string>, body: string) => {
+      record.status = status;
+      res.writeHead(status, headers);
+      res.end(body);
+    };
+    const json = (body: Json) =>
+      answer(200, { 'content-type': 'application/json; charset=utf-8' }, JSON.stringify(body));
+    const oauthError = (error: string, description: string) => {
+      this.violation('invalid-request', method, url.pathname, 200, `${error}: ${description}`);
+      json({ error, error_description: description, error_uri: 'https://docs.github.com/apps/oauth' });
+    };
+    if (url.pathname === '/login/oauth/authorize' && method === 'GET') {
+      const clientId = url.searchParams.get('client_id');
+      const redirectUri = url.searchParams.get('redirect_uri');
+      if (clientId !== this.oauthClientId) {
+        this.violation('invalid-request', method, url.pathname, 404, 'unknown client_id');
+        return answer(404, { 'content-type': 'text/plain' }, 'Not Found\n');
+      }
+      if (!redirectUri || !/^https?:\/\//.test(redirectUri)) {
+        this.violation('invalid-request', method, url.pathname, 400, 'redirect_uri missing or not a URL');
+        return answer(400, { 'content-type': 'text/plain' }, 'redirect_uri is required\n');
+      }
+      if (!this.signedInUser) {
+        return answer(
+          200,
+          { 'content-type': 'text/html' },
+          '<!doctype html><title>Sign in to GitHub</title><p>Sign in</p>',
+        );
+      }
+      const code = randomBytes(10).toString('hex');
+      this.oauthCodes.push({
+        code,
+        login: this.signedInUser,
+        clientId,
+        redirectUri,
+        expiresAt: this.now() + 10 * 60_000,
+      });
+      const back = new URL(redirectUri);
+      back.searchParams.set('code', code);
+      const state = url.searchParams.get('state');
+      if (state !== null) back.searchParams.set('state', state);
+      return answer(302, { location: back.toString() }, '');
+    }
+    if (url.pathname === '/login/oauth/access_token' && method === 'POST') {
+      const raw = (await readBody(req)).toString('utf8');
+      const type = String(req.headers['content-type'] ?? '');
+      let params: Record<string, string>;
+      try {
+        params = type.includes('json')
+          ? (JSON.parse(raw) as Record<string, string>)
+          : Object.fromEntries(new URLSearchParams(raw));
+      } catch {
+        return oauthError('bad_request', 'the body is not JSON');
+      }
+      record.body = { ...params, client_secret: params.client_secret ? '(redacted)' : undefined };
+      if (!String(req.headers.accept ?? '').includes('application/json')) {
+        this.violation(
+          'invalid-request',
+          method,
+          url.pathname,
+          200,
+          'no Accept: application/json (GitHub answers form-encoded)',
+        );
+      }
+      if (params.client_id !== this.oauthClientId || params.client_secret !== this.oauthClientSecret) {
+        return oauthError('incorrect_client_credentials', 'The client_id and/or client_secret passed are incorrect.');
+      }
+      const index = this.oauthCodes.findIndex((c) => c.code === params.code);
+      const found = index >= 0 ? this.oauthCodes[index]! : undefined;
+      if (!found || found.clientId !== params.client_id || found.expiresAt <= this.now()) {
+        return oauthError('bad_verification_code', 'The code passed is incorrect or expired.');
+      }
+      if (params.redirect_uri !== undefined && params.redirect_uri !== found.redirectUri) {
+        return oauthError(
+          'redirect_uri_mismatch',
+          'The redirect_uri MUST match the registered callback URL for this application.',
+        );
+      }
+      this.oauthCodes.splice(index, 1);
+      const token = `ghu_${randomBytes(18).toString('hex')}`;
+      this.userTokens.set(token, found.login);
+      return json({ access_token: token, token_type: 'bearer', scope: '' });
+    }
+    this.violation('unknown-route', method, url.pathname, 404, 'not an OAuth endpoint');
+    return answer(404, { 'content-type': 'text/plain' }, 'Not Found\n');
+  }
+
   // -- the web host: git over smart HTTP ----------------------------------------------
 
   private async serveWeb(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
     const url = new URL(req.url ?? '/', this.webUrl);
+    if (url.pathname.startsWith('/login/oauth/')) return this.serveOAuth(req, res, url);
     const match = /^\/([^/]+)\/([^/]+?)(?:\.git)?(\/info\/refs|\/git-upload-pack|\/git-receive-pack)$/.exec(
       url.pathname,
     );

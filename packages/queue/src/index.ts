@@ -93,3 +93,12 @@ export {
   type GithubRequestObservation,
   type ServiceMetrics,
 } from './metrics.js';
+export {
+  PROGRESS_STATES,
+  parseProgressMessage,
+  progressChannel,
+  progressMessageSchema,
+  publishProgress,
+  type ProgressMessage,
+  type ProgressState,
+} from './progress.js';
