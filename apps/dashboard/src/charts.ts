@@ -12,9 +12,19 @@ import { html, raw, type Html } from './html.js';
 const { document } = parseHTML('<!doctype html><html><body></body></html>');
 
 function svgOf(options: Plot.PlotOptions, label: string): Html {
-  const node = Plot.plot({ ...options, document } as Plot.PlotOptions) as unknown as { outerHTML: string };
-  const text = node.outerHTML.replace(/^<svg /, `<svg role="img" aria-label="${label.replaceAll('"', '&quot;')}" `);
-  return raw(text);
+  const node = Plot.plot({ ...options, document } as Plot.PlotOptions) as unknown as Element;
+  // With a legend Plot answers a <figure> of swatches and the chart: the chart is its last <svg>.
+  const svgs = node.tagName.toLowerCase() === 'svg' ? [node] : [...node.querySelectorAll('svg')];
+  const chart = svgs[svgs.length - 1]!;
+  for (const swatch of svgs.slice(0, -1)) swatch.setAttribute('aria-hidden', 'true');
+  // The chart is one image with one text alternative: Plot's labels on its groups are not allowed inside role="img".
+  for (const inner of chart.querySelectorAll('[aria-label], [aria-description]')) {
+    inner.removeAttribute('aria-label');
+    inner.removeAttribute('aria-description');
+  }
+  chart.setAttribute('role', 'img');
+  chart.setAttribute('aria-label', label);
+  return raw(node.outerHTML);
 }
 
 function figure(id: string, caption: string, chart: Html | undefined, table: Html, empty: string): Html {
@@ -28,7 +38,7 @@ function figure(id: string, caption: string, chart: Html | undefined, table: Htm
   </figure>`;
 }
 
-const base = { width: 560, height: 220, marginLeft: 48, marginBottom: 40, style: { fontSize: '12px' } };
+const base = { width: 560, height: 230, marginLeft: 48, marginBottom: 48, style: { fontSize: '12px' } };
 
 export function scoreDistribution(charts: LabCharts): Html {
   const bins = Array.from({ length: 10 }, (_, i) => ({
@@ -41,7 +51,7 @@ export function scoreDistribution(charts: LabCharts): Html {
       ? svgOf(
           {
             ...base,
-            x: { label: 'score', domain: bins.map((b) => b.band), tickRotate: -30 },
+            x: { label: null, domain: bins.map((b) => b.band), tickRotate: -30 },
             y: { label: 'students', grid: true },
             marks: [Plot.barY(bins, { x: 'band', y: 'students', fill: '#2563eb' }), Plot.ruleY([0])],
           },
@@ -67,7 +77,7 @@ export function scoreDistribution(charts: LabCharts): Html {
   </table>`;
   return figure(
     'chart-scores',
-    'Score distribution (what counts for each student)',
+    'Score distribution: students per score band (what counts for each)',
     chart,
     table,
     'No graded submissions yet.',

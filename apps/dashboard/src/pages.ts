@@ -186,7 +186,7 @@ export function overviewPage(
           <thead>
             <tr>
               ${sortHeader('student', 'Student')}
-              ${overview.criteria.map((c) => html`<th scope="col" class="num">${c.id}</th>`)}
+              ${overview.criteria.map((c) => html`<th scope="col" class="num crit">${c.id.replaceAll('-', '-\u200b')}</th>`)}
               ${sortHeader('percent', 'Total')} ${sortHeader('late', 'Late')}
               ${sortHeader('submissions', 'Submissions')} ${sortHeader('pushedAt', 'Pushed')}
               <th scope="col">Status</th>
@@ -256,10 +256,23 @@ export interface SubmissionView {
   files?: Map<string, string[]>;
 }
 
+/** A fix hint: prose, with Markdown code fences shown as code blocks. */
+function fixHint(text: string): Html {
+  const parts = text.split(/^```[a-z]*\n?/m);
+  return html`<div class="hint">
+    ${parts.map((part, i) =>
+      i % 2 === 1
+        ? html`<pre><code>${part.replace(/\n$/, '')}</code></pre>`
+        : part.trim()
+          ? html`<p>${part.trim()}</p>`
+          : '',
+    )}
+  </div>`;
+}
+
 function drillTimelines(report: Report): Html {
-  const drills = report.evidence.filter(
-    (e) => e.label === 'timeline' || e.label === 'recovery-time' || /kill|rollout|drain|failure/.test(e.label),
-  );
+  // The cluster checks' evidence: each drill's narrative, its timeline (injected → NotReady → Ready), recovery time, events.
+  const drills = report.evidence.filter((e) => e.checkId.startsWith('cluster/'));
   if (drills.length === 0)
     return html`<p>
       No failure drill
@@ -349,8 +362,7 @@ export function submissionPage(ctx: PageContext, view: SubmissionView): string {
                         <span class="badge sev">${f.severity}</span>
                         <code>${f.checkId}</code>${f.location ? html` line ${f.location.line}` : ''}: ${f.message}
                       </p>
-                      ${sourceContext(view.files?.get(file), f.location?.line)}
-                      ${f.fixHint ? html`<p class="hint">${f.fixHint}</p>` : ''}
+                      ${sourceContext(view.files?.get(file), f.location?.line)} ${f.fixHint ? fixHint(f.fixHint) : ''}
                     </li>`,
                 )}
               </ul>
