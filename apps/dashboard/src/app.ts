@@ -16,6 +16,7 @@ import { CsrfError, OAuthError, UnauthenticatedError, type Auth, type Viewer } f
 import { ForbiddenError, NotFoundError, createDashboardData } from './data.js';
 import type { LiveFeed } from './live.js';
 import {
+  chartsHtml,
   errorPage,
   labsPage,
   overviewPage,
@@ -36,6 +37,7 @@ import {
   studentParam,
 } from './queries.js';
 import type { Regrader } from './regrade.js';
+import type { Html } from './html.js';
 import { z } from 'zod';
 
 export interface DashboardDeps {
@@ -111,6 +113,8 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
     res.status(404).json({ error: 'not found' });
   });
 
+  /** The overview's charts by lab, rendered again only when the lab's gradings change (labVersion). */
+  const chartCache = new Map<string, { version: string; html: Html }>();
   const ctxOf = (viewer: Viewer | undefined, title: string): PageContext => ({
     ...(viewer ? { viewer } : {}),
     title,
@@ -200,8 +204,14 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
       Object.fromEntries(Object.entries(req.query).filter(([, v]) => v !== '')),
       'query',
     );
-    const overview = await data.overview(viewer, labId);
-    const charts = await labCharts(deps.store, overview, data.by);
+    const [version, overview] = await Promise.all([deps.store.labVersion(labId), data.overview(viewer, labId)]);
+    let cached = chartCache.get(labId);
+    if (!cached || cached.version !== version) {
+      cached = { version, html: chartsHtml(await labCharts(deps.store, overview, data.by)) };
+      chartCache.set(labId, cached);
+      if (chartCache.size > 200) chartCache.delete(chartCache.keys().next().value!);
+    }
+    const charts = cached.html;
     sendPage(res, overviewPage(ctxOf(viewer, overview.lab.title), overview, queryOverview(overview, q), q, charts));
   });
 

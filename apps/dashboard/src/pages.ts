@@ -129,7 +129,7 @@ export function overviewPage(
   overview: Overview,
   page: OverviewPage,
   q: OverviewQuery,
-  charts: LabCharts,
+  charts: Html,
 ): string {
   const lab = overview.lab;
   const link = (changes: Partial<Record<string, string | undefined>>) => {
@@ -219,10 +219,7 @@ export function overviewPage(
       </div>
       ${page.nextCursor ? html`<p><a href="${link({ cursor: page.nextCursor })}" rel="next">Next page</a></p>` : ''}
       <h2>The class at a glance</h2>
-      <div class="charts">
-        ${scoreDistribution(charts)} ${criterionPassRates(charts)} ${checkPassRates(charts)} ${recoveryTimes(charts)}
-        ${pushesOverTime(charts)}
-      </div>`,
+      <div class="charts">${charts}</div>`,
   );
 }
 
@@ -433,6 +430,12 @@ export function submissionPage(ctx: PageContext, view: SubmissionView): string {
         </table>
       </section>`,
   );
+}
+
+/** The overview's charts (rendered once per version of the lab's gradings: see app.ts). */
+export function chartsHtml(charts: LabCharts): Html {
+  return html`${scoreDistribution(charts)} ${criterionPassRates(charts)} ${checkPassRates(charts)}
+  ${recoveryTimes(charts)} ${pushesOverTime(charts)}`;
 }
 
 export function studentPage(
