@@ -80,11 +80,28 @@ export LABGRADER_GO_IMAGE=labgrader-offline/go-tools:$(printf '%s %s %s' "$HELM_
 export LABGRADER_DOCKER_CLI_IMAGE=labgrader-offline/docker-cli:local
 export LABGRADER_REDIS_IMAGE=labgrader-offline/redis:bookworm
 export LABGRADER_POSTGRES_IMAGE=labgrader-offline/postgres:bookworm
-compose() { "${COMPOSE[@]}" --project-directory "$REPO" -f "$REPO/docker-compose.yml" -f "$HERE/offline.override.yml" "$@"; }
+# What is built and brought up: the committed tree (HEAD), exported with git archive, so that
+# the test sees the repository's own files and not someone's edit in progress on a shared
+# checkout; LABGRADER_COMPOSE_SOURCE=worktree uses the working tree instead (CI's clean
+# checkout: the same files).
+if [ "${LABGRADER_COMPOSE_SOURCE:-head}" = worktree ]; then
+  SRC=$REPO
+else
+  SRC=$WORK/tree
+  mkdir -p "$SRC"
+  git -C "$REPO" archive --format=tar HEAD | tar -x -C "$SRC"
+  log "testing HEAD $(git -C "$REPO" rev-parse --short HEAD) (git archive; LABGRADER_COMPOSE_SOURCE=worktree for the working tree)"
+fi
+compose() { "${COMPOSE[@]}" --project-directory "$SRC" -f "$SRC/docker-compose.yml" -f "$SRC/test/compose/offline.override.yml" "$@"; }
 
-# kind clusters that exist before the run (other tests on this engine): not ours to judge.
-kind_clusters() { docker ps -a --format '{{.Label "io.x-k8s.kind.cluster"}}' --filter label=io.x-k8s.kind.cluster | sort -u; }
-kind_clusters >"$WORK/kind-before"
+# The run's kind clusters: those whose nodes are on the run's own kind network (other tests on
+# this engine create clusters of their own, which are not this test's to judge).
+: >"$WORK/kind-ours"
+note_kind_clusters() {
+  docker ps -a --filter "network=$KIND_NETWORK" --filter label=io.x-k8s.kind.cluster \
+    --format '{{.Label "io.x-k8s.kind.cluster"}}' 2>/dev/null >>"$WORK/kind-ours"
+  sort -u -o "$WORK/kind-ours" "$WORK/kind-ours"
+}
 
 # ---------------------------------------------------------------- teardown, always
 teardown() {
@@ -95,6 +112,7 @@ teardown() {
     compose ps >&2 2>&1 || true
     compose logs --no-color --tail=60 worker api >&2 2>&1 || true
   fi
+  note_kind_clusters
   log "compose down -v"
   local t0=$SECONDS
   compose down -v --remove-orphans --timeout 60 >"$WORK/down.log" 2>&1 || { cat "$WORK/down.log" >&2; fail "compose down -v exited non-zero"; }
@@ -105,9 +123,12 @@ teardown() {
   [ -z "$left" ] && ok "no volume of the project is left" || fail "volumes left: $left"
   left=$(docker network ls -q --filter "label=com.docker.compose.project=$RUN"; docker network ls -q --filter "name=^$KIND_NETWORK\$")
   [ -z "$left" ] && ok "no network of the project is left (the kind network $KIND_NETWORK included)" || fail "networks left: $left"
-  kind_clusters >"$WORK/kind-after"
-  left=$(comm -13 "$WORK/kind-before" "$WORK/kind-after" | tr '\n' ' ')
-  [ -z "${left// /}" ] && ok "no kind cluster of the run is left" || fail "kind clusters left: $left"
+  left=""
+  while read -r c; do
+    [ -n "$c" ] && [ -n "$(docker ps -aq --filter "label=io.x-k8s.kind.cluster=$c")" ] && left+="$c "
+  done <"$WORK/kind-ours"
+  [ -z "$left" ] && ok "no kind cluster of the run is left ($(wc -l <"$WORK/kind-ours") created: $(tr '\n' ' ' <"$WORK/kind-ours"))" \
+    || fail "kind clusters left: $left"
   docker image rm "$LABGRADER_IMAGE" >/dev/null 2>&1 || true
   log "teardown $((SECONDS - t0)) s; whole run $((SECONDS - T0)) s"
   rm -rf "$WORK"
@@ -133,17 +154,19 @@ fi
 log "compose up -d"
 t=$SECONDS
 compose up -d >"$WORK/up.log" 2>&1 || { cat "$WORK/up.log" >&2; fail "compose up -d"; exit 1; }
-healthy() { [ "$(docker inspect -f '{{.State.Health.Status}}' "$(compose ps -q "$1")" 2>/dev/null)" = healthy ]; }
-for _ in $(seq 1 90); do
+declare -A ID
+for s in redis postgres api worker; do ID[$s]=$(compose ps -q "$s"); done
+healthy() { [ "$(docker inspect -f '{{.State.Health.Status}}' "${ID[$1]}" 2>/dev/null)" = healthy ]; }
+while [ $((SECONDS - t)) -lt 180 ]; do
   healthy api && healthy worker && break
-  sleep 2
+  sleep 3
 done
 for s in redis postgres api worker; do
   healthy "$s" && ok "$s healthy" || fail "$s not healthy after $((SECONDS - t)) s"
 done
 [ "$failed" = 0 ] || exit 1
 log "stack healthy in $((SECONDS - t)) s"
-worker=$(compose ps -q worker)
+worker=${ID[worker]}
 limit=$(docker inspect -f '{{.HostConfig.Memory}}' "$worker")
 [ "$limit" = $((2 * 1024 * 1024 * 1024)) ] && ok "the worker's memory limit applies (2 GiB)" || fail "worker memory limit is $limit"
 logopt=$(docker inspect -f '{{.HostConfig.LogConfig.Type}} {{index .HostConfig.LogConfig.Config "max-size"}}' "$worker")
@@ -156,7 +179,7 @@ case $(compose port api 3000) in 127.0.0.1:*) ok "the api is published on loopba
 # ---------------------------------------------------------------- 3. a student's repository and its push
 FULL=course-org/lab85-alice
 mkdir -p "$WORK/repos/course-org" "$WORK/src"
-cp -a examples/lab-85-passing/. "$WORK/src/"
+cp -a "$SRC/examples/lab-85-passing/." "$WORK/src/"
 git -C "$WORK/src" init -q -b main
 git -C "$WORK/src" -c user.name=alice -c user.email=alice@example.edu add -A
 git -C "$WORK/src" -c user.name=alice -c user.email=alice@example.edu commit -qm "Lab 85"
@@ -178,6 +201,7 @@ row=""
 while [ $((SECONDS - t)) -lt 1500 ]; do
   row=$(psql "select row_to_json(r) from (select status, not_gradable_reason, points, max_points, percent, report from labgrader.reports where commit_sha = '$SHA') r" 2>/dev/null | head -1)
   [ -n "$row" ] && break
+  note_kind_clusters
   sleep 10
 done
 if [ -z "$row" ]; then
@@ -185,7 +209,9 @@ if [ -z "$row" ]; then
   exit 1
 fi
 ok "report stored $((SECONDS - t)) s after the webhook"
-if printf '%s' "$row" | node "$HERE/check-report.mjs" rubrics/lab-85.yaml >"$WORK/check.out" 2>&1; then
+[ -s "$WORK/kind-ours" ] && ok "the job's kind cluster ran on the run's network: $(tr '\n' ' ' <"$WORK/kind-ours")" \
+  || fail "no kind cluster was seen on $KIND_NETWORK during the job"
+if printf '%s' "$row" | node "$HERE/check-report.mjs" "$SRC/rubrics/lab-85.yaml" >"$WORK/check.out" 2>&1; then
   ok "every Lab 85 criterion graded, cluster ones included"
 else
   fail "report check"

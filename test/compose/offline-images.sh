@@ -118,12 +118,19 @@ if ! image_exists "$BASE"; then
   log "imported $BASE"
 fi
 
-if ! image_exists "$REDIS" || ! image_exists "$POSTGRES"; then
+# Rebuilt when their files here change.
+SERVICES_KEY=$(cat "$HERE"/offline/* | sha256sum | cut -c1-12)
+services_current() {
+  [ "$(docker image inspect -f '{{index .Config.Labels "labgrader.offline.key"}}' "$1" 2>/dev/null)" = "$SERVICES_KEY" ]
+}
+if ! services_current "$REDIS" || ! services_current "$POSTGRES"; then
   tar=$(rootfs services "redis-server,postgresql-15")
   docker import --change 'ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     "$tar" labgrader-offline/services:bookworm >/dev/null
-  docker build -q -t "$REDIS" -f "$HERE/offline/redis.Dockerfile" "$HERE/offline" >/dev/null
-  docker build -q -t "$POSTGRES" -f "$HERE/offline/postgres.Dockerfile" "$HERE/offline" >/dev/null
+  for pair in "$REDIS redis" "$POSTGRES postgres"; do
+    set -- $pair
+    docker build -q --label "labgrader.offline.key=$SERVICES_KEY" -t "$1" -f "$HERE/offline/$2.Dockerfile" "$HERE/offline" >/dev/null
+  done
   docker image rm labgrader-offline/services:bookworm >/dev/null
   log "built $REDIS and $POSTGRES"
 fi
