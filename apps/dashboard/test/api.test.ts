@@ -8,6 +8,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { OpenAPIBackend, type Document } from 'openapi-backend';
+import addFormats from 'ajv-formats';
 import { ADMIN_TOKEN, startDashboardService, type DashboardService } from './support/service.js';
 import { Browserless } from './support/http.js';
 
@@ -18,7 +19,17 @@ const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 beforeAll(async () => {
   service = await startDashboardService({ workerDelayMs: 150 });
   const document = (await (await fetch(`${service.url}/api/v1/openapi.json`)).json()) as Document;
-  api = new OpenAPIBackend({ definition: document, strict: true, validate: true, quick: false });
+  api = new OpenAPIBackend({
+    definition: document,
+    strict: true,
+    validate: true,
+    quick: false,
+    // Formats (date-time) checked too, not ignored.
+    customizeAjv: (ajv) => {
+      addFormats(ajv as never);
+      return ajv;
+    },
+  });
   await api.init();
 }, 120_000);
 

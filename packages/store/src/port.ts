@@ -227,8 +227,8 @@ export interface ReportStore {
 export interface DashboardStore {
   /** One grading by its store id. */
   getById(id: string): Promise<StoredReport | undefined>;
-  /** Every lab with gradings, with counts. */
-  labs(): Promise<LabInfo[]>;
+  /** Every lab with gradings, with counts (students counted by `by`, default the course's students). */
+  labs(options?: { by?: StudentKey }): Promise<LabInfo[]>;
   /** Changes whenever a grading of the lab is added or replaced (for caches). */
   labVersion(labId: string): Promise<string>;
   /** Each student's latest and counting grading in a lab, with their criterion scores and submission counts; ordered by key. */

@@ -485,7 +485,7 @@ export function createPostgresReportStore(options: PostgresStoreOptions): Postgr
       return rows[0] ? toStored(rows[0]) : undefined;
     },
 
-    async labs() {
+    async labs(opts = {}) {
       const { rows } = await query<{
         lab_key: string;
         lab_title: string | null;
@@ -494,7 +494,7 @@ export function createPostgresReportStore(options: PostgresStoreOptions): Postgr
         last_pushed: Date;
       }>(
         'labs',
-        `SELECT lab_key, max(lab_title) AS lab_title, count(DISTINCT student_key)::int AS students,
+        `SELECT lab_key, max(lab_title) AS lab_title, count(DISTINCT ${keyColumn(opts.by)})::int AS students,
                 count(*)::int AS gradings, max(pushed_at) AS last_pushed
          FROM ${s}.reports GROUP BY lab_key ORDER BY lab_key LIMIT 1000`,
       );
