@@ -11,8 +11,17 @@ import { html, raw, type Html } from './html.js';
 
 const { document } = parseHTML('<!doctype html><html><body></body></html>');
 
+/** What is used of the DOM node Plot returns (linkedom's). */
+interface PlotNode {
+  tagName: string;
+  outerHTML: string;
+  querySelectorAll(selector: string): Iterable<PlotNode>;
+  setAttribute(name: string, value: string): void;
+  removeAttribute(name: string): void;
+}
+
 function svgOf(options: Plot.PlotOptions, label: string): Html {
-  const node = Plot.plot({ ...options, document } as Plot.PlotOptions) as unknown as Element;
+  const node = Plot.plot({ ...options, document } as Plot.PlotOptions) as unknown as PlotNode;
   // With a legend Plot answers a <figure> of swatches and the chart: the chart is its last <svg>.
   const svgs = node.tagName.toLowerCase() === 'svg' ? [node] : [...node.querySelectorAll('svg')];
   const chart = svgs[svgs.length - 1]!;

@@ -26,7 +26,7 @@ beforeAll(async () => {
     quick: false,
     // Formats (date-time) checked too, not ignored.
     customizeAjv: (ajv) => {
-      addFormats(ajv as never);
+      addFormats.default(ajv as never);
       return ajv;
     },
   });

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The dashboard in real headless Chromium (Debian's `chromium`, driven by
  * playwright-core) over the real service of support/service.ts: sent to
