@@ -35,6 +35,7 @@ import { startHealthServer } from './health.js';
 import { createJanitor } from './janitor.js';
 import { noCredentials, storePublisher, type ReportPublisher } from './ports.js';
 import { checkRunPublisher, pullRequestCommentPublisher } from './publishers.js';
+import { progressPublisher } from './progress-publisher.js';
 import { startRedeliverySweep, type RunningRedelivery } from './redelivery.js';
 import { createRubricProvider } from './rubrics.js';
 import { startGradeWorker } from './worker.js';
@@ -90,6 +91,8 @@ async function main(): Promise<void> {
       }),
     );
   }
+  // Live progress for the dashboard (Redis pub/sub; never fails a job), after the store has the report.
+  publishers.push(progressPublisher(connection, keys));
   logger.info('starting', {
     redis: describeRedisUrl(config.redisUrl),
     queue: config.queueName,
