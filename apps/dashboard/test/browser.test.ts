@@ -180,6 +180,32 @@ async function signInWithGithub(context: BrowserContext, login: string, next: st
       await expect(
         page.locator('section[aria-labelledby="history-h"] tbody tr').nth(1).textContent(),
       ).resolves.toContain('Regrade requested by prof-martin on the dashboard');
+
+      // The whole lab: progress counts the students' regrades, and each row's status changes live.
+      await page.goto(`${service.url}/labs/lab-85`);
+      const labProgress: string[] = [];
+      const bobStatus: string[] = [];
+      await page.getByRole('button', { name: 'Regrade every student’s latest push' }).click();
+      const labDeadline = Date.now() + 30_000;
+      while (Date.now() < labDeadline) {
+        const text =
+          (await page
+            .locator('[data-progress]')
+            .textContent()
+            .catch(() => '')) ?? '';
+        const bob =
+          (await page
+            .locator('tr[data-student="bob"] [data-live]')
+            .textContent()
+            .catch(() => '')) ?? '';
+        if (text && labProgress[labProgress.length - 1] !== text) labProgress.push(text);
+        if (bob && bobStatus[bobStatus.length - 1] !== bob) bobStatus.push(bob);
+        if (/^All 3 regraded/.test(text)) break;
+        await page.waitForTimeout(50);
+      }
+      expect(labProgress[labProgress.length - 1]).toMatch(/^All 3 regraded/);
+      expect(labProgress.some((t) => /^[12] of 3 regraded/.test(t))).toBe(true);
+      expect(bobStatus).toEqual(expect.arrayContaining(['grading', 'graded']));
       await context.close();
     }, 120_000);
 
