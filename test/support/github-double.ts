@@ -194,6 +194,7 @@ export interface DoubleUser {
 /** An OAuth authorization code handed to the redirect_uri, until it is exchanged once. */
 interface OAuthCode {
   code: string;
+  scopes: string[];
   login: string;
   clientId: string;
   redirectUri: string;
@@ -302,6 +303,7 @@ interface RequestContext {
   token?: IssuedToken;
   /** The user a user access token (OAuth) belongs to, lowercased. */
   userLogin?: string;
+  userScopes?: string[];
 }
 
 type Handler = (ctx: RequestContext) => { status: number; body?: unknown; headers?: Record<string, string> };
@@ -340,6 +342,10 @@ export class GithubDouble {
   readonly users = new Map<string, DoubleUser>();
   /** User access tokens the OAuth flow issued, with whose they are. */
   readonly userTokens = new Map<string, string>();
+  /** Scopes granted to each user token (the `scope` the authorization asked for). */
+  readonly userTokenScopes = new Map<string, string[]>();
+  /** Organisation teams (`org/slug`, lowercased) and their members' lowercased logins. */
+  readonly teams = new Map<string, Set<string>>();
   private readonly oauthCodes: OAuthCode[] = [];
   /** Who approves the next `/login/oauth/authorize` (lowercased login); unset: the sign-in page, no redirect. */
   private signedInUser: string | undefined;
@@ -382,12 +388,14 @@ export class GithubDouble {
       'issues/update-comment': (ctx) => this.updateComment(ctx),
       'issues/delete-comment': (ctx) => this.deleteComment(ctx),
       'users/get-authenticated': (ctx) => this.authenticatedUser(ctx),
+      'teams/list-for-authenticated-user': (ctx) => this.userTeams(ctx),
     };
   }
 
   /** Which permission each implemented repository endpoint needs (App endpoints need the JWT instead). */
   private static readonly NEEDS: Record<string, [string | [string, string], Permission] | 'jwt' | 'user'> = {
     'users/get-authenticated': 'user',
+    'teams/list-for-authenticated-user': 'user',
     'apps/get-authenticated': 'jwt',
     'apps/create-installation-access-token': 'jwt',
     'apps/list-webhook-deliveries': 'jwt',
@@ -446,6 +454,13 @@ export class GithubDouble {
     const user: DoubleUser = { id: this.nextId++, login, ...(name ? { name } : {}) };
     this.users.set(login.toLowerCase(), user);
     return user;
+  }
+
+  /** Makes `login` a member of the team `org/slug`. */
+  addTeamMember(org: string, slug: string, login: string): void {
+    const key = `${org}/${slug}`.toLowerCase();
+    if (!this.teams.has(key)) this.teams.set(key, new Set());
+    this.teams.get(key)!.add(login.toLowerCase());
   }
 
   /** The user who is signed in to the double's github.com and approves the next authorization (undefined: nobody). */
@@ -767,6 +782,7 @@ export class GithubDouble {
       }
       record.auth = 'user';
       ctx.userLogin = login;
+      ctx.userScopes = this.userTokenScopes.get(credential) ?? [];
       return 0;
     }
     if (needs === 'jwt') {
@@ -1356,6 +1372,29 @@ export class GithubDouble {
     };
   }
 
+  private userTeams(ctx: RequestContext): ReturnType<Handler> {
+    // GitHub: listing one's teams needs the read:org scope (user, repo or admin:org would also do).
+    if (!ctx.userScopes?.some((scope) => ['read:org', 'admin:org', 'user', 'repo'].includes(scope))) {
+      throw fail(403, 'Resource not accessible by integration (the token lacks read:org)', 'forbidden');
+    }
+    const template = this.example<Json[]>('team-full-items')[0]!;
+    const body = [...this.teams]
+      .filter(([, members]) => members.has(ctx.userLogin!))
+      .map(([key], i) => {
+        const [org, slug] = key.split('/') as [string, string];
+        return {
+          ...template,
+          id: 900 + i,
+          slug,
+          name: slug,
+          // GitHub's example predates two required fields of its schema.
+          type: 'organization',
+          organization: { archived_at: null, ...(template.organization as Json), login: org },
+        };
+      });
+    return { status: 200, body };
+  }
+
   // -- the web host: "Sign in with GitHub" (OAuth web application flow) ------------
 
   private async serveOAuth(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -1402,6 +1441,7 @@ export class GithubDouble {
       const code = randomBytes(10).toString('hex');
       this.oauthCodes.push({
         code,
+        scopes: (url.searchParams.get('scope') ?? '').split(/[ ,]+/).filter(Boolean),
         login: this.signedInUser,
         clientId,
         redirectUri,
@@ -1451,7 +1491,8 @@ export class GithubDouble {
       this.oauthCodes.splice(index, 1);
       const token = `ghu_${randomBytes(18).toString('hex')}`;
       this.userTokens.set(token, found.login);
-      return json({ access_token: token, token_type: 'bearer', scope: '' });
+      this.userTokenScopes.set(token, found.scopes);
+      return json({ access_token: token, token_type: 'bearer', scope: found.scopes.join(',') });
     }
     this.violation('unknown-route', method, url.pathname, 404, 'not an OAuth endpoint');
     return answer(404, { 'content-type': 'text/plain' }, 'Not Found\n');

@@ -9,7 +9,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from 'express';
-import { isInstructor, type CourseConfig } from '@labgrader/course';
+import { instructorTeams, isInstructor, type CourseConfig } from '@labgrader/course';
 import type { GithubOAuthConfig } from './config.js';
 
 export type Role = 'instructor' | 'student';
@@ -115,6 +115,30 @@ export interface Auth {
   githubCallback(req: Request, res: Response, callbackUrl: string): Promise<{ viewer: Viewer; next: string }>;
 }
 
+/** The user's teams, lowercased (`GET /user/teams`, first 100); throws OAuthError when GitHub refuses. */
+async function userTeams(
+  oauth: GithubOAuthConfig,
+  token: string,
+  doFetch: typeof fetch,
+): Promise<{ org: string; slug: string }[]> {
+  const answer = await doFetch(`${oauth.apiUrl}/user/teams?per_page=100`, {
+    headers: {
+      authorization: `Bearer ${token}`,
+      accept: 'application/vnd.github+json',
+      'user-agent': 'labgrader-dashboard',
+      'x-github-api-version': '2022-11-28',
+    },
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (!answer.ok) throw new OAuthError(`GitHub did not list the user's teams (${answer.status})`);
+  const teams = (await answer.json()) as { slug?: unknown; organization?: { login?: unknown } }[];
+  return teams.flatMap((t) =>
+    typeof t.slug === 'string' && typeof t.organization?.login === 'string'
+      ? [{ org: t.organization.login.toLowerCase(), slug: t.slug.toLowerCase() }]
+      : [],
+  );
+}
+
 export function createAuth(options: AuthOptions): Auth {
   const now = options.now ?? (() => Date.now());
   const doFetch = options.fetch ?? fetch;
@@ -216,6 +240,8 @@ export function createAuth(options: AuthOptions): Auth {
       url.searchParams.set('redirect_uri', callbackUrl);
       url.searchParams.set('state', state);
       url.searchParams.set('allow_signup', 'false');
+      // Instructors named by team: the sign-in must be allowed to list the user's teams.
+      if (instructorTeams(options.course).length > 0) url.searchParams.set('scope', 'read:org');
       return url.toString();
     },
 
@@ -275,8 +301,15 @@ export function createAuth(options: AuthOptions): Auth {
         if (err instanceof OAuthError) throw err;
         throw new OAuthError('GitHub could not be reached to finish the sign-in', { cause: err });
       }
-      // Teams are not asked about: a user token may not see the course's teams (instructors by login only).
-      const role: Role = (await isInstructor(options.course, login)) ? 'instructor' : 'student';
+      // A team instructor is found through the user's own teams (GET /user/teams, read:org); if GitHub
+      // will not say, the user is not taken for an instructor.
+      let teams: { org: string; slug: string }[] | undefined;
+      const memberOf = async (team: { org: string; slug: string }) => {
+        teams ??= await userTeams(oauth, token, doFetch);
+        return teams.some((t) => t.org === team.org.toLowerCase() && t.slug === team.slug.toLowerCase());
+      };
+      const instructor = await isInstructor(options.course, login, memberOf).catch(() => false);
+      const role: Role = instructor ? 'instructor' : 'student';
       const next = saved.next.startsWith('/') && !saved.next.startsWith('//') ? saved.next : '/';
       return { viewer: auth.signIn(res, login, role), next };
     },

@@ -123,6 +123,19 @@ describe('who asks', () => {
     ).toBe(403);
   });
 
+  it('a member of an instructors team (course-org/teaching-assistants) is an instructor; GitHub is asked with read:org', async () => {
+    service.github.addTeamMember('course-org', 'teaching-assistants', 'ta-1');
+    service.github.signInAs('ta-1');
+    const ta = new Browserless(service.url);
+    await ta.signInWithGithub();
+    expect((await call('/me', {}, ta)).body).toMatchObject({ login: 'ta-1', role: 'instructor' });
+    expect((await call('/labs/lab-85/overview', {}, ta)).status).toBe(200);
+    const teamCalls = service.github.requests.filter((r) => r.operationId === 'teams/list-for-authenticated-user');
+    expect(teamCalls.at(-1)).toMatchObject({ status: 200, auth: 'user' });
+    const authorize = service.github.requests.filter((r) => r.operationId === 'oauth/login/oauth/authorize');
+    expect(authorize.at(-1)?.query.scope).toBe('read:org');
+  });
+
   it('a forged OAuth callback (state not ours) does not sign in', async () => {
     const client = new Browserless(service.url);
     const res = await client.request('/auth/github/callback?code=abc&state=forged');

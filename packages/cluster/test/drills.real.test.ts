@@ -144,7 +144,7 @@ real('the node, readiness and Secret drills on kind clusters of their own', () =
       'scheduled on',
       '3/3 pods Ready on the other nodes',
       'docker unpause',
-      'Ready again, its old pods gone',
+      'Ready and schedulable again, its old pods gone',
     ].map((what) => nodeTimeline.indexOf(what));
     expect(order.every((i, n) => i >= 0 && (n === 0 || i > order[n - 1]!))).toBe(true);
     // Node drain: through the budget (maxUnavailable: 1), one eviction at a time, the Service answering.

@@ -73,7 +73,7 @@ const W1 = 'lg-x-worker';
 const W2 = 'lg-x-worker2';
 
 function simCluster(clock: FakeClock, runner: FakeRunner, pods: SimPod[]) {
-  const nodeState: Record<string, { readyUntil?: number }> = { [CP]: {}, [W1]: {}, [W2]: {} };
+  const nodeState: Record<string, { readyUntil?: number; taintedUntil?: number }> = { [CP]: {}, [W1]: {}, [W2]: {} };
   const live = () => pods.filter((p) => p.goneAt === undefined || p.goneAt > clock.t);
   const ready = (p: SimPod) =>
     p.readyAt <= clock.t &&
@@ -105,9 +105,17 @@ function simCluster(clock: FakeClock, runner: FakeRunner, pods: SimPod[]) {
   const json = (value: unknown) => ({ stdout: JSON.stringify(value) });
   const nodeJson = (name: string) => {
     const until = nodeState[name]?.readyUntil;
+    const lost = until !== undefined && until <= clock.t;
+    // The node controller's taints: while the node is lost, and for a moment after it is back.
+    const tainted = lost || (nodeState[name]?.taintedUntil ?? 0) > clock.t;
     return {
       metadata: { name, labels: name === CP ? { 'node-role.kubernetes.io/control-plane': '' } : {} },
-      spec: name === CP ? { taints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }] } : {},
+      spec:
+        name === CP
+          ? { taints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }] }
+          : tainted
+            ? { taints: [{ key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' }] }
+            : {},
       status: { conditions: [{ type: 'Ready', status: until !== undefined && until <= clock.t ? 'Unknown' : 'True' }] },
     };
   };
@@ -390,7 +398,8 @@ describe('node failure (scripted)', () => {
       })
       .on(/^docker unpause lg-x-worker$/, () => {
         calls.push('unpause');
-        sim.nodeState[W1] = {};
+        // Ready at once, its taints lifted 8 s later (after its old pods are gone).
+        sim.nodeState[W1] = { taintedUntil: clock.t + 8_000 };
         for (const p of sim.pods.filter((x) => x.node === W1)) p.goneAt = clock.t + 5_000;
         return { stdout: '' };
       });
@@ -430,9 +439,13 @@ describe('node failure (scripted)', () => {
         'replacement web-a-new Ready on lg-x-worker2',
         '3/3 pods Ready on the other nodes',
         'docker unpause lg-x-worker',
-        'node lg-x-worker Ready again, its old pods gone',
+        'node lg-x-worker Ready and schedulable again, its old pods gone',
       ]),
     );
+    // Back means untainted too (the drain that may follow needs the node): not before the taints are lifted.
+    const unpaused = result.timeline!.find((e) => e.event === 'docker unpause lg-x-worker')!;
+    const back = result.timeline!.find((e) => e.event.startsWith('node lg-x-worker Ready and schedulable again'))!;
+    expect(back.atSeconds - unpaused.atSeconds).toBeGreaterThanOrEqual(8);
   });
 
   it('one replica: nothing answers from the other node until the replacement is Ready', async () => {

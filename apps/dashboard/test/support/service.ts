@@ -46,7 +46,7 @@ id: test-course
 title: Test course
 organization: course-org
 timeZone: UTC
-instructors: [prof-martin]
+instructors: [prof-martin, course-org/teaching-assistants]
 labs:
   - id: lab-85
     title: 'Lab 85: production Kubernetes'

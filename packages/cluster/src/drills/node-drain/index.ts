@@ -26,6 +26,7 @@ import {
 } from '../common.js';
 import { defineDrill, drillRunSettings } from '../contract.js';
 import {
+  CONTROL_PLANE_LABEL,
   Timeline,
   busiestNode,
   drillStart,
@@ -88,6 +89,9 @@ interface Budget {
   status?: { disruptionsAllowed?: number; currentHealthy?: number; desiredHealthy?: number };
 }
 
+/** How long the drill waits for a second schedulable worker that exists but is not back yet. */
+const SCHEDULABLE_WAIT_MS = 60_000;
+
 const REFUSED = /Cannot evict pod as it would violate the pod's disruption budget/g;
 
 async function budgetsOf(ctx: DrillContext, record = false): Promise<Budget[]> {
@@ -105,8 +109,18 @@ async function runNodeDrain(ctx: DrillContext, settings: NodeDrainSettings): Pro
   const { timeoutSeconds, drainTimeoutSeconds } = settings;
   const w = ctx.workload;
   const from = ctx.transcript.length;
-  const nodes = (await ctx.kubectl.json<List<KubeNode>>(['get', 'nodes'])).items;
-  const workers = workerNodes(nodes, ctx.nodes.length ? ctx.nodes : undefined).map((n) => n.metadata.name);
+  const among = ctx.nodes.length ? ctx.nodes : undefined;
+  let nodes = (await ctx.kubectl.json<List<KubeNode>>(['get', 'nodes'])).items;
+  let workers = workerNodes(nodes, among).map((n) => n.metadata.name);
+  // A node a drill before this one stopped may still be on its way back (Ready, then its taints lifted):
+  // when the cluster has the workers, wait for them a while rather than say there are too few.
+  const present = nodes.filter((n) => !(CONTROL_PLANE_LABEL in (n.metadata.labels ?? {}))).length;
+  const waitUntil = ctx.clock.monotonicMs() + SCHEDULABLE_WAIT_MS;
+  while (workers.length < 2 && present >= 2 && ctx.clock.monotonicMs() < waitUntil) {
+    await ctx.sleep(ctx.config.pollIntervalMs);
+    nodes = (await ctx.kubectl.json<List<KubeNode>>(['get', 'nodes'], { unrecorded: true })).items;
+    workers = workerNodes(nodes, among).map((n) => n.metadata.name);
+  }
   if (workers.length < 2) {
     return notRun(
       'node-drain',

@@ -95,6 +95,8 @@ const ENDPOINT_SETTLE_MS = 2_000;
 /** After the replacements are Ready, how long the Service is still probed (to see it answer from them). */
 const ANSWER_AFTER_MS = 3_000;
 const UNREACHABLE = 'node.kubernetes.io/unreachable';
+/** The taints the node lifecycle controller puts on a node it has lost, and lifts once it is back. */
+const NODE_LIFECYCLE_TAINTS = new Set([UNREACHABLE, 'node.kubernetes.io/not-ready']);
 
 export function nodeFailureUnsupported(target: DrillTarget): string | undefined {
   const why = nodeDrillUnsupported(target, 'stop');
@@ -257,11 +259,15 @@ async function runNodeFailure(ctx: DrillContext, settings: NodeFailureSettings):
   let nodeBackMs: number | undefined;
   while (timeline.elapsedMs() - stoppedMs < settings.restoreTimeoutSeconds * 1000) {
     const now = (await ctx.kubectl.json<List<KubeNode>>(['get', 'nodes'], { unrecorded: true })).items;
-    if (nodeReadyStatus(now.find((n) => n.metadata.name === node)) === 'True') {
+    const current = now.find((n) => n.metadata.name === node);
+    // Back means schedulable again too: the node controller lifts its unreachable/not-ready taints a few
+    // seconds after Ready, and the drills after this one (a drain) need the node to take pods.
+    const tainted = (current?.spec?.taints ?? []).some((t) => NODE_LIFECYCLE_TAINTS.has(t.key));
+    if (nodeReadyStatus(current) === 'True' && !tainted) {
       const pods = await listPods(ctx);
       if (!pods.some((p) => victimNames.has(p.metadata.name))) {
         nodeBackMs = timeline.elapsedMs() - stoppedMs;
-        timeline.mark(`node ${node} Ready again, its old pods gone`);
+        timeline.mark(`node ${node} Ready and schedulable again, its old pods gone`);
         break;
       }
     }
