@@ -185,11 +185,10 @@ export function overviewPage(
           </caption>
           <thead>
             <tr>
-              ${sortHeader('student', 'Student')}
-              ${overview.criteria.map((c) => html`<th scope="col" class="num crit">${c.id.replaceAll('-', '-\u200b')}</th>`)}
-              ${sortHeader('percent', 'Total')} ${sortHeader('late', 'Late')}
-              ${sortHeader('submissions', 'Submissions')} ${sortHeader('pushedAt', 'Pushed')}
+              ${sortHeader('student', 'Student')} ${sortHeader('percent', 'Total')} ${sortHeader('late', 'Late')}
               <th scope="col">Status</th>
+              ${overview.criteria.map((c) => html`<th scope="col" class="num crit">${c.id.replaceAll('-', '-\u200b')}</th>`)}
+              ${sortHeader('submissions', 'Submissions')} ${sortHeader('pushedAt', 'Pushed')}
             </tr>
           </thead>
           <tbody>
@@ -200,18 +199,18 @@ export function overviewPage(
                     <a href="/gradings/${r.gradingId}">${r.student}</a
                     >${r.name ? html` <span class="name">${r.name}</span>` : ''}
                   </th>
-                  ${overview.criteria.map((c) => criterionCell(r.criteria.find((x) => x.id === c.id)))}
                   <td class="num total">
                     ${r.status === 'graded' ? html`${r.points}<span class="of">/${r.maxPoints}</span> <span class="pct">${pct(r.percent)}</span>` : html`<span class="badge warn">not gradable</span>`}
                   </td>
                   <td>
                     ${r.late ? html`<span class="badge late">${r.deadline}</span>` : r.deadline ? 'on time' : '–'}${r.latestNotAccepted ? html` <span class="badge late" title="the latest push came after the cutoff and does not count">later push refused</span>` : ''}
                   </td>
+                  <td class="live" data-live>${liveText(r) || r.status}</td>
+                  ${overview.criteria.map((c) => criterionCell(r.criteria.find((x) => x.id === c.id)))}
                   <td class="num">
                     <a href="/students/${encodeURIComponent(r.student)}?lab=${lab.id}">${r.submissions}</a>
                   </td>
                   <td>${when(r.pushedAt)} <code>${short(r.commit)}</code></td>
-                  <td class="live" data-live>${liveText(r) || r.status}</td>
                 </tr>`,
             )}
           </tbody>
