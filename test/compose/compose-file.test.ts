@@ -36,11 +36,13 @@ const REQUIRED = {
   POSTGRES_PASSWORD: 'set POSTGRES_PASSWORD in .env',
   GITHUB_WEBHOOK_SECRET: 'set GITHUB_WEBHOOK_SECRET in .env',
   DOCKER_GID: 'set DOCKER_GID in .env',
+  DASHBOARD_SESSION_SECRET: 'set DASHBOARD_SESSION_SECRET in .env',
 };
 const FULL_ENV = {
   POSTGRES_PASSWORD: 'compose-test-password',
   GITHUB_WEBHOOK_SECRET: 'compose-test-webhook-secret-0123456789',
   DOCKER_GID: '998',
+  DASHBOARD_SESSION_SECRET: 'compose-test-session-secret-0123456789abcdef',
 };
 
 describe('docker-compose.yml: what production relies on', () => {
@@ -74,7 +76,7 @@ describe('docker-compose.yml: what production relies on', () => {
   });
 
   it('health-checks every long-running service; the worker on its own /healthz (HEALTH_PORT)', () => {
-    for (const name of ['redis', 'postgres', 'api', 'worker']) {
+    for (const name of ['redis', 'postgres', 'api', 'worker', 'dashboard']) {
       expect({ name, test: Array.isArray(services[name]!.healthcheck?.test) }).toEqual({ name, test: true });
     }
     const port = env('worker').HEALTH_PORT;
@@ -91,6 +93,7 @@ describe('docker-compose.yml: what production relies on', () => {
 
   it('publishes the api on loopback only (the TLS proxy is the public side)', () => {
     expect(services.api!.ports).toEqual(['${API_PUBLISH:-127.0.0.1:3000}:3000']);
+    expect(services.dashboard!.ports).toEqual(['${DASHBOARD_PUBLISH:-127.0.0.1:3002}:3002']);
     for (const name of ['redis', 'postgres', 'worker']) expect(services[name]!.ports).toBeUndefined();
   });
 
@@ -115,7 +118,7 @@ describe('docker-compose.yml: what production relies on', () => {
     expect(compose.networks.kind).toEqual({ name: '${KIND_NETWORK:-labgrader-kind}' });
     expect(services.worker!.networks).toEqual(['default', 'kind']);
     // Only the worker touches the engine.
-    for (const name of ['redis', 'postgres', 'api']) {
+    for (const name of ['redis', 'postgres', 'api', 'dashboard']) {
       expect(JSON.stringify(services[name]!.volumes ?? [])).not.toContain('docker.sock');
     }
     // The variables the worker and the cluster package read.
@@ -140,6 +143,23 @@ describe('docker-compose.yml: what production relies on', () => {
     expect(env('api').GITHUB_WEBHOOK_SECRET).toMatch(/^\$\{GITHUB_WEBHOOK_SECRET:\?/);
   });
 
+  it('serves the dashboard from the same image, after the worker has migrated the store, with sign-in configured', () => {
+    expect(services.dashboard!.entrypoint).toEqual(['node', '/opt/labgrader/apps/dashboard/dist/main.js']);
+    expect(services.dashboard!.depends_on).toMatchObject({ worker: { condition: 'service_healthy' } });
+    const d = env('dashboard');
+    expect(d.DASHBOARD_SESSION_SECRET).toMatch(/^\$\{DASHBOARD_SESSION_SECRET:\?/);
+    for (const v of ['LABGRADER_ADMIN_TOKEN', 'GITHUB_CLIENT_ID', 'GITHUB_CLIENT_SECRET', 'LABGRADER_COURSE']) {
+      expect({ v, value: d[v] }).toEqual({ v, value: `\${${v}:-}` });
+    }
+    expect(d.PORT).toBe('3002');
+    expect(services.dashboard!.healthcheck.test.join(' ')).toContain('http://127.0.0.1:3002/healthz');
+    // The variables apps/dashboard reads.
+    const config = read('apps/dashboard/src/config.ts');
+    for (const v of ['DASHBOARD_SESSION_SECRET', 'LABGRADER_ADMIN_TOKEN', 'DASHBOARD_PUBLIC_URL', 'PORT']) {
+      expect(config).toContain(`${v}:`);
+    }
+  });
+
   it('builds one image from the Dockerfile, whose bases are build arguments', () => {
     const dockerfile = read('Dockerfile');
     for (const arg of ['BASE_IMAGE', 'GO_IMAGE', 'DOCKER_CLI_IMAGE']) {
@@ -148,7 +168,7 @@ describe('docker-compose.yml: what production relies on', () => {
     expect(dockerfile).toContain('RUN build-go-tools.sh /out helm kubectl kind');
     expect(dockerfile).toContain('COPY --from=tools /out/kind /usr/local/bin/');
     expect(dockerfile).toContain('COPY --from=docker-cli /usr/local/bin/docker /usr/local/bin/');
-    for (const name of ['api', 'worker', 'labgrader']) {
+    for (const name of ['api', 'worker', 'dashboard', 'labgrader']) {
       expect(services[name]!.build.args).toEqual({
         BASE_IMAGE: '${LABGRADER_BASE_IMAGE:-node:20-bookworm-slim}',
         GO_IMAGE: '${LABGRADER_GO_IMAGE:-golang:1.24-bookworm}',

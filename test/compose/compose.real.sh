@@ -5,7 +5,7 @@
 #   1. builds the api/worker image with `compose build` (the repository's Dockerfile; on a
 #      machine without a registry, from the bases test/compose/offline-images.sh made, through
 #      test/compose/offline.override.yml);
-#   2. `compose up -d`: Redis, PostgreSQL, the api and a worker with CLUSTER_STAGE=kind, and
+#   2. `compose up -d`: Redis, PostgreSQL, the api, the dashboard and a worker with CLUSTER_STAGE=kind, and
 #      waits for their healthchecks;
 #   3. a bare git repository holding examples/lab-85-passing (served to the worker over
 #      file://, CLONE_URL_ALLOW=file:///srv/repos/), and a push webhook for it signed with
@@ -64,6 +64,10 @@ export KIND_NETWORK=$RUN-kind
 POSTGRES_PASSWORD=$(head -c18 /dev/urandom | od -An -tx1 | tr -d ' \n')
 GITHUB_WEBHOOK_SECRET=$(head -c24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export POSTGRES_PASSWORD GITHUB_WEBHOOK_SECRET
+DASHBOARD_SESSION_SECRET=$(head -c24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+LABGRADER_ADMIN_TOKEN=$(head -c18 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export DASHBOARD_SESSION_SECRET LABGRADER_ADMIN_TOKEN
+export DASHBOARD_PUBLISH=127.0.0.1: # the dashboard, also on a free loopback port
 DOCKER_GID=$(stat -c %g /var/run/docker.sock)
 export DOCKER_GID
 export API_PUBLISH=127.0.0.1:      # a free port on loopback ("127.0.0.1::3000")
@@ -155,13 +159,13 @@ log "compose up -d"
 t=$SECONDS
 compose up -d >"$WORK/up.log" 2>&1 || { cat "$WORK/up.log" >&2; fail "compose up -d"; exit 1; }
 declare -A ID
-for s in redis postgres api worker; do ID[$s]=$(compose ps -q "$s"); done
+for s in redis postgres api worker dashboard; do ID[$s]=$(compose ps -q "$s"); done
 healthy() { [ "$(docker inspect -f '{{.State.Health.Status}}' "${ID[$1]}" 2>/dev/null)" = healthy ]; }
 while [ $((SECONDS - t)) -lt 180 ]; do
-  healthy api && healthy worker && break
+  healthy api && healthy worker && healthy dashboard && break
   sleep 3
 done
-for s in redis postgres api worker; do
+for s in redis postgres api worker dashboard; do
   healthy "$s" && ok "$s healthy" || fail "$s not healthy after $((SECONDS - t)) s"
 done
 [ "$failed" = 0 ] || exit 1
@@ -217,8 +221,20 @@ else
   fail "report check"
 fi
 sed 's/^/    /' "$WORK/check.out" >&2
+
+# ---------------------------------------------------------------- 5. the dashboard shows it
+dport=$(compose port dashboard 3002 | sed 's/.*://')
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$dport/api/v1/labs")
+[ "$code" = 401 ] && ok "the dashboard's API refuses a request without credentials (401)" || fail "the dashboard answered $code without credentials"
+if curl -sf -H "Authorization: Bearer $LABGRADER_ADMIN_TOKEN" "http://127.0.0.1:$dport/api/v1/labs" >"$WORK/labs.json" &&
+  node -e 'const b=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")); const s=JSON.stringify(b); process.exit(s.includes("lab-85") ? 0 : 1)' "$WORK/labs.json"; then
+  ok "the dashboard lists the graded lab to an instructor ($(head -c 200 "$WORK/labs.json"))"
+else
+  fail "the dashboard's /api/v1/labs: $(head -c 300 "$WORK/labs.json" 2>/dev/null)"
+fi
+
 compose logs --no-color >"$WORK/all.log" 2>&1
-if grep -qF -e "$POSTGRES_PASSWORD" -e "$GITHUB_WEBHOOK_SECRET" "$WORK/all.log"; then
+if grep -qF -e "$POSTGRES_PASSWORD" -e "$GITHUB_WEBHOOK_SECRET" -e "$LABGRADER_ADMIN_TOKEN" -e "$DASHBOARD_SESSION_SECRET" "$WORK/all.log"; then
   fail "a secret appears in the services' logs"
 else
   ok "no secret in the services' logs ($(wc -l <"$WORK/all.log") lines)"

@@ -6,14 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
-import type { CommandOptions, CommandResult, CommandRunner } from '@labgrader/core';
+import { silentLogger, type CommandOptions, type CommandResult, type CommandRunner } from '@labgrader/core';
 import { closeRedis, createRedisConnection } from '@labgrader/queue';
 import { clusterSlotKeys, createRedisClusterSlots, dockerEngineId, sweepOrphanClusters } from '../src/cluster-slots.js';
 import { TEST_REDIS_URL, countKeys, deleteKeys, uniqueName } from '../../../packages/queue/test/support/services.js';
 
 const prefix = uniqueName('slots');
 let redis: Redis;
-const logger = { debug() {}, info() {}, warn() {}, error() {} };
+const logger = silentLogger;
 
 beforeAll(() => {
   redis = createRedisConnection(TEST_REDIS_URL, { role: 'worker' });

@@ -80,7 +80,11 @@ export async function listen(app: express.Express, secret: string): Promise<Test
         if (v === undefined) delete headers[k];
         else headers[k] = v;
       }
-      const res = await fetch(`${url}/webhooks/github`, { method: 'POST', headers, body });
+      const res = await fetch(`${url}/webhooks/github`, {
+        method: 'POST',
+        headers,
+        body: typeof body === 'string' ? body : new Uint8Array(body),
+      });
       const text = await res.text();
       return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : {}, deliveryId };
     },
