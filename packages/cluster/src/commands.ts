@@ -53,7 +53,11 @@ export class Transcript {
 export interface RunOptions {
   input?: string;
   timeoutMs?: number;
-  /** Defaults to the tool's signal; `null` runs without one (cleanup after an abort). */
+  /**
+   * Defaults to the tool's signal; `null` runs without one: cleanup after an
+   * abort, which also runs in a process group of its own, so that a second
+   * Ctrl-C at the terminal does not kill the `kind delete` it waits for.
+   */
   signal?: AbortSignal | null;
   /** Do not record this command in the transcript (polling loops record a summary instead). */
   unrecorded?: boolean;
@@ -100,6 +104,7 @@ export class Tool {
       ...(signal ? { signal } : {}),
       timeoutMs: options.timeoutMs ?? 60_000,
       ...(options.input !== undefined ? { input: options.input } : {}),
+      ...(options.signal === null ? { detached: true } : {}),
     });
     if (!options.unrecorded) {
       this.transcript.add({

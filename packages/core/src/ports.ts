@@ -27,6 +27,12 @@ export interface CommandOptions {
   input?: string;
   /** Kill the command if stdout or stderr grows past this (default 16 MiB). */
   maxOutputBytes?: number;
+  /**
+   * Run it in a process group of its own: the Ctrl-C a terminal sends to the
+   * whole foreground group (labgrader and every child) does not reach it.
+   * For cleanup that must finish (deleting a cluster) while labgrader stops.
+   */
+  detached?: boolean;
 }
 
 export interface CommandResult {

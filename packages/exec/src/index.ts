@@ -63,6 +63,7 @@ export function createExecaRunner(): CommandRunner {
           reject: false,
           stripFinalNewline: false,
           forceKillAfterDelay: 2_000,
+          ...(options.detached ? { detached: true } : {}),
         });
         const durationMs = performance.now() - started;
         if (result.failed && result.code === 'ENOENT') throw new CommandNotFoundError(command);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
 import { AbortedError, CommandNotFoundError } from '@labgrader/core';
 import { createExecaRunner } from '@labgrader/exec';
 
@@ -39,5 +40,19 @@ describe('createExecaRunner', () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(new AbortedError('budget spent')), 100);
     await expect(runner.run('sleep', ['10'], { signal: controller.signal })).rejects.toThrow('budget spent');
+  });
+
+  it('runs a detached command in a process group of its own (a terminal Ctrl-C to ours does not reach it)', async () => {
+    const script = 'echo $$; cut -d" " -f5 /proc/$$/stat';
+    const read = async (detached: boolean) => {
+      const r = await runner.run('sh', ['-c', script], detached ? { detached } : {});
+      const [pid, group] = r.stdout.trim().split('\n').map(Number);
+      return { pid, group };
+    };
+    const detached = await read(true);
+    expect(detached.group).toBe(detached.pid);
+    const attached = await read(false);
+    expect(attached.group).not.toBe(attached.pid);
+    expect(attached.group).toBe(Number(readFileSync(`/proc/${process.pid}/stat`, 'utf8').split(' ')[4]));
   });
 });
