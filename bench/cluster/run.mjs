@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+/**
+ * The cluster stage's cost per submission, phase by phase, on this machine:
+ * the passing example lab graded with a rubric's cluster stage on a fresh
+ * kind cluster (the offline node image of test/kind-offline/), through the
+ * same path a worker job takes (gradeSource with createBuiltinStages and the
+ * execa runner), then the throughput with several submissions at once.
+ *
+ *   eval "$(test/kind-offline/env.sh)"
+ *   node bench/cluster/run.mjs [--rubric lab-85] [--runs 2] [--concurrency 1,2,4]
+ *
+ * Phases come from the stage's own progress messages (each lasts until the
+ * next message): create (kind create + nodes Ready + kube-proxy/CoreDNS), load
+ * images, isolation (admission policies, namespaces, guard rails), apply,
+ * Ready (waiting for the workloads, the baseline probe), each drill, the
+ * steady-state watch (liveness probes must get the time to act), teardown.
+ *
+ * A warm pool of ready clusters is not implemented yet (issue 13): every
+ * submission here pays for its own cluster, and the bench says so.
+ */
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const args = process.argv.slice(2);
+const option = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const rubricId = option('rubric', 'lab-85');
+const runs = Number(option('runs', '2'));
+const levels = option('concurrency', '1,2')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
+
+if (!process.env.LABGRADER_KIND_NODE_IMAGE) {
+  console.error('bench/cluster: run `eval "$(test/kind-offline/env.sh)"` first (kind, kubectl and the node image).');
+  process.exit(2);
+}
+
+const load = (pkg, file = 'index.js') => import(pathToFileURL(path.join(root, 'packages', pkg, 'dist', file)).href);
+const { createBuiltinStages, loadRubric } = await load('builtin');
+const { planClusterStage } = await load('builtin', 'cluster-plan.js');
+const { createExecaRunner } = await load('exec');
+const { gradeSource } = await load('pipeline');
+
+const work = mkdtempSync(path.join(os.tmpdir(), 'labgrader-cluster-bench-'));
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+const runner = createExecaRunner();
+const planned = await planClusterStage({
+  mode: 'kind',
+  rubric: await loadRubric(rubricId, root),
+  runner,
+  env: process.env,
+  caller: 'cli',
+});
+
+const PHASES = [
+  ['wait for slot', /^waiting for a cluster slot/],
+  ['create', /^(creating kind cluster|waiting for \d+ worker|waiting for kube-proxy)/],
+  ['load images', /^loading \d+ image/],
+  ['isolation', /admission policies|API discovery|^creating \d+ namespace|guard rails/],
+  ['apply', /^applying \d+ object/],
+  ['Ready', /^(waiting for|stopped waiting|probing|reading the manifests)/],
+  ['pod kill', /^pod kill/],
+  ['container kill', /^container kill/],
+  ['bad rollout', /^bad rollout/],
+  ['secret rotation', /^secret rotation/],
+  ['readiness gate', /^readiness gate/],
+  ['node failure', /^node failure/],
+  ['node drain', /^node drain/],
+  ['steady-state watch', /^watching the Ready pods/],
+  ['teardown', /^deleting the kind cluster/],
+];
+const phaseOf = (message) => PHASES.find(([, re]) => re.test(message))?.[0] ?? 'other';
+
+let copies = 0;
+async function gradeOnce() {
+  const dir = path.join(work, `lab-${copies++}`);
+  cpSync(path.join(root, 'examples', 'lab-85-passing'), dir, { recursive: true });
+  const marks = [];
+  let clusterEnd;
+  const t0 = performance.now();
+  const report = await gradeSource(
+    { kind: 'directory', path: dir },
+    { rubric: planned.rubric, skip: planned.skip },
+    {
+      runner,
+      stages: createBuiltinStages({ env: process.env }),
+      onEvent: (e) => {
+        if (e.stage !== 'cluster') return;
+        if (e.type === 'progress') marks.push([performance.now(), phaseOf(e.message)]);
+        if (e.type === 'stage-end') clusterEnd = performance.now();
+      },
+    },
+  );
+  const total = (performance.now() - t0) / 1000;
+  const phases = {};
+  marks.forEach(([at, phase], i) => {
+    const next = i + 1 < marks.length ? marks[i + 1][0] : (clusterEnd ?? at);
+    phases[phase] = (phases[phase] ?? 0) + (next - at) / 1000;
+  });
+  const cluster = report.criteria.filter((c) => c.stage === 'cluster');
+  return {
+    total,
+    phases,
+    score: `${report.score.points}/${report.score.maxPoints}`,
+    cluster: cluster.map((c) => `${c.id} ${c.points}/${c.maxPoints}`).join(', '),
+    status: report.status,
+  };
+}
+
+const fmt = (s) => `${s.toFixed(1).padStart(6)} s`;
+console.log(`bench/cluster: rubric ${rubricId}, the passing example, a fresh kind cluster per submission`);
+console.log(`machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}`);
+console.log('warm pool: NOT IMPLEMENTED (issue 13) -- no warm figure below; target (warm, < 20 s) not shown as met\n');
+
+const sequential = [];
+for (let i = 0; i < runs; i++) {
+  const r = await gradeOnce();
+  sequential.push(r);
+  console.log(`run ${i + 1}: ${fmt(r.total)} end to end, ${r.status} ${r.score} (${r.cluster})`);
+}
+const names = [...new Set(sequential.flatMap((r) => Object.keys(r.phases)))].sort(
+  (a, b) => PHASES.findIndex(([n]) => n === a) - PHASES.findIndex(([n]) => n === b),
+);
+console.log(`\nphase (median of ${runs})`.padEnd(24) + 'time');
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+for (const name of names) console.log(`  ${name.padEnd(22)}${fmt(median(sequential.map((r) => r.phases[name] ?? 0)))}`);
+console.log(`  ${'end to end'.padEnd(22)}${fmt(median(sequential.map((r) => r.total)))}`);
+
+console.log('\nconcurrent submissions (each its own cluster)');
+for (const n of levels) {
+  const t0 = performance.now();
+  const results = await Promise.all(Array.from({ length: n }, () => gradeOnce()));
+  const wall = (performance.now() - t0) / 1000;
+  const ok = results.filter((r) => r.status === 'graded').length;
+  console.log(
+    `  ${String(n).padStart(2)} at once: ${fmt(wall)} wall, ${((n / wall) * 60).toFixed(2)} submissions/min, ` +
+      `slowest ${fmt(Math.max(...results.map((r) => r.total)))}, ${ok}/${n} graded (${results.map((r) => r.score).join(' ')})`,
+  );
+}
