@@ -25,7 +25,9 @@ export function lazyClusterStage(
     registry: clusterRegistry,
     abortGraceMs: CLUSTER_ABORT_GRACE_MS,
     async prepare(input: StageInput<ClusterSettings>): Promise<StagePreparation<ClusterContext>> {
-      stage ??= import('@labgrader/cluster').then((m) => m.createClusterStage({ ...(env ? { env } : {}), ...(clusterSlots ? { clusterSlots } : {}) }));
+      stage ??= import('@labgrader/cluster').then((m) =>
+        m.createClusterStage({ ...(env ? { env } : {}), ...(clusterSlots ? { clusterSlots } : {}) }),
+      );
       return (await stage).prepare(input);
     },
   };
