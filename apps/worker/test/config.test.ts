@@ -27,6 +27,8 @@ describe('worker configuration', () => {
       lockDurationMs: 60_000,
       cloneUrlAllow: ['https://github.com/'],
       clusterStage: 'auto',
+      clusterMaxPerHost: 2,
+      clusterSlotLeaseMs: 60_000,
       logLevel: 'info',
       workspaceRoot: path.join(os.tmpdir(), 'labgrader-worker'),
       janitorIntervalMs: 300_000,
