@@ -77,6 +77,14 @@ export interface SessionDeps {
 
 const TEARDOWN_TIMEOUT_MS = 180_000;
 
+/** Thaws every frozen cgroup of a node (cgroup v1 freezer and v2), best effort. */
+const THAW_FROZEN_CGROUPS = [
+  'find /sys/fs/cgroup -name freezer.state 2>/dev/null | while read -r f; do',
+  '  grep -q FROZEN "$f" 2>/dev/null && echo THAWED > "$f" 2>/dev/null; done;',
+  'find /sys/fs/cgroup -name cgroup.freeze 2>/dev/null | while read -r f; do',
+  '  [ "$(cat "$f" 2>/dev/null)" = 1 ] && echo 0 > "$f" 2>/dev/null; done; true',
+].join('\n');
+
 function unavailable(message: string, hint: string, cause?: unknown): NotGradableError {
   return new NotGradableError('cluster-unavailable', message, { hint, ...(cause ? { cause } : {}) });
 }
@@ -301,11 +309,16 @@ export function createKindSession(config: ClusterConfig & { target: KindTarget }
                 return undefined;
               }
             };
+            const listArgs = ['ps', '-aq', '--filter', `label=io.x-k8s.kind.cluster=${name}`];
+            // A node whose containerd was killed half-way (a Ctrl-C, a job aborted while a pod started) can keep a
+            // pod's cgroup frozen (runc freezes it while it sets device rules). A frozen process cannot be killed,
+            // so neither can the node: `kind delete` then fails ("did not receive an exit event"). Thaw first.
+            const nodeIds = ((await step(listArgs, docker, 60_000))?.stdout ?? '').split(/\s+/).filter(Boolean);
+            for (const id of nodeIds) await step(['exec', id, 'sh', '-c', THAW_FROZEN_CGROUPS], docker, 30_000);
             const deleteArgs = ['delete', 'cluster', '--name', name, '--kubeconfig', kubeconfig || '/dev/null'];
             // Killed (not failed): once more. What it left either way is removed below.
             let deleted = await step(deleteArgs, kind, TEARDOWN_TIMEOUT_MS);
             deleted ??= await step(deleteArgs, kind, TEARDOWN_TIMEOUT_MS);
-            const listArgs = ['ps', '-aq', '--filter', `label=io.x-k8s.kind.cluster=${name}`];
             let left = (await step(listArgs, docker, 60_000)) ?? (await step(listArgs, docker, 60_000));
             const ids = (left?.stdout ?? '').split(/\s+/).filter(Boolean);
             if (ids.length > 0) {

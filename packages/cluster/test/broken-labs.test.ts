@@ -292,6 +292,7 @@ describe('cleanup when Ctrl-C, sent to the whole process group, kills the cleanu
       removed = true;
       return { stdout: 'c0ffee\n' };
     });
+    runner.on(/^docker exec c0ffee sh -c /, { stdout: '' });
     let n = 0;
     const input = stageInput(
       await repoOf(path.join(EXAMPLES, 'lab-85-passing')),
@@ -310,8 +311,11 @@ describe('cleanup when Ctrl-C, sent to the whole process group, kills the cleanu
         randomBytes: (size: number) => new Uint8Array(size).map(() => (n++ * 37 + 11) % 256),
       }),
     ).rejects.toThrow('grading was interrupted (SIGINT)');
-    const cleanup = runner.lines().filter((l) => /^kind delete|^docker (ps -aq|rm)/.test(l));
+    const cleanup = runner.lines().filter((l) => /^kind delete|^docker (ps -aq|rm|exec c0ffee sh -c find)/.test(l));
     expect(cleanup.map((l) => l.split(' ').slice(0, 3).join(' '))).toEqual([
+      // First the node's frozen cgroups are thawed (a frozen pod cannot be killed, nor then the node).
+      'docker ps -aq',
+      'docker exec c0ffee',
       'kind delete cluster',
       'kind delete cluster',
       'docker ps -aq',

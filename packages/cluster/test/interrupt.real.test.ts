@@ -104,9 +104,9 @@ real('Ctrl-C twice during a grade on kind', () => {
     expect(name).toBeDefined();
     expect(readdirSync(tmp).filter((d) => d.startsWith('labgrader-kind-'))).toEqual([]);
     // Removal can lag the CLI's exit under load: a bounded wait, printed. In one full CI run the node
-    // container was never removed: the engine itself could not kill it (`docker rm -f`: "tried to kill
-    // container, but did not receive an exit event"; its systemd survived SIGKILL from the host). The
-    // teardown then rightly reports the delete as failed, and this test fails: the wait hides no leftover.
+    // container was never removed: a pod's cgroup inside it had been left frozen by the node's runc when
+    // the SIGINT came, and a frozen process cannot be killed (`docker rm -f`: "did not receive an exit
+    // event"). The teardown now thaws the nodes' cgroups before `kind delete`.
     const waitedFrom = Date.now();
     while (kindClusterContainers().includes(name!) && Date.now() - waitedFrom < 60_000) {
       await new Promise((r) => setTimeout(r, 1_000));
