@@ -12,6 +12,7 @@ import {
   drillDidNotRun,
   drillEvidence,
   missingDrill,
+  percent,
   workloadLocation,
 } from './shared.js';
 
@@ -25,10 +26,6 @@ export const nodeDrainOptions = z.strictObject({
   minSuccessRatio: z.number().min(0).max(1).default(0.95),
 });
 export type NodeDrainOptions = z.infer<typeof nodeDrainOptions>;
-
-function percent(ratio: number): string {
-  return `${Math.round(ratio * 1000) / 10}%`;
-}
 
 /** The lab's PodDisruptionBudget by name, and the line of its minAvailable/maxUnavailable. */
 export function budgetLocation(

@@ -11,6 +11,7 @@ import {
   drillDidNotRun,
   drillEvidence,
   missingDrill,
+  percent,
   workloadLocation,
 } from './shared.js';
 
@@ -29,10 +30,6 @@ export const nodeFailureOptions = z.strictObject({
   minSuccessRatio: z.number().min(0).max(1).default(0.95),
 });
 export type NodeFailureOptions = z.infer<typeof nodeFailureOptions>;
-
-function percent(ratio: number): string {
-  return `${Math.round(ratio * 1000) / 10}%`;
-}
 
 /** Where the pods are spread over nodes (topologySpreadConstraints, affinity), else the pod template. */
 export function spreadLocation(workload: PlannedWorkload): SourceLocation {

@@ -11,6 +11,7 @@ import {
   drillDidNotRun,
   drillEvidence,
   missingDrill,
+  percent,
   workloadLocation,
 } from './shared.js';
 
@@ -34,10 +35,6 @@ export const readinessGateOptions = z.strictObject({
   minSuccessRatio: z.number().min(0).max(1).default(0.95),
 });
 export type ReadinessGateOptions = z.infer<typeof readinessGateOptions>;
-
-function percent(ratio: number): string {
-  return `${Math.round(ratio * 1000) / 10}%`;
-}
 
 export const readinessGate = defineCheck<ClusterContext, ReadinessGateOptions>({
   id: 'cluster/readiness-gate',

@@ -3,7 +3,14 @@ import { defineCheck, type SourceLocation } from '@labgrader/core';
 import type { ClusterContext } from '../context.js';
 import { formatTimeline } from '../drills/observe.js';
 import type { PlannedWorkload } from '../plan.js';
-import { availabilityLocation, drillDidNotRun, drillEvidence, missingDrill, workloadLocation } from './shared.js';
+import {
+  availabilityLocation,
+  drillDidNotRun,
+  drillEvidence,
+  missingDrill,
+  percent,
+  workloadLocation,
+} from './shared.js';
 
 export const secretRotationOptions = z.strictObject({
   /** Share of requests that must be answered from the rotation until every pod has the new values. */
@@ -19,10 +26,6 @@ export const secretRotationOptions = z.strictObject({
   outageCredit: z.number().min(0).max(1).default(0.5),
 });
 export type SecretRotationOptions = z.infer<typeof secretRotationOptions>;
-
-function percent(ratio: number): string {
-  return `${Math.round(ratio * 1000) / 10}%`;
-}
 
 /** Where the workload names the Secret (secretKeyRef, envFrom, secret volume), else the workload. */
 export function secretReference(workload: PlannedWorkload, secret: string | undefined): SourceLocation {

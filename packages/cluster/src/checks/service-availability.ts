@@ -2,7 +2,14 @@ import { z } from 'zod';
 import { defineCheck, type SourceLocation } from '@labgrader/core';
 import type { ClusterContext } from '../context.js';
 import { SCENARIOS } from '../settings.js';
-import { availabilityLocation, containerField, describeCause, notMeaningful, workloadLocation } from './shared.js';
+import {
+  availabilityLocation,
+  containerField,
+  describeCause,
+  notMeaningful,
+  percent,
+  workloadLocation,
+} from './shared.js';
 
 export const serviceAvailabilityOptions = z.strictObject({
   /** Share of requests that must be answered during each drill. */
@@ -17,10 +24,6 @@ export const serviceAvailabilityOptions = z.strictObject({
   includeBaseline: z.boolean().default(true),
 });
 export type ServiceAvailabilityOptions = z.infer<typeof serviceAvailabilityOptions>;
-
-function percent(ratio: number): string {
-  return `${Math.round(ratio * 1000) / 10}%`;
-}
 
 export const serviceAvailability = defineCheck<ClusterContext, ServiceAvailabilityOptions>({
   id: 'cluster/service-availability',

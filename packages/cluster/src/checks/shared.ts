@@ -248,3 +248,8 @@ export function gradeRecovery(
   reporter.credit(credit);
   reporter.summary(`recovered in ${drill.recoverySeconds} s (${describeBand(bands, drill.recoverySeconds)})`);
 }
+
+/** A ratio as a percentage with one decimal (`0.873` → `87.3%`). */
+export function percent(ratio: number): string {
+  return `${Math.round(ratio * 1000) / 10}%`;
+}
