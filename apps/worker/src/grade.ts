@@ -36,9 +36,10 @@ import {
   type CommandRunner,
   type Logger,
   type Report,
+  type SourceExcerpts,
 } from '@labgrader/core';
 import { clusterBudget, judgeSubmission, type Lab } from '@labgrader/course';
-import { gradeSource, type PipelineEvent } from '@labgrader/pipeline';
+import { gradeSourceWithExcerpts, type PipelineEvent } from '@labgrader/pipeline';
 import {
   InvalidGradeJobError,
   SupersededError,
@@ -302,9 +303,11 @@ export function createGradeHandler(deps: GradeDeps): (data: unknown, ctx: JobCon
       }
     };
     let report: Report;
+    // The lines around the findings, read before the workspace goes (kept by the store beside the report).
+    let excerpts: SourceExcerpts | undefined;
     try {
       const token = await deps.credentials.tokenFor(job, ctx.signal);
-      report = await gradeSource(
+      ({ report, excerpts } = await gradeSourceWithExcerpts(
         { kind: 'git', url: clone.url, ref: job.commit, ...(token ? { credentials: { token } } : {}) },
         {
           rubric: planned.rubric,
@@ -326,7 +329,7 @@ export function createGradeHandler(deps: GradeDeps): (data: unknown, ctx: JobCon
           onEvent,
           ...((ctx.tempRoot ?? deps.tempRoot) ? { workspace: { tempRoot: (ctx.tempRoot ?? deps.tempRoot)! } } : {}),
         },
-      );
+      ));
     } catch (err) {
       if (ctx.signal.reason instanceof SupersededError) return supersede(ctx.signal.reason.supersededBy);
       await abandon();
@@ -367,7 +370,12 @@ export function createGradeHandler(deps: GradeDeps): (data: unknown, ctx: JobCon
       ...(deadline ? { deadline } : {}),
     };
     for (const publisher of deps.publishers) {
-      await publisher.publish(report, { ...publishCtx, meta, retriesExhausted: failure !== undefined });
+      await publisher.publish(report, {
+        ...publishCtx,
+        meta,
+        retriesExhausted: failure !== undefined,
+        ...(excerpts ? { excerpts } : {}),
+      });
     }
     if (failure) throw new RetryableJobError(`gave up after ${ctx.attempt} attempts: ${failure}`);
 

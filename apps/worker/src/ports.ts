@@ -8,7 +8,7 @@
  *  - `ReportPublisher`s: the store (the record), the check run and the PR
  *    comment (publishers.ts).
  */
-import type { Logger, Report } from '@labgrader/core';
+import type { Logger, Report, SourceExcerpts } from '@labgrader/core';
 import type { GradeJob } from '@labgrader/queue';
 import type { GradeMetadata, ReportStore } from '@labgrader/store';
 
@@ -43,6 +43,8 @@ export interface PublishedGrade extends PublishContext {
    * is `not-gradable` and says so. A check run would be neutral, asking to re-run.
    */
   retriesExhausted: boolean;
+  /** The source lines around the findings, redacted (the store keeps them; GitHub gets the report only). */
+  excerpts?: SourceExcerpts;
 }
 
 export interface ReportPublisher {
@@ -76,6 +78,7 @@ export function storePublisher(store: ReportStore): ReportPublisher {
         { repository: grade.job.repository.fullName, commit: grade.job.commit, rubricId: grade.job.rubricId },
         report,
         grade.meta,
+        grade.excerpts ? { excerpts: grade.excerpts } : {},
       );
     },
   };

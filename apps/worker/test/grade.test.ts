@@ -26,6 +26,28 @@ afterAll(async () => {
 });
 
 describe('grading worker', () => {
+  it('keeps the source lines around each finding beside the report, redacted', async () => {
+    world.startWorker();
+    const { repo, sha } = world.repo('lab-85-flawed-probes');
+    const { jobId } = await world.producer.enqueue(world.pushJob(repo, sha));
+    await world.finished(jobId);
+    const job = world.pushJob(repo, sha);
+    const key = { repository: job.repository.fullName, commit: sha, rubricId: 'lab-85' };
+    const stored = await world.store.getById((await world.store.get(key))!.id);
+    const located = stored!.report.findings.filter((f) => f.location);
+    expect(located.length).toBeGreaterThan(0);
+    expect(stored?.excerpts?.omitted).toBe(0);
+    for (const f of located) {
+      const excerpt = stored!.excerpts!.excerpts.find(
+        (e) =>
+          e.file === f.location!.file &&
+          f.location!.line >= e.startLine &&
+          f.location!.line < e.startLine + e.lines.length,
+      );
+      expect(excerpt).toBeDefined();
+    }
+  });
+
   it('grades a pushed commit from a git repository and stores the report', async () => {
     world.startWorker();
     const { repo, sha } = world.repo('lab-85-passing');

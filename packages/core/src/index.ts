@@ -3,6 +3,7 @@ export * from './define-check.js';
 export * from './display-text.js';
 export * from './edit-distance.js';
 export * from './errors.js';
+export * from './excerpts.js';
 export * from './findings.js';
 export * from './manifests.js';
 export * from './ports.js';

@@ -1,3 +1,11 @@
 export { StageTimeoutError, withBudget } from './budget.js';
 export type { PipelineEvent } from './events.js';
-export { gradeRepository, gradeSource, type GradeOptions, type GradeRepoInput, type PipelineDeps } from './pipeline.js';
+export {
+  gradeRepository,
+  gradeSource,
+  gradeSourceWithExcerpts,
+  readExcerpts,
+  type GradeOptions,
+  type GradeRepoInput,
+  type PipelineDeps,
+} from './pipeline.js';

@@ -39,6 +39,11 @@ import {
   emptyInventory,
   compareFindings,
   ConfigError,
+  DEFAULT_EXCERPT_LIMITS,
+  excerptFiles,
+  extractExcerpts,
+  type ExcerptLimits,
+  type SourceExcerpts,
 } from '@labgrader/core';
 import { configKey, rubricMaxPoints, scoreRubric, type Rubric, type StageOutcome } from '@labgrader/rubric';
 import { prepareWorkspace, splitCredentials, type SubmissionSource, type WorkspaceLimits } from '@labgrader/repo';
@@ -318,6 +323,52 @@ export async function gradeSource(
   options: GradeOptions,
   deps: PipelineDeps,
 ): Promise<Report> {
+  return (await gradeInWorkspace(source, options, deps)).report;
+}
+
+/**
+ * gradeSource, and the source excerpts around the report's findings, read
+ * from the workspace before it is removed (see core's excerpts.ts: redacted,
+ * capped). Absent when the submission could not be fetched or the files could
+ * not be read: excerpts never fail a grading.
+ */
+export async function gradeSourceWithExcerpts(
+  source: SubmissionSource,
+  options: GradeOptions,
+  deps: PipelineDeps,
+  limits: ExcerptLimits = DEFAULT_EXCERPT_LIMITS,
+): Promise<{ report: Report; excerpts?: SourceExcerpts }> {
+  let excerpts: SourceExcerpts | undefined;
+  const { report } = await gradeInWorkspace(source, options, deps, async (files, graded) => {
+    try {
+      excerpts = await readExcerpts(files, graded.findings, limits);
+    } catch (err) {
+      (deps.logger ?? silentLogger).warn('source excerpts not kept', { error: err });
+    }
+  });
+  return excerpts ? { report, excerpts } : { report };
+}
+
+/** Reads the files the findings point into (text files within the workspace limits) and cuts the excerpts. */
+export async function readExcerpts(
+  files: RepoFiles,
+  findings: readonly ReportFinding[],
+  limits: ExcerptLimits = DEFAULT_EXCERPT_LIMITS,
+): Promise<SourceExcerpts> {
+  const texts = new Map<string, string>();
+  for (const path of excerptFiles(findings)) {
+    const read = await files.readText(path);
+    if (read.ok) texts.set(path, read.value);
+  }
+  return extractExcerpts(findings, texts, limits);
+}
+
+async function gradeInWorkspace(
+  source: SubmissionSource,
+  options: GradeOptions,
+  deps: PipelineDeps,
+  inspect?: (files: RepoFiles, report: Report) => Promise<void>,
+): Promise<{ report: Report }> {
   const clock = deps.clock ?? systemClock;
   const emit = deps.onEvent ?? (() => {});
   const startedAt = clock.now();
@@ -341,7 +392,7 @@ export async function gradeSource(
       message: err.message,
     });
     emit({ type: 'stage-end', stage: 'fetch', result });
-    return notFetchedReport(
+    const report = notFetchedReport(
       source,
       options,
       {
@@ -356,17 +407,20 @@ export async function gradeSource(
         startedMono,
       },
     );
+    return { report };
   }
   const fetched = stageResult('fetch', t, 'ok', {
     message: `${workspace.submission.commit ? workspace.submission.commit.slice(0, 12) : 'working tree'}`,
   });
   emit({ type: 'stage-end', stage: 'fetch', result: fetched });
   try {
-    return await gradeRepository(
+    const report = await gradeRepository(
       { files: workspace.files, submission: workspace.submission, before: [fetched], startedAt, startedMono },
       options,
       deps,
     );
+    await inspect?.(workspace.files, report);
+    return { report };
   } finally {
     await workspace.dispose();
   }

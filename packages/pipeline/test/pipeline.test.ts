@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import {
@@ -16,7 +16,7 @@ import {
   type ManifestInventory,
 } from '@labgrader/core';
 import { createExecaRunner } from '@labgrader/exec';
-import { gradeSource, type PipelineDeps, type PipelineEvent } from '@labgrader/pipeline';
+import { gradeSource, gradeSourceWithExcerpts, type PipelineDeps, type PipelineEvent } from '@labgrader/pipeline';
 import { parseRubric, type Rubric } from '@labgrader/rubric';
 import { makeBareRepo, tempDir, type BareRepo } from '../../../test/support/git-fixtures.js';
 
@@ -376,5 +376,49 @@ describe('gradeSource: what a criterion requires', () => {
       },
     ]);
     expect(report.score).toMatchObject({ points: 12, maxPoints: 23 });
+  });
+});
+
+describe('gradeSourceWithExcerpts', () => {
+  it('keeps the lines around each finding from the workspace, redacted, and still removes the workspace', async () => {
+    behaviour = 'ok';
+    const dir = tempDir();
+    mkdirSync(path.join(dir, 'k8s'));
+    writeFileSync(
+      path.join(dir, 'k8s', 'secret.yml'),
+      'kind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2\n',
+    );
+    writeFileSync(path.join(dir, 'k8s', 'ok.yaml'), 'kind: ConfigMap\n');
+    const tempRoot = tempDir();
+    const { report, excerpts } = await gradeSourceWithExcerpts(
+      { kind: 'directory', path: dir },
+      { rubric: rubric() },
+      { runner, stages, workspace: { tempRoot } },
+    );
+    expect(report.findings.map((f) => f.location?.file)).toEqual(['k8s/secret.yml']);
+    expect(excerpts).toEqual({
+      version: 1,
+      excerpts: [
+        {
+          file: 'k8s/secret.yml',
+          startLine: 1,
+          lines: ['kind: Secret', 'metadata:', '  name: db', 'stringData:'],
+        },
+      ],
+      omitted: 0,
+    });
+    expect(JSON.stringify(excerpts)).not.toContain('hunter2');
+    expect(readdirSync(tempRoot)).toEqual([]);
+    expect(existsSync(dir)).toBe(true);
+  });
+
+  it('has none when the submission could not be fetched', async () => {
+    const { report, excerpts } = await gradeSourceWithExcerpts(
+      { kind: 'git', url: `file://${path.join(labDir, 'no-such-repository.git')}` },
+      { rubric: rubric() },
+      { runner, stages },
+    );
+    expect(report.status).toBe('not-gradable');
+    expect(excerpts).toBeUndefined();
   });
 });

@@ -16,6 +16,7 @@ export type {
   ReportPage,
   ReportQuery,
   ReportStore,
+  SaveExtras,
   StoredReport,
   StoredReportSummary,
 } from './port.js';

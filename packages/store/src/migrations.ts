@@ -131,4 +131,32 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX reports_lab_owner ON ${s}.reports (lab_key, owner_key, pushed_at DESC, graded_at DESC, id DESC);
     `,
   },
+  {
+    version: 4,
+    name: 'dashboard: source excerpts beside each report, a version counter per lab',
+    // excerpts: the redacted lines around the findings (core's excerpts.ts), kept by the worker; NULL for the
+    // gradings before (the dashboard shows them without source lines). lab_versions: bumped by a trigger on
+    // every write of a lab's gradings, so the dashboard's caches ask one primary-key row whether the lab
+    // changed instead of counting its gradings; a trigger, so rows written by any path count.
+    sql: (s) => `
+      ALTER TABLE ${s}.reports ADD COLUMN excerpts jsonb;
+      CREATE TABLE ${s}.lab_versions (lab_key text PRIMARY KEY, version bigint NOT NULL);
+      INSERT INTO ${s}.lab_versions (lab_key, version) SELECT lab_key, count(*) FROM ${s}.reports GROUP BY lab_key;
+      CREATE FUNCTION ${s}.bump_lab_version() RETURNS trigger LANGUAGE plpgsql AS $fn$
+        BEGIN
+          IF TG_OP <> 'INSERT' THEN
+            INSERT INTO ${s}.lab_versions AS v (lab_key, version) VALUES (OLD.lab_key, 1)
+              ON CONFLICT (lab_key) DO UPDATE SET version = v.version + 1;
+          END IF;
+          IF TG_OP <> 'DELETE' AND (TG_OP = 'INSERT' OR NEW.lab_key IS DISTINCT FROM OLD.lab_key) THEN
+            INSERT INTO ${s}.lab_versions AS v (lab_key, version) VALUES (NEW.lab_key, 1)
+              ON CONFLICT (lab_key) DO UPDATE SET version = v.version + 1;
+          END IF;
+          RETURN NULL;
+        END
+      $fn$;
+      CREATE TRIGGER reports_lab_version AFTER INSERT OR UPDATE OR DELETE ON ${s}.reports
+        FOR EACH ROW EXECUTE FUNCTION ${s}.bump_lab_version();
+    `,
+  },
 ];

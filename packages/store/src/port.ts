@@ -9,7 +9,7 @@
  * of their latest push (GitHub's push time), and among that commit's
  * gradings the latest.
  */
-import type { Report } from '@labgrader/core';
+import type { Report, SourceExcerpts } from '@labgrader/core';
 
 export interface ReportKey {
   /** `owner/name`; compared case-insensitively, as GitHub does. */
@@ -97,6 +97,14 @@ export interface StoredReportSummary {
 
 export interface StoredReport extends StoredReportSummary {
   report: Report;
+  /** The lines around the findings, redacted (kept since store migration 4; absent before, or when unreadable). */
+  excerpts?: SourceExcerpts;
+}
+
+/** What a grading keeps beside its report. */
+export interface SaveExtras {
+  /** Source excerpts around the findings (core's extractExcerpts). */
+  excerpts?: SourceExcerpts;
 }
 
 export interface ReportQuery {
@@ -196,6 +204,8 @@ export interface PushBucket {
 export interface LabInfo {
   labId: string;
   labTitle?: string;
+  /** The rubric title of the lab's latest push (the title without a course configuration). */
+  rubricTitle?: string;
   students: number;
   gradings: number;
   lastPushedAt: string;
@@ -206,7 +216,7 @@ export interface ReportStore {
    * Records a grading of `key` (a new row; the same job saving again replaces
    * its own row); returns it.
    */
-  save(key: ReportKey, report: Report, meta: GradeMetadata): Promise<StoredReport>;
+  save(key: ReportKey, report: Report, meta: GradeMetadata, extras?: SaveExtras): Promise<StoredReport>;
   /** The latest grading of this commit as this lab (and rubric). */
   get(key: ReportKey): Promise<StoredReport | undefined>;
   /** What counts: each student's latest push in a lab, its latest grading; ordered by student. */
@@ -231,6 +241,8 @@ export interface DashboardStore {
   labs(options?: { by?: StudentKey }): Promise<LabInfo[]>;
   /** Changes whenever a grading of the lab is added or replaced (for caches). */
   labVersion(labId: string): Promise<string>;
+  /** Changes whenever any grading is added or replaced (for caches of the labs list). */
+  labsVersion(): Promise<string>;
   /** Each student's latest and counting grading in a lab, with their criterion scores and submission counts; ordered by key. */
   labOverview(query: LabOverviewQuery): Promise<LabOverviewRow[]>;
   /** Check pass rates and drill recovery times over the given gradings. */

@@ -12,7 +12,14 @@
  * beside it.
  */
 import pg from 'pg';
-import { InfrastructureError, UsageError, reportSchema, type Report } from '@labgrader/core';
+import {
+  InfrastructureError,
+  UsageError,
+  reportSchema,
+  sourceExcerptsSchema,
+  type Report,
+  type SourceExcerpts,
+} from '@labgrader/core';
 import { MIGRATIONS } from './migrations.js';
 import type {
   CriterionScore,
@@ -99,6 +106,7 @@ interface Row {
   graded_at: Date;
   grade_count: number;
   report?: Report;
+  excerpts?: SourceExcerpts | null;
 }
 
 const SUMMARY_COLUMNS = `id, job_id, event, lab_key, lab_title, student_key, reason, deadline, cluster_ran,
@@ -151,7 +159,7 @@ function keyColumn(by: StudentKey | undefined): 'student_key' | 'owner_key' {
 }
 
 function toStored(row: Row): StoredReport {
-  return { ...toSummary(row), report: row.report! };
+  return { ...toSummary(row), report: row.report!, ...(row.excerpts ? { excerpts: row.excerpts } : {}) };
 }
 
 function encodeCursor(row: StoredReportSummary): string {
@@ -273,9 +281,13 @@ export function createPostgresReportStore(options: PostgresStoreOptions): Postgr
       }
     },
 
-    async save(key, report, meta) {
+    async save(key, report, meta, extras = {}) {
       const valid = reportSchema.safeParse(report);
       if (!valid.success) throw new Error(`refusing to store an invalid report: ${valid.error.message}`);
+      if (extras.excerpts) {
+        const excerpts = sourceExcerptsSchema.safeParse(extras.excerpts);
+        if (!excerpts.success) throw new Error(`refusing to store invalid excerpts: ${excerpts.error.message}`);
+      }
       if (report.rubric.id !== key.rubricId) {
         throw new Error(`report is for rubric '${report.rubric.id}', key says '${key.rubricId}'`);
       }
@@ -292,9 +304,9 @@ export function createPostgresReportStore(options: PostgresStoreOptions): Postgr
          INSERT INTO ${s}.reports AS r (repository, commit_sha, rubric_id, rubric_digest, status, not_gradable_reason,
            points, max_points, percent, rubric_max_points, author, pushed_at, meta, report, report_schema_version,
            lab_id, job_id, event, lab_title, student, reason, deadline, cluster_ran,
-           grade_count, first_graded_at)
+           grade_count, first_graded_at, excerpts)
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, COALESCE($11, prior.author), LEAST(prior.pushed, $12::timestamptz),
-           $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, prior.n + 1, COALESCE(prior.first, now())
+           $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, prior.n + 1, COALESCE(prior.first, now()), $24::jsonb
          FROM prior
          ON CONFLICT ON CONSTRAINT reports_job DO UPDATE SET
            repository = EXCLUDED.repository,
@@ -315,6 +327,8 @@ export function createPostgresReportStore(options: PostgresStoreOptions): Postgr
            reason = EXCLUDED.reason,
            deadline = EXCLUDED.deadline,
            cluster_ran = EXCLUDED.cluster_ran,
+           -- Publishing a stored report again (a retried job) comes without excerpts: keep the first.
+           excerpts = COALESCE(EXCLUDED.excerpts, r.excerpts),
            graded_at = now()
          RETURNING ${SUMMARY_COLUMNS}, report`,
         [
@@ -341,6 +355,7 @@ export function createPostgresReportStore(options: PostgresStoreOptions): Postgr
           meta.reason ?? null,
           meta.deadline ? JSON.stringify(meta.deadline) : null,
           clusterRan(report),
+          extras.excerpts ? JSON.stringify(extras.excerpts) : null,
         ],
       );
       return toStored(rows[0]!);
@@ -479,7 +494,7 @@ export function createPostgresReportStore(options: PostgresStoreOptions): Postgr
       if (!GRADING_ID.test(id)) return undefined;
       const { rows } = await query<Row>(
         'get by id',
-        `SELECT ${SUMMARY_COLUMNS}, report FROM ${s}.reports WHERE id = $1`,
+        `SELECT ${SUMMARY_COLUMNS}, report, excerpts FROM ${s}.reports WHERE id = $1`,
         [id],
       );
       return rows[0] ? toStored(rows[0]) : undefined;
@@ -489,18 +504,25 @@ export function createPostgresReportStore(options: PostgresStoreOptions): Postgr
       const { rows } = await query<{
         lab_key: string;
         lab_title: string | null;
+        rubric_title: string | null;
         students: number;
         gradings: number;
         last_pushed: Date;
       }>(
         'labs',
-        `SELECT lab_key, max(lab_title) AS lab_title, count(DISTINCT ${keyColumn(opts.by)})::int AS students,
-                count(*)::int AS gradings, max(pushed_at) AS last_pushed
-         FROM ${s}.reports GROUP BY lab_key ORDER BY lab_key LIMIT 1000`,
+        // The rubric's title from the lab's latest push (one probe of reports_lab_pushed per lab): the lab's
+        // title without a course configuration.
+        `SELECT g.*, (SELECT r.report->'rubric'->>'title' FROM ${s}.reports r WHERE r.lab_key = g.lab_key
+                      ORDER BY r.pushed_at DESC, r.id DESC LIMIT 1) AS rubric_title
+         FROM (SELECT lab_key, max(lab_title) AS lab_title, count(DISTINCT ${keyColumn(opts.by)})::int AS students,
+                      count(*)::int AS gradings, max(pushed_at) AS last_pushed
+               FROM ${s}.reports GROUP BY lab_key ORDER BY lab_key LIMIT 1000) AS g
+         ORDER BY g.lab_key`,
       );
       return rows.map((r) => ({
         labId: r.lab_key,
         ...(r.lab_title ? { labTitle: r.lab_title } : {}),
+        ...(r.rubric_title ? { rubricTitle: r.rubric_title } : {}),
         students: r.students,
         gradings: r.gradings,
         lastPushedAt: r.last_pushed.toISOString(),
@@ -508,13 +530,20 @@ export function createPostgresReportStore(options: PostgresStoreOptions): Postgr
     },
 
     async labVersion(labId) {
-      const { rows } = await query<{ n: number; max_id: string | null; last: Date | null }>(
+      const { rows } = await query<{ version: string }>(
         'lab version',
-        `SELECT count(*)::int AS n, max(id)::text AS max_id, max(graded_at) AS last FROM ${s}.reports WHERE lab_key = $1`,
+        `SELECT version::text FROM ${s}.lab_versions WHERE lab_key = $1`,
         [labId],
       );
-      const r = rows[0]!;
-      return `${r.n}:${r.max_id ?? 0}:${r.last ? r.last.getTime() : 0}`;
+      return rows[0]?.version ?? '0';
+    },
+
+    async labsVersion() {
+      const { rows } = await query<{ version: string }>(
+        'labs version',
+        `SELECT count(*) || ':' || COALESCE(sum(version), 0) AS version FROM ${s}.lab_versions`,
+      );
+      return rows[0]!.version;
     },
 
     async labOverview(q: LabOverviewQuery) {

@@ -161,8 +161,51 @@ describe('DashboardStore', () => {
     ]);
 
     const before = await store.labVersion('lab-85');
-    await save('bob', 6, passing, { pushedAt: '2026-03-01T13:00:00Z', deadline: onTime });
-    expect(await store.labVersion('lab-85')).not.toBe(before);
-    expect(await store.labVersion('lab-86')).toBe(await store.labVersion('lab-86'));
+    const beforeAll = await store.labsVersion();
+    const lab86 = await store.labVersion('lab-86');
+    const bob6 = await save('bob', 6, passing, { pushedAt: '2026-03-01T13:00:00Z', deadline: onTime });
+    const after = await store.labVersion('lab-85');
+    expect(after).not.toBe(before);
+    expect(await store.labsVersion()).not.toBe(beforeAll);
+    expect(await store.labVersion('lab-86')).toBe(lab86);
+    expect(await store.labVersion('no-such-lab')).toBe('0');
+    // The same job saving again (a retry) replaces its row: the version moves too.
+    await store.save(
+      { repository: 'course-org/lab85-bob', commit: SHA(6), rubricId: 'lab-85', labId: 'lab-85' },
+      passing,
+      bob6.meta,
+    );
+    expect(await store.labVersion('lab-85')).not.toBe(after);
+  });
+
+  it('keeps source excerpts beside a grading (and keeps them when the job publishes again without)', async () => {
+    const excerpts = {
+      version: 1 as const,
+      excerpts: [{ file: 'k8s/deployment.yaml', startLine: 4, lines: ['spec:', '  replicas: 1'] }],
+      omitted: 0,
+    };
+    const key = { repository: 'course-org/lab85-dave', commit: SHA(7), rubricId: 'lab-85', labId: 'lab-85' };
+    const m = meta({ student: 'dave' });
+    const saved = await store.save(key, flawed, m, { excerpts });
+    expect((await store.getById(saved.id))?.excerpts).toEqual(excerpts);
+    await store.save(key, flawed, m);
+    expect((await store.getById(saved.id))?.excerpts).toEqual(excerpts);
+    const without = await store.save({ ...key, commit: SHA(8) }, flawed, meta({ student: 'dave' }));
+    expect((await store.getById(without.id))?.excerpts).toBeUndefined();
+    await expect(
+      store.save({ ...key, commit: SHA(9) }, flawed, meta({ student: 'dave' }), {
+        excerpts: { version: 2 } as never,
+      }),
+    ).rejects.toThrow(/invalid excerpts/);
+  });
+
+  it("titles a lab without a course by its rubric's title", async () => {
+    await store.save(
+      { repository: 'someone/lab', commit: SHA(10), rubricId: 'lab-85' },
+      passing,
+      meta({ lab: undefined as never }),
+    );
+    const lab = (await store.labs({ by: 'owner' })).find((l) => l.labId === 'lab-85');
+    expect(lab?.rubricTitle).toBe(passing.rubric.title);
   });
 });

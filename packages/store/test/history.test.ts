@@ -167,7 +167,7 @@ describe('history queries', () => {
     await insert('Course-Org/Old-One', 1, 'old-job', 3);
     await insert('course-org/old-two', 2, 'old-job', 1); // the same job id twice: kept apart
 
-    expect((await store.migrate()).applied).toEqual([2, 3]);
+    expect((await store.migrate()).applied).toEqual([2, 3, 4]);
     const one = await store.get({ repository: 'course-org/old-one', commit: SHA(1), rubricId: 'lab-85' });
     expect(one).toMatchObject({
       jobId: 'old-job',
@@ -182,6 +182,9 @@ describe('history queries', () => {
     const two = await store.get({ repository: 'course-org/old-two', commit: SHA(2), rubricId: 'lab-85' });
     expect(two?.jobId).toMatch(/^old-job#legacy-\d+$/);
     expect(two?.report).toEqual(graded);
+    // Gradings from before excerpts were kept have none; the lab's version counts them.
+    expect((await store.getById(two!.id))?.excerpts).toBeUndefined();
+    expect(await store.labVersion('lab-85')).toBe('2');
     // A regrade after the migration adds to the history.
     const regraded = await store.save(
       { repository: 'course-org/old-one', commit: SHA(1), rubricId: 'lab-85' },

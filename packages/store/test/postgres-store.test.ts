@@ -70,7 +70,7 @@ describe('PostgreSQL report store', () => {
     const twin = createPostgresReportStore({ connectionString: TEST_DATABASE_URL, schema: store.schema });
     const results = await Promise.all([store.migrate(), twin.migrate()]);
     await twin.close();
-    expect(results.map((r) => r.applied).flat()).toEqual([1, 2, 3]);
+    expect(results.map((r) => r.applied).flat()).toEqual([1, 2, 3, 4]);
     expect((await store.migrate()).applied).toEqual([]);
   });
 
