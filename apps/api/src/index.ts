@@ -1,4 +1,4 @@
-export { createApp, type ApiDeps } from './app.js';
+export { createApp, createRequestListener, type ApiDeps } from './app.js';
 export { queuedCheckRuns, reportTarget, type QueuedCheckRuns } from './checks.js';
 export { loadApiConfig, type ApiConfig } from './config.js';
 export { courseRouter, jobLab, loadCourse, type CourseRoute, type CourseRouter } from './course.js';

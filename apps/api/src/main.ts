@@ -3,7 +3,7 @@
  * labgrader-api: receives GitHub webhooks and enqueues grading jobs.
  * Configuration: environment variables (see apps/api/README.md).
  */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import {
   closeRedis,
   createGradeProducer,
@@ -15,7 +15,7 @@ import {
   urlPassword,
   type GradeProducer,
 } from '@labgrader/queue';
-import { createApp } from './app.js';
+import { createRequestListener } from './app.js';
 import { loadApiConfig, type ApiConfig } from './config.js';
 import { courseRouter, loadCourse } from './course.js';
 import { githubEdge } from './github-app.js';
@@ -71,14 +71,15 @@ async function main(): Promise<void> {
     throw err;
   }
   metrics.observeQueue(state.producer.queue);
-  const server = createApp({
+  const listener = createRequestListener({
     config,
     producer: state.producer,
     logger,
     course: courseRouter(course),
     metrics,
     ...(checks ? { checks } : {}),
-  }).listen(config.port, config.host, () => {
+  });
+  const server = createServer(listener).listen(config.port, config.host, () => {
     const address = server.address();
     logger.info('listening', {
       port: typeof address === 'object' && address ? address.port : config.port,

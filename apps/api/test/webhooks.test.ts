@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import { sign } from '@octokit/webhooks-methods';
-import { createApp } from '../src/index.js';
+import { createApp, createRequestListener } from '../src/index.js';
 import {
   closeRedis,
   createGradeProducer,
@@ -33,7 +33,8 @@ beforeAll(async () => {
   connection = createRedisConnection(TEST_REDIS_URL, { role: 'producer' });
   producer = await createGradeProducer({ connection, name: 'grade', prefix });
   const logger = createServiceLogger({ name: 'labgrader-api', destination: logs, secrets: [SECRET, PREVIOUS] });
-  server = await listen(createApp({ config, producer, logger }), SECRET);
+  // The listener main.ts serves: deliveries bypass express (intake.test.ts drives the express route).
+  server = await listen(createRequestListener({ config, producer, logger }), SECRET);
 });
 
 afterAll(async () => {
@@ -290,6 +291,25 @@ describe('POST /webhooks/github', () => {
     expect((await server.deliver({ event: 'pull_request', payload: pr })).body.problems).toEqual([
       expect.stringMatching(/^pull_request payload\.pull_request\.head\.sha: /),
     ]);
+  });
+});
+
+describe('routing around express', () => {
+  it('a delivery URL with a query string still reaches the webhook; other methods on it do not', async () => {
+    const body = JSON.stringify(examples('ping')[0]);
+    const res = await fetch(`${server.url}/webhooks/github?source=hook`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'ping',
+        'x-github-delivery': 'query-ping',
+        'x-hub-signature-256': await sign(SECRET, body),
+      },
+      body,
+    });
+    expect({ status: res.status, body: await res.json() }).toEqual({ status: 200, body: { status: 'pong' } });
+    expect((await server.get('/webhooks/github')).status).toBe(404);
+    expect((await server.get('/webhooks/githubx')).status).toBe(404);
   });
 });
 

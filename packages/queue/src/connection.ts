@@ -6,6 +6,7 @@
  *  - producer (the API): fail fast. With no offline queue a command issued
  *    while Redis is down rejects at once, so a webhook gets a 503 (GitHub
  *    marks the delivery failed and it can be redelivered) instead of hanging.
+ *    Commands are auto-pipelined.
  *  - worker: wait forever. `maxRetriesPerRequest: null` is what BullMQ
  *    requires for workers: commands wait for ioredis to reconnect after a Redis
  *    restart instead of failing the job.
@@ -24,7 +25,10 @@ export interface RedisConnectionOptions {
 }
 
 const ROLE_OPTIONS: Record<RedisRole, RedisOptions> = {
-  producer: { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 5_000 },
+  // Auto-pipelining: the commands of every delivery handled in one event-loop tick go out in one
+  // write (one syscall, one Redis read) instead of one each; under a burst of webhooks that is most
+  // of the producer's socket cost (bench/intake). Order and replies are unchanged.
+  producer: { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 5_000, enableAutoPipelining: true },
   worker: { maxRetriesPerRequest: null, enableReadyCheck: true },
 };
 

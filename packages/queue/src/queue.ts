@@ -64,6 +64,43 @@ export function createGradeQueue(options: GradeQueueOptions): GradeQueue {
   return queue;
 }
 
+type PendingAdd = { job: GradeJob; jobId: string; resolve: () => void; reject: (err: unknown) => void };
+
+/** Per queue, the adds waiting for the end of this event-loop turn. */
+const pendingAdds = new WeakMap<GradeQueue, PendingAdd[]>();
+
+/**
+ * BullMQ's add, batched: the adds requested in one event-loop turn (a burst of webhooks handled
+ * together) go to Redis as one pipeline (`addBulk`: one write, one Redis read) instead of one round
+ * trip each. Same script, same dedupe by job id. If the bulk add fails, each job is added on its
+ * own, so one job's error never fails the others.
+ */
+function addBatched(queue: GradeQueue, job: GradeJob, jobId: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let batch = pendingAdds.get(queue);
+    if (!batch) {
+      batch = [];
+      pendingAdds.set(queue, batch);
+      setImmediate(() => {
+        pendingAdds.delete(queue);
+        void flushAdds(queue, batch!);
+      });
+    }
+    batch.push({ job, jobId, resolve, reject });
+  });
+}
+
+async function flushAdds(queue: GradeQueue, batch: PendingAdd[]): Promise<void> {
+  const addOne = (p: PendingAdd) => queue.add(GRADE_JOB_NAME, p.job, { jobId: p.jobId }).then(p.resolve, p.reject);
+  if (batch.length === 1) return addOne(batch[0]!);
+  try {
+    await queue.addBulk(batch.map((p) => ({ name: GRADE_JOB_NAME, data: p.job, opts: { jobId: p.jobId } })));
+    for (const p of batch) p.resolve();
+  } catch {
+    await Promise.all(batch.map(addOne));
+  }
+}
+
 /** The queue's keys (prefix and name), for the side keys kept beside BullMQ's. */
 export function queueKeys(queue: GradeQueue): QueueKeys {
   return { prefix: queue.opts.prefix ?? DEFAULT_QUEUE_PREFIX, queueName: queue.name };
@@ -102,7 +139,8 @@ export interface EnqueueOptions {
  * commit was graded with this rubric (a re-run request); it requires a
  * distinct `deliveryId` per request.
  *
- * Round trips: BullMQ's add (one script), then one script of ours reading back
+ * Round trips: BullMQ's add (one script, batched with the other adds of this event-loop turn),
+ * then one script of ours (auto-pipelined on the API's connection) reading back
  * whether this request created the job, claiming the job's branch or pull
  * request (see supersede.ts) and recording its pull request. A failed or
  * superseded job with the same id is retried in place (rare path, a few more).
@@ -123,7 +161,7 @@ export async function enqueueGrade(
   const keys = queueKeys(queue);
   const redis = connections.get(queue);
   if (!redis) throw new Error('enqueueGrade needs a queue made by createGradeQueue');
-  await queue.add(GRADE_JOB_NAME, job, { jobId });
+  await addBatched(queue, job, jobId);
 
   // BullMQ answers an add with an existing id exactly like a new add; the
   // stored data tells us whose request created the job (one script, see supersede.ts).

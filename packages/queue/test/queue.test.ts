@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import {
   DEFAULT_JOB_OPTIONS,
   QueueUnavailableError,
@@ -85,6 +85,45 @@ describe('grading queue', () => {
       /commit: must be a full lowercase hex commit SHA/,
     );
     expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 3 });
+  });
+
+  it('a burst of enqueues in one event-loop turn goes as one batch: each is one job, duplicates within it too', async () => {
+    const sha = (i: number) => i.toString(16).padStart(40, 'c');
+    const before = (await queue.getJobCounts('waiting')).waiting ?? 0;
+    const addBulk = jest.spyOn(queue, 'addBulk');
+    const burst = Array.from({ length: 25 }, (_, i) =>
+      enqueueGrade(queue, { ...request, commit: sha(i), deliveryId: `burst-${i}`, requestId: `burst-${i}` }),
+    );
+    // The same commit twice in the same turn: one job, the other request a duplicate.
+    burst.push(
+      enqueueGrade(queue, { ...request, commit: sha(3), deliveryId: 'burst-again', requestId: 'burst-again' }),
+    );
+    const results = await Promise.all(burst);
+    expect(addBulk).toHaveBeenCalledTimes(1);
+    expect(addBulk.mock.calls[0]![0]).toHaveLength(26);
+    addBulk.mockRestore();
+    expect(results.filter((r) => r.status === 'queued')).toHaveLength(25);
+    expect(results.at(-1)).toMatchObject({ status: 'duplicate', jobId: results[3]!.jobId });
+    expect(new Set(results.map((r) => r.jobId)).size).toBe(25);
+    expect(await queue.getJobCounts('waiting')).toEqual({ waiting: before + 25 });
+    for (const i of [0, 3, 24]) expect((await queue.getJob(results[i]!.jobId))?.data.commit).toBe(sha(i));
+  });
+
+  it("one job's Redis error in a batch fails that job only: the others are added", async () => {
+    const sha = (i: number) => i.toString(16).padStart(40, 'd');
+    const before = (await queue.getJobCounts('waiting')).waiting ?? 0;
+    // A key of the wrong type where BullMQ keeps the job's hash: its script fails for that job only.
+    const broken = `course-org/lab85-alice@${sha(2)}#lab-85`;
+    await connection.set(`${prefix}:grade:${broken}`, 'not a hash');
+    const settled = await Promise.allSettled(
+      Array.from({ length: 5 }, (_, i) =>
+        enqueueGrade(queue, { ...request, commit: sha(i), deliveryId: `mixed-${i}` }),
+      ),
+    );
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(String((settled[2] as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/);
+    expect(await queue.getJobCounts('waiting')).toEqual({ waiting: before + 4 });
+    await connection.del(`${prefix}:grade:${broken}`);
   });
 
   it('a producer fails fast, not hangs, while Redis is down, and works again once it is back', async () => {

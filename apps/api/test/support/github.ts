@@ -7,9 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import { sign } from '@octokit/webhooks-methods';
-import type express from 'express';
 
 interface ExampleSet {
   name: string;
@@ -59,9 +58,10 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function listen(app: express.Express, secret: string): Promise<TestServer> {
+/** Serves `app` (the express app, or the server's request listener as main.ts uses it) on loopback. */
+export async function listen(app: RequestListener, secret: string): Promise<TestServer> {
   const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    const s = createServer(app).listen(0, '127.0.0.1', () => resolve(s));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
