@@ -376,6 +376,7 @@ export class GithubDouble {
     this.handlers = {
       'apps/get-authenticated': () => ({ status: 200, body: this.integration() }),
       'apps/create-installation-access-token': (ctx) => this.createToken(ctx),
+      'apps/revoke-installation-access-token': (ctx) => this.revokeToken(ctx),
       'apps/list-webhook-deliveries': (ctx) => this.listDeliveries(ctx),
       'apps/redeliver-webhook-delivery': (ctx) => this.redeliver(ctx),
       'checks/list-for-ref': (ctx) => this.listCheckRuns(ctx),
@@ -393,8 +394,12 @@ export class GithubDouble {
   }
 
   /** Which permission each implemented repository endpoint needs (App endpoints need the JWT instead). */
-  private static readonly NEEDS: Record<string, [string | [string, string], Permission] | 'jwt' | 'user'> = {
+  private static readonly NEEDS: Record<
+    string,
+    [string | [string, string], Permission] | 'jwt' | 'user' | 'installation'
+  > = {
     'users/get-authenticated': 'user',
+    'apps/revoke-installation-access-token': 'installation',
     'teams/list-for-authenticated-user': 'user',
     'apps/get-authenticated': 'jwt',
     'apps/create-installation-access-token': 'jwt',
@@ -823,6 +828,8 @@ export class GithubDouble {
     record.auth = 'installation';
     record.tokenPermissions = token.permissions;
     ctx.token = token;
+    // Any installation token may revoke itself: no repository, no permission.
+    if (needs === 'installation') return token.installationId;
     const repo = this.repositoryOf(ctx);
     if (!this.tokenCovers(token, repo)) throw fail(404, 'Not Found', 'not-found');
     const [names, needed] = needs;
@@ -889,6 +896,16 @@ export class GithubDouble {
   }
 
   // -- apps ---------------------------------------------------------------------
+
+  /** Installation tokens revoked with `DELETE /installation/token` (they no longer authenticate). */
+  readonly revokedTokens: IssuedToken[] = [];
+
+  private revokeToken(ctx: RequestContext): { status: number } {
+    const token = ctx.token!;
+    this.issuedTokens.splice(this.issuedTokens.indexOf(token), 1);
+    this.revokedTokens.push(token);
+    return { status: 204 };
+  }
 
   private integration(): Json {
     const app = this.example('integration');

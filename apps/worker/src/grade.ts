@@ -285,7 +285,16 @@ export function createGradeHandler(deps: GradeDeps): (data: unknown, ctx: JobCon
         });
       }
     }
+    // The clone token is revoked as soon as the fetch stage is over (the rest of the grading, a cluster run
+    // included, needs no access to the repository), and at the latest when grading ends.
+    let cloneToken: string | undefined;
+    const releaseCloneToken = () => {
+      const token = cloneToken;
+      cloneToken = undefined;
+      if (token && deps.credentials.release) void deps.credentials.release(token);
+    };
     const onEvent = (event: PipelineEvent) => {
+      if (event.type === 'stage-end' && event.stage === 'fetch') releaseCloneToken();
       if (event.type === 'stage-end') {
         deps.metrics?.stageDuration.observe(
           { stage: event.stage, status: event.result.status },
@@ -307,6 +316,7 @@ export function createGradeHandler(deps: GradeDeps): (data: unknown, ctx: JobCon
     let excerpts: SourceExcerpts | undefined;
     try {
       const token = await deps.credentials.tokenFor(job, ctx.signal);
+      cloneToken = token;
       ({ report, excerpts } = await gradeSourceWithExcerpts(
         { kind: 'git', url: clone.url, ref: job.commit, ...(token ? { credentials: { token } } : {}) },
         {
@@ -331,6 +341,7 @@ export function createGradeHandler(deps: GradeDeps): (data: unknown, ctx: JobCon
         },
       ));
     } catch (err) {
+      releaseCloneToken();
       if (ctx.signal.reason instanceof SupersededError) return supersede(ctx.signal.reason.supersededBy);
       await abandon();
       if (ctx.signal.aborted) throw new JobCancelledError('grading was cancelled', { cause: err });
@@ -338,6 +349,7 @@ export function createGradeHandler(deps: GradeDeps): (data: unknown, ctx: JobCon
       if (isLabgraderError(err) && err.retryable) throw new RetryableJobError(err.message, { cause: err });
       throw err;
     }
+    releaseCloneToken();
     // A report cut short by cancellation says nothing about the submission.
     if (ctx.signal.reason instanceof SupersededError) return supersede(ctx.signal.reason.supersededBy);
     if (ctx.signal.aborted) {

@@ -19,6 +19,8 @@ export interface CredentialsProvider {
    * or undefined when none is needed. Throwing an InfrastructureError retries the job.
    */
   tokenFor(job: GradeJob, signal: AbortSignal): Promise<string | undefined>;
+  /** Called once the clone is done with the token `tokenFor` gave (the App revokes it). Must not throw. */
+  release?(token: string): Promise<void>;
 }
 
 /** Clones without credentials: public repositories, or local ones in tests. */

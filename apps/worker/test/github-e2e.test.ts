@@ -150,7 +150,7 @@ afterAll(async () => {
     (await metrics.render()).body,
   ].join('\n');
   expect(double.issuedTokens.length).toBeGreaterThan(0);
-  for (const { token } of double.issuedTokens) expect(haystack).not.toContain(token);
+  for (const { token } of [...double.issuedTokens, ...double.revokedTokens]) expect(haystack).not.toContain(token);
   expect(haystack).not.toContain(double.privateKey.split('\n')[1]!);
   expect(double.takeViolations()).toEqual([]);
   await world.cleanup();
@@ -196,8 +196,20 @@ describe('webhook → check run → grading → GitHub', () => {
     expect(sent).toEqual(reportAnnotations(cliReport.findings));
     expect(run!.annotations).toHaveLength(cliReport.findings.length);
 
-    // The clone used an installation token (the repository is private).
-    expect(double.gitRequests.some((g) => g.repository.toLowerCase() === fullName.toLowerCase() && g.token)).toBe(true);
+    // The clone used an installation token (the repository is private), revoked once the clone was done.
+    const cloneTokens = new Set(
+      double.gitRequests.filter((g) => g.repository.toLowerCase() === fullName.toLowerCase()).map((g) => g.token),
+    );
+    expect(cloneTokens.size).toBeGreaterThan(0);
+    for (const token of cloneTokens) {
+      expect(token).toEqual(expect.any(String));
+      expect(double.revokedTokens.find((t) => t.token === token)?.permissions).toEqual({
+        contents: 'read',
+        metadata: 'read',
+      });
+    }
+    // The check run's own token is not (it is cached for the next job of this repository).
+    expect(double.revokedTokens.every((t) => t.permissions.checks === undefined)).toBe(true);
   });
 
   it('a pull request then a synchronize: one comment, then the same comment updated', async () => {

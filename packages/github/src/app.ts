@@ -123,6 +123,16 @@ export function createGithubApp(config: GithubAppConfig, deps: GithubAppDeps = {
         throw err;
       }
     },
+    async release(token) {
+      // The clone is done: the token (which left the process, for git) stops working now rather than in an hour.
+      // A failure is logged and otherwise ignored: the token still expires on its own.
+      const client = new Octokit({ auth: token }) as GithubOctokit;
+      try {
+        await githubCall(logger, 'DELETE /installation/token', () => client.request('DELETE /installation/token'));
+      } catch (err) {
+        logger.warn('could not revoke a clone token (it expires within the hour)', { error: err });
+      }
+    },
   };
 
   return {

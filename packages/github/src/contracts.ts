@@ -72,6 +72,8 @@ export interface CloneTokens {
    * when the job's clone URL is not on GITHUB_URL's host (the token would leave for another host).
    */
   tokenFor(job: GradeJob, signal: AbortSignal): Promise<string | undefined>;
+  /** Revokes a token `tokenFor` gave, once the clone no longer needs it (`DELETE /installation/token`). Never throws. */
+  release(token: string): Promise<void>;
 }
 
 /** One attempt at delivering a webhook, as the App hook's delivery list shows it. */

@@ -291,6 +291,27 @@ describe('a private clone with the installation token', () => {
     );
     expect(result.commit).toBe(sha);
   });
+
+  test('a released clone token is revoked at GitHub: it no longer clones; releasing again only logs', async () => {
+    const runner = createExecaRunner();
+    const deps = { runner, maxBytes: 10 * 1024 * 1024, timeoutMs: 60_000 };
+    const url = job().repository.cloneUrl;
+    const token = (await app.tokens.tokenFor(job(), new AbortController().signal))!;
+    await cloneRepository({ url, ref: sha, dest: path.join(tempDir(), 'e'), credentials: { token } }, deps);
+    await app.tokens.release(token);
+    expect(double.revokedTokens.map((t) => t.token)).toContain(token);
+    const revoke = double.requestsTo('apps/revoke-installation-access-token').at(-1)!;
+    expect(revoke).toMatchObject({ method: 'DELETE', status: 204, auth: 'installation' });
+    await expectError(
+      cloneRepository({ url, ref: sha, dest: path.join(tempDir(), 'f'), credentials: { token } }, deps),
+      Error,
+    );
+    expect(refusals()).toEqual(['git 401']);
+    // A token GitHub no longer knows: a 401, logged, never thrown.
+    await expect(app.tokens.release(token)).resolves.toBeUndefined();
+    expect(double.requestsTo('apps/revoke-installation-access-token').at(-1)).toMatchObject({ status: 401 });
+    double.takeViolations();
+  });
 });
 
 function runsFor(rubricId: string) {
@@ -620,6 +641,7 @@ describe('API errors and rate limits', () => {
     expect(new Set(events.map((e) => e.route))).toEqual(
       new Set([
         'POST /app/installations/{installation_id}/access_tokens',
+        'DELETE /installation/token',
         'GET /app',
         'GET /app/hook/deliveries',
         'POST /app/hook/deliveries/{delivery_id}/attempts',
