@@ -66,31 +66,56 @@ export function createGradeQueue(options: GradeQueueOptions): GradeQueue {
 
 type PendingAdd = { job: GradeJob; jobId: string; resolve: () => void; reject: (err: unknown) => void };
 
-/** Per queue, the adds waiting for the end of this event-loop turn. */
-const pendingAdds = new WeakMap<GradeQueue, PendingAdd[]>();
+/** Per queue: the adds waiting to go, and whether a batch is on its way to Redis. */
+interface AddBatcher {
+  pending: PendingAdd[];
+  scheduled: boolean;
+  inFlight: boolean;
+}
+const batchers = new WeakMap<GradeQueue, AddBatcher>();
 
 /**
- * BullMQ's add, batched: the adds requested in one event-loop turn (a burst of webhooks handled
- * together) go to Redis as one pipeline (`addBulk`: one write, one Redis read) instead of one round
- * trip each. Same script, same dedupe by job id. If the bulk add fails, each job is added on its
- * own, so one job's error never fails the others.
+ * BullMQ's add, batched by group commit: while one batch is on its way to Redis, the adds requested
+ * meanwhile wait and go together as the next batch, one pipeline (`addBulk`: one write, one Redis
+ * read) instead of one round trip each. A lone add goes at the end of its event-loop turn, so a
+ * quiet service adds no latency; under a burst the batches grow by themselves. Same script, same
+ * dedupe by job id. If a bulk add fails, each of its jobs is added on its own, so one job's error
+ * never fails the others.
  */
 function addBatched(queue: GradeQueue, job: GradeJob, jobId: string): Promise<void> {
+  let batcher = batchers.get(queue);
+  if (!batcher) {
+    batcher = { pending: [], scheduled: false, inFlight: false };
+    batchers.set(queue, batcher);
+  }
+  const b = batcher;
   return new Promise<void>((resolve, reject) => {
-    let batch = pendingAdds.get(queue);
-    if (!batch) {
-      batch = [];
-      pendingAdds.set(queue, batch);
+    b.pending.push({ job, jobId, resolve, reject });
+    if (!b.scheduled && !b.inFlight) {
+      b.scheduled = true;
       setImmediate(() => {
-        pendingAdds.delete(queue);
-        void flushAdds(queue, batch!);
+        b.scheduled = false;
+        void sendBatches(queue, b);
       });
     }
-    batch.push({ job, jobId, resolve, reject });
   });
 }
 
-async function flushAdds(queue: GradeQueue, batch: PendingAdd[]): Promise<void> {
+async function sendBatches(queue: GradeQueue, b: AddBatcher): Promise<void> {
+  if (b.inFlight) return;
+  b.inFlight = true;
+  try {
+    while (b.pending.length > 0) {
+      const batch = b.pending;
+      b.pending = [];
+      await addAll(queue, batch);
+    }
+  } finally {
+    b.inFlight = false;
+  }
+}
+
+async function addAll(queue: GradeQueue, batch: PendingAdd[]): Promise<void> {
   const addOne = (p: PendingAdd) => queue.add(GRADE_JOB_NAME, p.job, { jobId: p.jobId }).then(p.resolve, p.reject);
   if (batch.length === 1) return addOne(batch[0]!);
   try {

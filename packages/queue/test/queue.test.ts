@@ -109,6 +109,25 @@ describe('grading queue', () => {
     for (const i of [0, 3, 24]) expect((await queue.getJob(results[i]!.jobId))?.data.commit).toBe(sha(i));
   });
 
+  it('adds requested while a batch is on its way to Redis go together as the next batch (group commit)', async () => {
+    const sha = (i: number) => i.toString(16).padStart(40, 'e');
+    const add = jest.spyOn(queue, 'add');
+    const addBulk = jest.spyOn(queue, 'addBulk');
+    const first = enqueueGrade(queue, { ...request, commit: sha(0), deliveryId: 'group-0' });
+    await new Promise((resolve) => setImmediate(resolve)); // the lone add has left, alone
+    expect(add).toHaveBeenCalledTimes(1);
+    const rest = Array.from({ length: 10 }, (_, i) =>
+      enqueueGrade(queue, { ...request, commit: sha(i + 1), deliveryId: `group-${i + 1}` }),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    const results = await Promise.all([first, ...rest]);
+    expect(results.map((r) => r.status)).toEqual(Array(11).fill('queued'));
+    expect(addBulk).toHaveBeenCalledTimes(1);
+    expect(addBulk.mock.calls[0]![0].map((j) => j.data.commit)).toEqual(rest.map((_, i) => sha(i + 1)));
+    add.mockRestore();
+    addBulk.mockRestore();
+  });
+
   it("one job's Redis error in a batch fails that job only: the others are added", async () => {
     const sha = (i: number) => i.toString(16).padStart(40, 'd');
     const before = (await queue.getJobCounts('waiting')).waiting ?? 0;
