@@ -165,7 +165,7 @@ export interface EnqueueOptions {
  * distinct `deliveryId` per request.
  *
  * Round trips: BullMQ's add (one script, batched with the other adds of this event-loop turn),
- * then one script of ours (auto-pipelined on the API's connection) reading back
+ * then one script of ours reading back
  * whether this request created the job, claiming the job's branch or pull
  * request (see supersede.ts) and recording its pull request. A failed or
  * superseded job with the same id is retried in place (rare path, a few more).
