@@ -11,7 +11,12 @@
  * accepted delivery must be exactly one job in Redis: accepted (202
  * `queued`) = jobs in the queue, no other status, no duplicates.
  *
- *   node bench/intake/run.mjs [--requests 20000] [--connections 10,100] [--profile] [--api <path to main.js>]
+ *   node bench/intake/run.mjs [--requests 20000] [--connections 10,100] [--profile] [--api <path to main.js>] [--no-floor]
+ *
+ * Each connection count is also run against floor-server.mjs (a bare node:http server that only
+ * verifies and parses, queueing nothing): the machine's and the client's own limit, in the same run.
+ * The client's CPU per delivery (this process: autocannon, the signing, the GitHub stub) is printed
+ * too: on a 2-core machine the client, the API and Redis share the same two cores.
  *
  * A run sends a fixed number of requests (after 2,000 of warm-up), so that every
  * request gets its answer and the count of jobs can be compared exactly.
@@ -40,6 +45,8 @@ const arg = (name, fallback) => {
 const REQUESTS = Number(arg('requests', '20000'));
 const CONNECTIONS = arg('connections', '10,100').split(',').map(Number);
 const PROFILE = args.includes('--profile');
+const FLOOR = !args.includes('--no-floor');
+const FLOOR_MAIN = fileURLToPath(new URL('./floor-server.mjs', import.meta.url));
 /** Without the GitHub App (no check runs): to see what the check-run creation costs. */
 const NO_GITHUB = args.includes('--no-github');
 const API_MAIN = path.resolve(ROOT, arg('api', 'apps/api/dist/main.js'));
@@ -137,7 +144,7 @@ function nextDelivery() {
   };
 }
 
-async function startApi({ port, prefix, githubUrl, privateKey, profileDir }) {
+async function startApi({ port, prefix, githubUrl, privateKey, profileDir, main = API_MAIN }) {
   const env = {
     PATH: process.env.PATH,
     GITHUB_WEBHOOK_SECRET: SECRET,
@@ -158,11 +165,10 @@ async function startApi({ port, prefix, githubUrl, privateKey, profileDir }) {
   const logFile = path.join(RESULTS, `intake-api-${prefix}.log`);
   const { openSync } = await import('node:fs');
   const out = openSync(logFile, 'w');
-  const child = spawn(
-    process.execPath,
-    [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), API_MAIN],
-    { env, stdio: ['ignore', out, out] },
-  );
+  const child = spawn(process.execPath, [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), main], {
+    env,
+    stdio: ['ignore', out, out],
+  });
   for (let i = 0; i < 200; i++) {
     try {
       const r = await fetch(`http://127.0.0.1:${port}/readyz`);
@@ -275,7 +281,9 @@ async function run(connections) {
   await fire(2_000, true);
   const cpu0 = processCpuMs(child.pid);
   const redisCpu0 = await redisCpuMs();
+  const client0 = process.cpuUsage();
   const result = await fire(REQUESTS, true);
+  const clientCpu = process.cpuUsage(client0);
   const apiCpuMs = processCpuMs(child.pid) - cpu0;
   const redisCpuMsUsed = (await redisCpuMs()) - redisCpu0;
   // Let the background check-run creations that are still queued finish their current batch.
@@ -318,6 +326,7 @@ async function run(connections) {
     // shares the machine (throughput and latency are not).
     apiCpuMsPerDelivery: Math.round((apiCpuMs / REQUESTS) * 1000) / 1000,
     redisCpuMsPerDelivery: Math.round((redisCpuMsUsed / REQUESTS) * 1000) / 1000,
+    clientCpuMsPerDelivery: Math.round(((clientCpu.user + clientCpu.system) / 1000 / REQUESTS) * 1000) / 1000,
     latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
     sentIncludingWarmup: [...statuses.values()].reduce((a, b) => a + b, 0),
     accepted,
@@ -339,6 +348,45 @@ async function run(connections) {
   return line;
 }
 
+/** The same client against floor-server.mjs: what the machine and the client can do at all. */
+async function runFloor(connections) {
+  const port = await freePort();
+  const { child } = await startApi({ port, prefix: `lgfloor-${runId}`, main: FLOOR_MAIN });
+  const url = `http://127.0.0.1:${port}/webhooks/github`;
+  const statuses = new Map();
+  const fire = (amount) =>
+    new Promise((resolve, reject) => {
+      autocannon(
+        {
+          url,
+          connections,
+          amount,
+          pipelining: 1,
+          requests: [{ method: 'POST', setupRequest: (req) => ({ ...req, ...nextDelivery() }) }],
+        },
+        (err, result) => (err ? reject(err) : resolve(result)),
+      ).on('response', (_c, statusCode) => statuses.set(statusCode, (statuses.get(statusCode) ?? 0) + 1));
+    });
+  await fire(2_000);
+  const cpu0 = processCpuMs(child.pid);
+  const client0 = process.cpuUsage();
+  const result = await fire(REQUESTS);
+  const clientCpu = process.cpuUsage(client0);
+  const serverCpuMs = processCpuMs(child.pid) - cpu0;
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  return {
+    floor: 'bare node:http: verify + parse + 202, no queue (floor-server.mjs)',
+    connections,
+    requests: REQUESTS,
+    requestsPerSecond: Math.round(result.requests.total / result.duration),
+    serverCpuMsPerDelivery: Math.round((serverCpuMs / REQUESTS) * 1000) / 1000,
+    clientCpuMsPerDelivery: Math.round(((clientCpu.user + clientCpu.system) / 1000 / REQUESTS) * 1000) / 1000,
+    latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
+    statuses: Object.fromEntries(statuses),
+  };
+}
+
 const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load ${os
   .loadavg()
   .map((l) => l.toFixed(2))
@@ -351,7 +399,14 @@ for (const c of CONNECTIONS) {
   const { profile, ...rest } = line;
   console.log(JSON.stringify(rest));
   if (profile) console.log(profile);
+  if (FLOOR) {
+    const floor = await runFloor(c);
+    all.push(floor);
+    console.log(JSON.stringify(floor));
+  }
 }
 writeFileSync(path.join(RESULTS, `intake-${runId}.json`), JSON.stringify({ machine, results: all }, null, 2));
-const failed = all.some((l) => l.lostOrDuplicated !== 0 || Object.keys(l.otherStatuses).length > 0 || l.errors > 0);
+const failed = all.some(
+  (l) => !l.floor && (l.lostOrDuplicated !== 0 || Object.keys(l.otherStatuses).length > 0 || l.errors > 0),
+);
 process.exit(failed ? 1 : 0);
