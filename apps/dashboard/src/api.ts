@@ -22,14 +22,14 @@ import type { DashboardStore, ReportStore, StoredReportSummary } from '@labgrade
 import type { Auth, Viewer } from './auth.js';
 import { UnauthenticatedError } from './auth.js';
 import { ForbiddenError, type DashboardData } from './data.js';
-import { exportRows, toCsv } from './export.js';
+import { exportRows, toCanvasCsv, toCsv } from './export.js';
 import type { LiveFeed } from './live.js';
 import { openApiDocument } from './openapi.js';
 import {
   BadRequestError,
   diffQuerySchema,
+  gradesCsvQuerySchema,
   gradingIdParam,
-  labCharts,
   labIdParam,
   noQuerySchema,
   overviewQuerySchema,
@@ -55,11 +55,70 @@ export interface ApiContext {
   course: CourseConfig;
   regrader?: Regrader;
   live?: LiveFeed;
+  /** Caps on concurrent server-sent event streams (default: 6 a session, 30 an IP address). */
+  eventStreams?: Partial<StreamLimits>;
+}
+
+export interface StreamLimits {
+  /** Open `/events` streams one signed-in session (or the admin token) may hold. */
+  perSession: number;
+  /** Open `/events` streams one client address may hold, whoever is signed in. */
+  perAddress: number;
+}
+
+/**
+ * Counts the open event streams by session and by address: each holds a connection and a live-feed
+ * subscription until the client goes, so a page opened in many tabs (or a script) cannot pile them up.
+ */
+export function streamLimiter(limits: Partial<StreamLimits>): {
+  open(viewer: Viewer, address: string): { ok: true; release: () => void } | { ok: false; reason: string };
+  readonly counts: { sessions: ReadonlyMap<string, number>; addresses: ReadonlyMap<string, number> };
+} {
+  const perSession = limits.perSession ?? 6;
+  const perAddress = limits.perAddress ?? 30;
+  const sessions = new Map<string, number>();
+  const addresses = new Map<string, number>();
+  const bump = (map: Map<string, number>, key: string, by: number) => {
+    const n = (map.get(key) ?? 0) + by;
+    if (n <= 0) map.delete(key);
+    else map.set(key, n);
+  };
+  return {
+    counts: { sessions, addresses },
+    open(viewer, address) {
+      // A session is its CSRF token (one per sign-in); the admin token's requests share one.
+      const session = `${viewer.via}:${viewer.login}:${viewer.csrf ?? ''}`;
+      if ((sessions.get(session) ?? 0) >= perSession) {
+        return {
+          ok: false,
+          reason: `too many live-update streams for this session (at most ${perSession} open at once): close other tabs`,
+        };
+      }
+      if ((addresses.get(address) ?? 0) >= perAddress) {
+        return {
+          ok: false,
+          reason: `too many live-update streams from this address (at most ${perAddress} open at once)`,
+        };
+      }
+      bump(sessions, session, 1);
+      bump(addresses, address, 1);
+      let released = false;
+      return {
+        ok: true,
+        release: () => {
+          if (released) return;
+          released = true;
+          bump(sessions, session, -1);
+          bump(addresses, address, -1);
+        },
+      };
+    },
+  };
 }
 
 /** Strips the report: what lists and histories return. */
-export function summary(g: StoredReportSummary & { report?: unknown }): StoredReportSummary {
-  const { report: _report, ...rest } = g;
+export function summary(g: StoredReportSummary & { report?: unknown; excerpts?: unknown }): StoredReportSummary {
+  const { report: _report, excerpts: _excerpts, ...rest } = g;
   return rest;
 }
 
@@ -79,6 +138,7 @@ const csrfOf = (req: Request): string | undefined => {
 export function apiRouter(ctx: ApiContext): express.Router {
   const { data, auth, store } = ctx;
   const router = express.Router();
+  const streams = streamLimiter(ctx.eventStreams ?? {});
   const json = (res: Response, body: unknown, status = 200) => {
     res.status(status).set('cache-control', 'private, no-store').json(body);
   };
@@ -121,20 +181,25 @@ export function apiRouter(ctx: ApiContext): express.Router {
   router.get('/labs/:lab/statistics', async (req, res) => {
     noQuery(req);
     const viewer = requireViewer(auth, req);
-    const overview = await data.overview(viewer, lab(req));
-    json(res, await labCharts(store, overview, data.by));
+    json(res, (await data.charts(viewer, lab(req))).charts);
   });
 
   router.get('/labs/:lab/grades.csv', async (req, res) => {
-    noQuery(req);
+    const q = parseOrThrow(gradesCsvQuerySchema, req.query, 'query');
     const viewer = requireViewer(auth, req);
     const overview = await data.overview(viewer, lab(req));
+    const rows = exportRows(overview, ctx.course);
+    const canvas = q.format === 'canvas';
     res
       .status(200)
       .set('cache-control', 'private, no-store')
-      .set('content-disposition', `attachment; filename="${overview.lab.id}-grades.csv"`)
+      .set('content-disposition', `attachment; filename="${overview.lab.id}-grades${canvas ? '-canvas' : ''}.csv"`)
       .type('text/csv; charset=utf-8')
-      .send(toCsv(overview, exportRows(overview, ctx.course)));
+      .send(
+        canvas
+          ? toCanvasCsv(overview, rows, q.canvasAssignment ? { assignmentId: q.canvasAssignment } : {})
+          : toCsv(overview, rows),
+      );
   });
 
   router.get('/labs/:lab/grades.json', async (req, res) => {
@@ -150,7 +215,12 @@ export function apiRouter(ctx: ApiContext): express.Router {
     const viewer = requireViewer(auth, req);
     const grading = await data.grading(viewer, gradingId(req));
     const history = await data.regrades(viewer, grading);
-    json(res, { grading: summary(grading), report: grading.report, regrades: history.map(summary) });
+    json(res, {
+      grading: summary(grading),
+      report: grading.report,
+      excerpts: grading.excerpts ?? null,
+      regrades: history.map(summary),
+    });
   });
 
   router.get('/gradings/:id/report.json', async (req, res) => {
@@ -214,6 +284,12 @@ export function apiRouter(ctx: ApiContext): express.Router {
     const q = parseOrThrow(noQuerySchema.extend({ lab: labIdParam.optional() }).strict(), req.query, 'query') as {
       lab?: string;
     };
+    const slot = streams.open(viewer, req.ip ?? 'unknown');
+    if (!slot.ok) {
+      res.status(429).set('retry-after', '10').set('cache-control', 'private, no-store').json({ error: slot.reason });
+      return;
+    }
+    res.on('close', slot.release);
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',

@@ -11,7 +11,7 @@ import { UsageError, type Logger } from '@labgrader/core';
 import type { CourseConfig } from '@labgrader/course';
 import type { DashboardStore, ReportStore } from '@labgrader/store';
 import { QueueUnavailableError } from '@labgrader/queue';
-import { apiRouter, RegradeUnavailableError, requireViewer } from './api.js';
+import { apiRouter, RegradeUnavailableError, requireViewer, type StreamLimits } from './api.js';
 import { CsrfError, OAuthError, UnauthenticatedError, type Auth, type Viewer } from './auth.js';
 import { ForbiddenError, NotFoundError, createDashboardData } from './data.js';
 import type { LiveFeed } from './live.js';
@@ -29,7 +29,6 @@ import {
   BadRequestError,
   diffQuerySchema,
   gradingIdParam,
-  labCharts,
   labIdParam,
   overviewQuerySchema,
   parseOrThrow,
@@ -50,6 +49,8 @@ export interface DashboardDeps {
   publicUrl?: string;
   regrader?: Regrader;
   live?: LiveFeed;
+  /** Caps on concurrent live-update streams (api.ts streamLimiter). */
+  eventStreams?: Partial<StreamLimits>;
 }
 
 /** dist/assets after `npm run build`; the sources (assets/) when run from src by the tests. */
@@ -107,6 +108,7 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
       course: deps.course,
       ...(deps.regrader ? { regrader: deps.regrader } : {}),
       ...(deps.live ? { live: deps.live } : {}),
+      ...(deps.eventStreams ? { eventStreams: deps.eventStreams } : {}),
     }),
   );
   app.use('/api', (_req, res) => {
@@ -204,10 +206,13 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
       Object.fromEntries(Object.entries(req.query).filter(([, v]) => v !== '')),
       'query',
     );
-    const [version, overview] = await Promise.all([deps.store.labVersion(labId), data.overview(viewer, labId)]);
+    const [overview, { version, charts: numbers }] = await Promise.all([
+      data.overview(viewer, labId),
+      data.charts(viewer, labId),
+    ]);
     let cached = chartCache.get(labId);
     if (!cached || cached.version !== version) {
-      cached = { version, html: chartsHtml(await labCharts(deps.store, overview, data.by)) };
+      cached = { version, html: chartsHtml(numbers) };
       chartCache.set(labId, cached);
       if (chartCache.size > 200) chartCache.delete(chartCache.keys().next().value!);
     }

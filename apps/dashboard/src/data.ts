@@ -9,6 +9,7 @@ import { rosterEntry, type CourseConfig, type Lab } from '@labgrader/course';
 import type {
   CriterionScore,
   DashboardStore,
+  LabInfo,
   LabOverviewRow,
   ReportStore,
   StoredReport,
@@ -16,6 +17,7 @@ import type {
   StudentKey,
 } from '@labgrader/store';
 import type { Viewer } from './auth.js';
+import { labCharts, type LabCharts } from './queries.js';
 
 /** The viewer may not read this (a student asking for a lab overview). */
 export class ForbiddenError extends Error {
@@ -116,6 +118,8 @@ export interface DashboardData {
   labs(viewer: Viewer): Promise<LabSummary[]>;
   lab(viewer: Viewer, labId: string): Promise<LabSummary>;
   overview(viewer: Viewer, labId: string): Promise<Overview>;
+  /** What the charts show (GET …/statistics and the overview page), cached per version of the lab's gradings. */
+  charts(viewer: Viewer, labId: string): Promise<{ version: string; charts: LabCharts }>;
   grading(viewer: Viewer, id: string): Promise<StoredReport>;
   /** The regrade history of this grading's commit, oldest first. */
   regrades(viewer: Viewer, grading: StoredReportSummary): Promise<StoredReportSummary[]>;
@@ -165,8 +169,20 @@ export function createDashboardData(options: {
     if (viewer.role !== 'instructor') throw new ForbiddenError(`${what} is for instructors`);
   };
 
-  async function labs(): Promise<LabSummary[]> {
+  /** The labs with gradings, asked again only when a grading was added or replaced (labsVersion). */
+  let labsCache: { version: string; labs: LabInfo[] } | undefined;
+  async function gradedLabs(): Promise<LabInfo[]> {
+    const version = await store.labsVersion();
+    if (labsCache?.version === version) return labsCache.labs;
     const graded = await store.labs({ by });
+    labsCache = { version, labs: graded };
+    return graded;
+  }
+  /** Each lab's chart data, computed again only when the lab's gradings change (labVersion). */
+  const chartsCache = new Map<string, { version: string; charts: Promise<LabCharts> }>();
+
+  async function labs(): Promise<LabSummary[]> {
+    const graded = await gradedLabs();
     const byId = new Map(graded.map((l) => [l.labId, l]));
     const out: LabSummary[] = [];
     const configured = course.configured ? course.labs : [];
@@ -187,7 +203,8 @@ export function createDashboardData(options: {
     for (const g of byId.values()) {
       out.push({
         id: g.labId,
-        title: g.labTitle ?? g.labId,
+        // Without a course configuration: the title the rubric gives itself.
+        title: g.labTitle ?? g.rubricTitle ?? g.labId,
         configured: false,
         students: g.students,
         gradings: g.gradings,
@@ -197,53 +214,33 @@ export function createDashboardData(options: {
     return out;
   }
 
-  async function overviewRows(labId: string): Promise<LabOverviewRow[]> {
-    const version = await store.labVersion(labId);
+  async function overviewRows(labId: string, known?: string): Promise<{ version: string; rows: LabOverviewRow[] }> {
+    const version = known ?? (await store.labVersion(labId));
     const hit = cache.get(labId);
-    if (hit && hit.version === version) return hit.rows;
+    if (hit && hit.version === version) return hit;
     const rows = await store.labOverview({ labId, by });
     cache.set(labId, { version, rows });
     if (cache.size > 200) cache.delete(cache.keys().next().value!);
-    return rows;
+    return { version, rows };
   }
 
-  const data: DashboardData = {
-    by,
-    subjectOf,
-    nameOf,
-    courseLab,
-
-    async labs(viewer) {
-      const all = await labs();
-      if (viewer.role === 'instructor') return all;
-      // A student sees the labs they have gradings in (and the configured ones), without class counts.
-      const mine = new Set((await store.gradingsOf({ key: viewer.login, by, limit: 500 })).map((g) => g.labId));
-      return all
-        .filter((l) => l.configured || mine.has(l.id))
-        .map(({ students: _s, gradings: _g, lastPushedAt: _l, ...rest }) => ({ ...rest, students: 0, gradings: 0 }));
-    },
-
-    async lab(viewer, labId) {
-      const lab = (await data.labs(viewer)).find((l) => l.id === labId);
-      if (!lab) throw new NotFoundError(`no lab '${labId}'`);
-      return lab;
-    },
-
-    async overview(viewer, labId) {
-      instructorOnly(viewer, "a lab's overview");
-      const lab = await data.lab(viewer, labId);
-      const rows = await overviewRows(labId);
-      const criteria: { id: string; title?: string }[] = [];
-      const seen = new Set<string>();
-      for (const row of rows) {
-        for (const c of (row.counting ?? row.latest).criteria) {
-          if (!seen.has(c.id)) {
-            seen.add(c.id);
-            criteria.push({ id: c.id });
-          }
+  async function versionedOverview(viewer: Viewer, labId: string): Promise<{ version: string; overview: Overview }> {
+    instructorOnly(viewer, "a lab's overview");
+    const lab = await data.lab(viewer, labId);
+    const { version, rows } = await overviewRows(labId);
+    const criteria: { id: string; title?: string }[] = [];
+    const seen = new Set<string>();
+    for (const row of rows) {
+      for (const c of (row.counting ?? row.latest).criteria) {
+        if (!seen.has(c.id)) {
+          seen.add(c.id);
+          criteria.push({ id: c.id });
         }
       }
-      return {
+    }
+    return {
+      version,
+      overview: {
         lab,
         criteria,
         rows: rows.map((row): OverviewRow => {
@@ -275,7 +272,50 @@ export function createDashboardData(options: {
             ...(live ? { live } : {}),
           };
         }),
-      };
+      },
+    };
+  }
+
+  const data: DashboardData = {
+    by,
+    subjectOf,
+    nameOf,
+    courseLab,
+
+    async labs(viewer) {
+      const all = await labs();
+      if (viewer.role === 'instructor') return all;
+      // A student sees the labs they have gradings in (and the configured ones), without class counts.
+      const mine = new Set((await store.gradingsOf({ key: viewer.login, by, limit: 500 })).map((g) => g.labId));
+      return all
+        .filter((l) => l.configured || mine.has(l.id))
+        .map(({ students: _s, gradings: _g, lastPushedAt: _l, ...rest }) => ({ ...rest, students: 0, gradings: 0 }));
+    },
+
+    async lab(viewer, labId) {
+      const lab = (await data.labs(viewer)).find((l) => l.id === labId);
+      if (!lab) throw new NotFoundError(`no lab '${labId}'`);
+      return lab;
+    },
+
+    async overview(viewer, labId) {
+      return (await versionedOverview(viewer, labId)).overview;
+    },
+
+    async charts(viewer, labId) {
+      const { version, overview } = await versionedOverview(viewer, labId);
+      let hit = chartsCache.get(labId);
+      if (!hit || hit.version !== version) {
+        // Concurrent requests for a new version share one computation; a failed one is not kept.
+        const charts = labCharts(store, overview, by);
+        hit = { version, charts };
+        chartsCache.set(labId, hit);
+        if (chartsCache.size > 200) chartsCache.delete(chartsCache.keys().next().value!);
+        charts.catch(() => {
+          if (chartsCache.get(labId)?.charts === charts) chartsCache.delete(labId);
+        });
+      }
+      return { version, charts: await hit.charts };
     },
 
     async grading(viewer, id) {

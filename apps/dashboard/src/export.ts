@@ -101,3 +101,34 @@ export function toCsv(overview: Overview, rows: readonly ExportRow[]): string {
   }
   return lines.join('\r\n') + '\r\n';
 }
+
+/**
+ * Canvas's gradebook import (Grades → Import): the columns of Canvas's own export, `Student`, `ID`,
+ * `SIS User ID`, `SIS Login ID`, `Section`, then one column per assignment (the lab): `Name` to create
+ * it, `Name (id)` to fill the assignment with that Canvas id; and a `Points Possible` row under the
+ * header. Canvas finds each student by `ID` (its own user id, which labgrader does not know: left
+ * empty), `SIS User ID` (the roster's `studentId`) or `SIS Login ID` (the roster's `email`). A
+ * not-gradable student's cell is empty (no score), not 0. Students without a roster entry keep their
+ * login as `Student` (Canvas can only match them by name).
+ */
+export function toCanvasCsv(
+  overview: Overview,
+  rows: readonly ExportRow[],
+  options: { assignmentId?: string } = {},
+): string {
+  const lab = overview.lab;
+  const assignment = options.assignmentId ? `${lab.title} (${options.assignmentId})` : lab.title;
+  const possible = Math.max(0, ...overview.rows.filter((r) => r.status === 'graded').map((r) => r.maxPoints));
+  const lines = [
+    ['Student', 'ID', 'SIS User ID', 'SIS Login ID', 'Section', assignment].map(cell).join(','),
+    ['Points Possible', '', '', '', '', possible].map(cell).join(','),
+  ];
+  const statusOf = new Map(overview.rows.map((r) => [r.student, r.status]));
+  for (const r of rows) {
+    const graded = statusOf.get(r.githubLogin) === 'graded';
+    lines.push(
+      [r.name ?? r.githubLogin, '', r.studentId, r.email, '', graded ? r.total : undefined].map(cell).join(','),
+    );
+  }
+  return lines.join('\r\n') + '\r\n';
+}

@@ -178,6 +178,21 @@ const schemas: Record<string, Schema> = {
   Grading: obj({
     grading: ref('GradingSummary'),
     report: { type: 'object', description: 'The report (https://labgrader.dev/schemas/report/v1.json)' },
+    excerpts: {
+      type: 'object',
+      nullable: true,
+      description:
+        'The source lines around the findings, secrets redacted, as the worker kept them (null for gradings from before they were kept)',
+      properties: {
+        version: { type: 'integer', enum: [1] },
+        excerpts: {
+          type: 'array',
+          items: obj({ file: str, startLine: int, lines: { type: 'array', items: str } }),
+        },
+        omitted: int,
+      },
+      required: ['version', 'excerpts', 'omitted'],
+    },
     regrades: { type: 'array', items: ref('GradingSummary') },
   }),
   Statistics: obj(
@@ -341,7 +356,19 @@ export function openApiDocument(): Record<string, unknown> {
       '/labs/{lab}/grades.csv': {
         get: {
           summary: 'The lab’s grades as CSV, one row per student (columns: docs/dashboard.md)',
-          parameters: [labParam],
+          parameters: [
+            labParam,
+            q(
+              'format',
+              { type: 'string', enum: ['moodle', 'canvas'], default: 'moodle' },
+              'moodle: labgrader’s columns (Moodle’s CSV import maps them); canvas: Canvas’s gradebook import (Student, ID, SIS User ID, SIS Login ID, Section, the lab, a Points Possible row)',
+            ),
+            q(
+              'canvasAssignment',
+              { type: 'string', pattern: '^[0-9]{1,18}$' },
+              'With format=canvas: the Canvas assignment id to fill (its column becomes `Title (id)`); without it Canvas creates an assignment',
+            ),
+          ],
           responses: {
             '200': { description: 'CSV', content: { 'text/csv': { schema: { type: 'string' } } } },
             ...errors,
@@ -439,6 +466,10 @@ export function openApiDocument(): Record<string, unknown> {
           responses: {
             '200': { description: 'An event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
             ...errors,
+            '429': jsonAnswer(
+              'Too many streams open for this session or address (see Retry-After); close other tabs',
+              ref('Error'),
+            ),
           },
         },
       },

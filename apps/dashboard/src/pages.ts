@@ -4,12 +4,13 @@
  * work without the script; it adds live status (server-sent events) and
  * regrade progress.
  */
-import type { Report, ReportFinding } from '@labgrader/core';
+import { excerptAround, type ReportFinding, type SourceExcerpts } from '@labgrader/core';
 import type { CriterionScore, StoredReport, StoredReportSummary } from '@labgrader/store';
 import type { Viewer } from './auth.js';
 import { checkPassRates, criterionPassRates, pushesOverTime, recoveryTimes, scoreDistribution } from './charts.js';
 import type { GradingDiff, LabSummary, Overview } from './data.js';
-import { esc, html, type Html } from './html.js';
+import { drillsHtml } from './drills.js';
+import { esc, html, raw, type Html } from './html.js';
 import type { LabCharts, OverviewPage, OverviewQuery } from './queries.js';
 import type { SORT_KEYS } from './queries.js';
 
@@ -153,6 +154,7 @@ export function overviewPage(
       <p class="meta">
         ${page.total} of ${overview.rows.length} students${lab.deadline ? html` · deadline ${when(lab.deadline)}` : ''}
         · <a href="/api/v1/labs/${lab.id}/grades.csv" download>Download CSV</a> ·
+        <a href="/api/v1/labs/${lab.id}/grades.csv?format=canvas" download>CSV for Canvas</a> ·
         <a href="/api/v1/labs/${lab.id}/grades.json" download>JSON</a>
       </p>
       <form method="get" action="/labs/${lab.id}" class="filters" role="search">
@@ -231,25 +233,33 @@ function findingsByFile(findings: readonly ReportFinding[]): Map<string, ReportF
   return groups;
 }
 
-/** A few lines around the finding's line, from the file's text when the page was given it. */
-function sourceContext(lines: readonly string[] | undefined, line: number | undefined): Html {
-  if (!lines || !line) return html``;
-  const from = Math.max(1, line - 2);
-  const to = Math.min(lines.length, line + 2);
-  const shown = [];
-  for (let n = from; n <= to; n += 1) {
-    shown.push(
-      html`<span class="${n === line ? 'hit' : ''}"><span class="ln">${n}</span>${lines[n - 1] ?? ''}</span> `,
-    );
-  }
-  return html`<pre class="source" aria-label="lines ${from} to ${to}">${shown}</pre>`;
+/**
+ * The lines around a finding, from the excerpts the worker kept with the grading (redacted when
+ * stored: see core's excerpts.ts); nothing for gradings from before excerpts were kept.
+ */
+function sourceContext(excerpts: SourceExcerpts | undefined, file: string, line: number | undefined): Html {
+  if (!line) return html``;
+  const lines = excerptAround(excerpts, file, line);
+  if (!lines) return html``;
+  const from = lines[0]!.number;
+  const to = lines[lines.length - 1]!.number;
+  // Built as a plain string: the newlines between the lines are the <pre>'s content (and what a copy keeps).
+  const body = lines
+    .map((l) => {
+      const hit = l.number === line;
+      return `<span${hit ? ' class="hit" aria-current="true"' : ''}><span class="ln" aria-hidden="true">${l.number}</span>${esc(l.text)}</span>`;
+    })
+    .join('\n');
+  return html`<pre
+    class="source"
+    tabindex="0"
+    aria-label="${file} lines ${from} to ${to}, line ${line} highlighted"
+  ><code>${raw(body)}</code></pre>`;
 }
 
 export interface SubmissionView {
   grading: StoredReport;
   regrades: StoredReportSummary[];
-  /** File text by path, for source lines in context (from the evidence the report carries, when any). */
-  files?: Map<string, string[]>;
 }
 
 /** A fix hint: prose, with Markdown code fences shown as code blocks. */
@@ -264,25 +274,6 @@ function fixHint(text: string): Html {
           : '',
     )}
   </div>`;
-}
-
-function drillTimelines(report: Report): Html {
-  // The cluster checks' evidence: each drill's narrative, its timeline (injected → NotReady → Ready), recovery time, events.
-  const drills = report.evidence.filter((e) => e.checkId.startsWith('cluster/'));
-  if (drills.length === 0)
-    return html`<p>
-      No failure drill
-      ran${report.stages.find((s) => s.name === 'cluster')?.message ? html` (${report.stages.find((s) => s.name === 'cluster')!.message})` : ''}.
-    </p>`;
-  return html`<ol class="timeline">
-    ${drills.map(
-      (e) =>
-        html`<li>
-          <strong>${e.checkId}</strong> · ${e.label}
-          <pre>${e.detail}</pre>
-        </li>`,
-    )}
-  </ol>`;
 }
 
 export function submissionPage(ctx: PageContext, view: SubmissionView): string {
@@ -358,7 +349,7 @@ export function submissionPage(ctx: PageContext, view: SubmissionView): string {
                         <span class="badge sev">${f.severity}</span>
                         <code>${f.checkId}</code>${f.location ? html` line ${f.location.line}` : ''}: ${f.message}
                       </p>
-                      ${sourceContext(view.files?.get(file), f.location?.line)} ${f.fixHint ? fixHint(f.fixHint) : ''}
+                      ${sourceContext(g.excerpts, file, f.location?.line)} ${f.fixHint ? fixHint(f.fixHint) : ''}
                     </li>`,
                 )}
               </ul>
@@ -367,7 +358,7 @@ export function submissionPage(ctx: PageContext, view: SubmissionView): string {
       </section>
       <section aria-labelledby="drills-h">
         <h2 id="drills-h">Failure drills</h2>
-        ${drillTimelines(r)}
+        ${drillsHtml(r)}
       </section>
       <section aria-labelledby="stages-h">
         <h2 id="stages-h">Stages</h2>

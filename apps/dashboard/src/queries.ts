@@ -58,6 +58,22 @@ export const studentGradingsQuerySchema = z
   })
   .strict();
 
+export const gradesCsvQuerySchema = z
+  .object({
+    /** `moodle` (default): labgrader's columns; `canvas`: Canvas's gradebook import (docs/dashboard.md). */
+    format: z.enum(['moodle', 'canvas']).default('moodle'),
+    /** The Canvas assignment's id, to fill an assignment that exists (else Canvas creates one). */
+    canvasAssignment: z
+      .string()
+      .regex(/^[0-9]{1,18}$/, "must be the Canvas assignment's numeric id")
+      .optional(),
+  })
+  .strict()
+  .refine((q) => q.format === 'canvas' || q.canvasAssignment === undefined, {
+    message: 'canvasAssignment goes with format=canvas',
+    path: ['canvasAssignment'],
+  });
+
 export const diffQuerySchema = z.object({ from: gradingIdParam, to: gradingIdParam }).strict();
 export const noQuerySchema = z.object({}).strict();
 

@@ -11,13 +11,14 @@ import { OpenAPIBackend, type Document } from 'openapi-backend';
 import addFormats from 'ajv-formats';
 import { ADMIN_TOKEN, startDashboardService, type DashboardService } from './support/service.js';
 import { Browserless } from './support/http.js';
+import { parseCsv } from './support/csv.js';
 
 let service: DashboardService;
 let api: OpenAPIBackend;
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 beforeAll(async () => {
-  service = await startDashboardService({ workerDelayMs: 150 });
+  service = await startDashboardService();
   const document = (await (await fetch(`${service.url}/api/v1/openapi.json`)).json()) as Document;
   api = new OpenAPIBackend({
     definition: document,
@@ -205,8 +206,22 @@ describe('reading', () => {
 
   it('gives a grading with its report and regrade history, as JSON and SARIF', async () => {
     const { body } = await call(`/gradings/${service.ids.alice1}`, { headers: admin });
-    expect(body.grading).toMatchObject({ id: service.ids.alice1, student: 'alice', commit: '1'.padStart(40, '0') });
+    expect(body.grading).toMatchObject({ id: service.ids.alice1, student: 'alice', commit: service.commits.alice1 });
     expect(body.report.findings.length).toBe(service.reports.flawed.findings.length);
+    // The source lines the worker kept around each located finding.
+    expect(body.excerpts.omitted).toBe(0);
+    for (const f of body.report.findings.filter((x: any) => x.location)) {
+      expect(
+        body.excerpts.excerpts.some(
+          (e: any) =>
+            e.file === f.location.file &&
+            f.location.line >= e.startLine &&
+            f.location.line < e.startLine + e.lines.length,
+        ),
+      ).toBe(true);
+    }
+    // A grading stored without excerpts (as before they were kept) says so.
+    expect((await call(`/gradings/${service.ids.carol1}`, { headers: admin })).body.excerpts).toBeNull();
     expect(body.regrades.map((g: any) => g.id)).toEqual([service.ids.alice1]);
     const json = await call(`/gradings/${service.ids.alice1}/report.json`, { headers: admin });
     expect(json.body).toEqual(service.reports.flawed);
@@ -253,7 +268,7 @@ describe('reading', () => {
       student_id: '2027001',
       total: String(service.reports.passing.score.points),
       late: 'no',
-      commit: '2'.padStart(40, '0'),
+      commit: service.commits.alice2,
       submitted_at: '2026-03-01T20:40:00.000Z',
     });
     expect(row('bob')).toMatchObject({ name: 'Bob Durand', late: 'yes', deadline_status: 'late' });
@@ -261,9 +276,55 @@ describe('reading', () => {
     expect(json.body.rows).toHaveLength(3);
   });
 
+  it('exports the lab for Canvas’s gradebook import: its columns, a Points Possible row, one column for the lab', async () => {
+    const res = await fetch(`${service.url}/api/v1/labs/lab-85/grades.csv?format=canvas`, { headers: admin });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect(res.headers.get('content-disposition')).toBe('attachment; filename="lab-85-grades-canvas.csv"');
+    const [header, possible, ...rows] = parseCsv(await res.text());
+    expect(header).toEqual([
+      'Student',
+      'ID',
+      'SIS User ID',
+      'SIS Login ID',
+      'Section',
+      'Lab 85: production Kubernetes',
+    ]);
+    expect(possible).toEqual(['Points Possible', '', '', '', '', String(service.reports.passing.score.maxPoints)]);
+    expect(rows).toEqual([
+      ['Alice Martin', '', '2027001', 'alice@example.edu', '', String(service.reports.passing.score.points)],
+      ['Bob Durand', '', '', '', '', String(service.reports.flawed.score.points)],
+      ['carol', '', '', '', '', String(service.reports.passing.score.points)],
+    ]);
+    // An assignment that exists in Canvas: its id in the column's name.
+    const existing = await fetch(`${service.url}/api/v1/labs/lab-85/grades.csv?format=canvas&canvasAssignment=4711`, {
+      headers: admin,
+    });
+    expect(parseCsv(await existing.text())[0]![5]).toBe('Lab 85: production Kubernetes (4711)');
+    const bad = await call('/labs/lab-85/grades.csv?format=excel', { headers: admin });
+    expect(bad.status).toBe(400);
+    const stray = await call('/labs/lab-85/grades.csv?canvasAssignment=4711', { headers: admin });
+    expect(stray.body.problems).toEqual(['query canvasAssignment: canvasAssignment goes with format=canvas']);
+  });
+
+  it('caps the live-update streams of one session with a clear 429', async () => {
+    const controllers = Array.from({ length: 6 }, () => new AbortController());
+    const open = await Promise.all(
+      controllers.map((c) => fetch(`${service.url}/api/v1/events`, { headers: admin, signal: c.signal })),
+    );
+    expect(open.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    const refused = await call('/events', { headers: admin });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('10');
+    expect(refused.body.error).toMatch(/too many live-update streams for this session \(at most 6/);
+    for (const c of controllers) c.abort();
+  });
+
   it('serves the charts’ statistics', async () => {
     const { body } = await call('/labs/lab-85/statistics', { headers: admin });
     expect(body.scores).toHaveLength(3);
+    // Carol's drills (the cluster checks' evidence): the pod-kill recovery time.
+    expect(body.recoveries).toEqual([{ drill: 'pod-kill', seconds: 8.4, gradingId: service.ids.carol1 }]);
     expect(body.pushes.reduce((s: number, p: any) => s + p.pushes, 0)).toBe(4);
     expect(body.pushes.reduce((s: number, p: any) => s + p.late, 0)).toBe(1);
     expect(body.checks.length).toBeGreaterThan(0);
@@ -315,7 +376,13 @@ describe('regrading', () => {
     await done;
     controller.abort();
     const states = events.filter((e) => e.jobId === jobId).map((e) => (e.stage ? `${e.state}: ${e.stage}` : e.state));
-    expect(states).toEqual(['queued', 'grading', 'grading: lint: manifests', 'graded']);
+    // What the real worker publishes: started, each stage that runs, finished.
+    expect(states[0]).toBe('queued');
+    expect(states.at(-1)).toBe('graded');
+    expect(states).toEqual(
+      expect.arrayContaining(['grading', 'grading: fetch', 'grading: lint', 'grading: docs', 'grading: score']),
+    );
+    expect(states.some((t) => /^grading: fetch: cloning file:\/\/.*course-org\/lab-85-alice\.git/.test(t))).toBe(true);
     expect(events.every((e) => e.student === 'alice' && e.lab === 'lab-85')).toBe(true);
 
     const history = await call(`/gradings/${service.ids.alice2}`, { headers: admin });
@@ -329,18 +396,18 @@ describe('regrading', () => {
       force: true,
       requestedBy: 'prof-martin',
       student: 'alice',
-      commit: '2'.padStart(40, '0'),
+      commit: service.commits.alice2,
     });
   });
 
   it('regrades the latest push of every student of a lab with the admin token (no CSRF for Bearer)', async () => {
-    const before = service.graded.length;
     const asked = await call('/labs/lab-85/regrade', { method: 'POST', headers: admin });
     expect(asked.status).toBe(202);
     expect(asked.body.items).toHaveLength(3);
-    const deadline = Date.now() + 20_000;
-    while (service.graded.length < before + 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(service.graded.length).toBe(before + 3);
+    const jobs = asked.body.items.map((i: any) => i.jobId as string);
+    const results = await Promise.all(jobs.map((id: string) => service.finished(id)));
+    expect(results.map((r: any) => r.outcome)).toEqual(['graded', 'graded', 'graded']);
+    expect(service.graded).toEqual(expect.arrayContaining(jobs));
     const overview = await call('/labs/lab-85/overview', { headers: admin });
     expect(overview.body.items.map((r: any) => r.gradings)).toEqual([4, 2, 2]);
   });

@@ -67,7 +67,8 @@ async function signInWithGithub(context: BrowserContext, login: string, next: st
   () => {
     beforeAll(async () => {
       mkdirSync(SCREENSHOTS, { recursive: true });
-      service = await startDashboardService({ workerDelayMs: 400 });
+      // Each git command of the worker's clone waits 150 ms, so the page has stages to show as they go by.
+      service = await startDashboardService({ gitDelayMs: 150 });
       // playwright-core starts Chromium with a fresh profile directory of its own (--user-data-dir) and removes it.
       browser = await chromium.launch({
         executablePath: CHROMIUM,
@@ -148,31 +149,68 @@ async function signInWithGithub(context: BrowserContext, login: string, next: st
       );
       expect(await page.locator('section[aria-labelledby="history-h"] tbody tr').count()).toBe(1);
       await expect(page.getByRole('link', { name: 'commit on GitHub' }).getAttribute('href')).resolves.toBe(
-        `${service.github.webUrl}/course-org/lab-85-alice/commit/${'2'.padStart(40, '0')}`,
+        `${service.github.webUrl}/course-org/lab-85-alice/commit/${service.commits.alice2}`,
       );
       expect(await axeViolations(page)).toEqual([]);
       await page.screenshot({ path: path.join(SCREENSHOTS, 'submission.png'), fullPage: true });
 
+      // The flawed submission: its findings by file, each with the lines around it (the worker kept them).
       const flawed = await context.newPage();
       await flawed.goto(`${service.url}/gradings/${service.ids.alice1}`);
       expect(await flawed.locator('details.file').count()).toBeGreaterThan(0);
+      const stored = await service.store.getById(service.ids.alice1!);
+      const located = stored!.report.findings.filter((f) => f.location);
+      expect(await flawed.locator('pre.source').count()).toBe(located.length);
+      const first = located[0]!;
+      const excerpt = stored!.excerpts!.excerpts.find(
+        (e) => e.file === first.location!.file && first.location!.line >= e.startLine,
+      )!;
+      const hit = flawed.locator('pre.source').first().locator('.hit');
+      await expect(hit.textContent()).resolves.toBe(
+        `${first.location!.line}${excerpt.lines[first.location!.line - excerpt.startLine]}`,
+      );
+      await expect(hit.locator('.ln').textContent()).resolves.toBe(String(first.location!.line));
       expect(await axeViolations(flawed)).toEqual([]);
       await flawed.screenshot({ path: path.join(SCREENSHOTS, 'submission-findings.png'), fullPage: true });
+      await flawed
+        .locator('details.file')
+        .first()
+        .screenshot({ path: path.join(SCREENSHOTS, 'submission-excerpts.png') });
+
+      // Carol's grading ran the drills (and was stored without excerpts): a timeline per drill, no source lines.
+      await flawed.goto(`${service.url}/gradings/${service.ids.carol1}`);
+      const drills = flawed.locator('li.drill');
+      expect(await drills.count()).toBe(2);
+      await expect(drills.first().locator('svg[role="img"]').getAttribute('aria-label')).resolves.toMatch(
+        /^pod-kill: fault injected at \+0 s, desired pods Ready again at \+8\.4 s; the Service answered 57 of 60/,
+      );
+      await expect(drills.nth(1).locator('.drill-facts').textContent()).resolves.toContain('did not recover in time');
+      expect(await flawed.locator('pre.source').count()).toBe(0);
+      expect(await axeViolations(flawed)).toEqual([]);
+      await flawed.locator('section[aria-labelledby="drills-h"]').screenshot({
+        path: path.join(SCREENSHOTS, 'submission-drills.png'),
+      });
       await flawed.close();
 
-      // Regrade, and watch the progress arrive over server-sent events until the page reloads with it.
-      const seen: string[] = [];
-      const progress = page.locator('[data-progress]');
+      // Regrade, and watch the progress arrive over server-sent events until the page reloads with it: every
+      // text the progress element shows is recorded in the page as it changes.
+      await page.evaluate(() => {
+        const seen: string[] = [];
+        (window as unknown as { seen: string[] }).seen = seen;
+        const progress = document.querySelector('[data-progress]')!;
+        new MutationObserver(() => seen.push(progress.textContent ?? '')).observe(progress, {
+          childList: true,
+          characterData: true,
+          subtree: true,
+        });
+      });
       await page.getByRole('button', { name: 'Regrade this commit' }).click();
-      const deadline = Date.now() + 20_000;
-      while (Date.now() < deadline) {
-        const text = (await progress.textContent().catch(() => '')) ?? '';
-        if (text && seen[seen.length - 1] !== text) seen.push(text);
-        if (/Reloading/.test(text)) break;
-        await page.waitForTimeout(50);
-      }
-      expect(seen).toEqual(expect.arrayContaining(['grading: lint: manifests']));
-      expect(seen[seen.length - 1]).toMatch(/^Regraded: graded/);
+      await page.waitForFunction(() =>
+        (window as unknown as { seen?: string[] }).seen?.some((t) => /Reloading/.test(t)),
+      );
+      const seen = await page.evaluate(() => (window as unknown as { seen: string[] }).seen);
+      expect(seen.some((t) => /^grading: fetch: cloning file:\/\//.test(t))).toBe(true);
+      expect(seen.at(-1)).toMatch(/^Regraded: graded/);
       await page.waitForLoadState('load');
       await page.waitForFunction(
         () => document.querySelectorAll('section[aria-labelledby="history-h"] tbody tr').length === 2,
@@ -183,29 +221,26 @@ async function signInWithGithub(context: BrowserContext, login: string, next: st
 
       // The whole lab: progress counts the students' regrades, and each row's status changes live.
       await page.goto(`${service.url}/labs/lab-85`);
-      const labProgress: string[] = [];
-      const bobStatus: string[] = [];
+      await page.evaluate(() => {
+        const log = { progress: [] as string[], bob: [] as string[] };
+        (window as unknown as { log: typeof log }).log = log;
+        const watch = (el: Element, into: string[]) =>
+          new MutationObserver(() => into.push(el.textContent ?? '')).observe(el, {
+            childList: true,
+            characterData: true,
+            subtree: true,
+          });
+        watch(document.querySelector('[data-progress]')!, log.progress);
+        watch(document.querySelector('tr[data-student="bob"] [data-live]')!, log.bob);
+      });
       await page.getByRole('button', { name: 'Regrade every student’s latest push' }).click();
-      const labDeadline = Date.now() + 30_000;
-      while (Date.now() < labDeadline) {
-        const text =
-          (await page
-            .locator('[data-progress]')
-            .textContent()
-            .catch(() => '')) ?? '';
-        const bob =
-          (await page
-            .locator('tr[data-student="bob"] [data-live]')
-            .textContent()
-            .catch(() => '')) ?? '';
-        if (text && labProgress[labProgress.length - 1] !== text) labProgress.push(text);
-        if (bob && bobStatus[bobStatus.length - 1] !== bob) bobStatus.push(bob);
-        if (/^All 3 regraded/.test(text)) break;
-        await page.waitForTimeout(50);
-      }
-      expect(labProgress[labProgress.length - 1]).toMatch(/^All 3 regraded/);
-      expect(labProgress.some((t) => /^[12] of 3 regraded/.test(t))).toBe(true);
-      expect(bobStatus).toEqual(expect.arrayContaining(['grading', 'graded']));
+      await page.waitForFunction(() =>
+        (window as unknown as { log?: { progress: string[] } }).log?.progress.some((t) => /^All 3 regraded/.test(t)),
+      );
+      const log = await page.evaluate(() => (window as unknown as { log: { progress: string[]; bob: string[] } }).log);
+      expect(log.progress.at(-1)).toMatch(/^All 3 regraded/);
+      expect(log.progress.some((t) => /^[12] of 3 regraded/.test(t))).toBe(true);
+      expect(log.bob).toEqual(expect.arrayContaining(['grading', 'graded']));
       await context.close();
     }, 120_000);
 

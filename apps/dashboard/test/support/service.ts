@@ -1,30 +1,35 @@
 /**
  * A dashboard on loopback over real services, for the API and browser tests:
- * PostgreSQL (a unique schema, filled by really grading the example labs with
- * the pipeline), Redis (a unique queue prefix; a test worker that grades the
- * example again and publishes progress with apps/worker's progress
- * publisher), GitHub's OAuth through the loopback double.
+ * PostgreSQL (a unique schema), Redis (a unique queue prefix), GitHub's OAuth
+ * through the loopback double, and the real grading worker of apps/worker
+ * (startGradeWorker with its real handler, pipeline, stages, store publisher
+ * and progress publisher; the cluster stage off, as in every service test)
+ * cloning bare git repositories on disk that hold the example labs. The lab is
+ * filled by pushing those commits through the queue; regrades from the
+ * dashboard are graded by the same worker.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpSync, readdirSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Redis } from 'ioredis';
-import { silentLogger, type Report } from '@labgrader/core';
+import { QueueEvents } from 'bullmq';
+import { silentLogger, type CommandRunner, type Report } from '@labgrader/core';
 import { builtinStages, loadRubric } from '@labgrader/builtin';
 import { createExecaRunner } from '@labgrader/exec';
 import { gradeSource } from '@labgrader/pipeline';
 import { parseCourseConfig, type CourseConfig } from '@labgrader/course';
-import {
-  createGradeProducer,
-  createGradeWorker,
-  parseGradeJob,
-  queueKeys,
-  type GradeProducer,
-  type GradeWorker,
-} from '@labgrader/queue';
+import { createGradeProducer, queueKeys, type GradeJobRequest, type GradeProducer } from '@labgrader/queue';
 import { createPostgresReportStore, type GradeMetadata, type PostgresReportStore } from '@labgrader/store';
 import { createAuth, createDashboardApp, createLiveFeed, createRegrader, type LiveFeed } from '../../src/index.js';
+import {
+  createRubricProvider,
+  noCredentials,
+  startGradeWorker,
+  storePublisher,
+  type RunningGradeWorker,
+} from '../../../worker/src/index.js';
 import { progressPublisher } from '../../../worker/src/progress-publisher.js';
 import {
   TEST_DATABASE_URL,
@@ -33,10 +38,11 @@ import {
   uniqueName,
   uniqueSchema,
 } from '../../../../packages/queue/test/support/services.js';
+import { makeBareRepo, tempDir, type BareRepo } from '../../../../test/support/git-fixtures.js';
 import { startGithubDouble, type GithubDouble } from '../../../../test/support/github-double.js';
+import { withDrills } from './drill-evidence.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-export const SHA = (n: number) => n.toString(16).padStart(40, '0');
 export const ADMIN_TOKEN = 'admin-token-for-the-dashboard-tests-0123456789';
 const SESSION_SECRET = 'session-secret-for-the-dashboard-tests-0123456789';
 
@@ -64,57 +70,56 @@ export interface DashboardService {
   github: GithubDouble;
   producer: GradeProducer;
   live: LiveFeed;
+  /** The reports the worker stored for alice's two pushes (flawed, then passing). */
   reports: { passing: Report; flawed: Report };
   /** Gradings seeded, by name. */
   ids: Record<string, string>;
-  /** Jobs the test worker graded. */
+  /** Their commits, by the same names. */
+  commits: Record<string, string>;
+  /** Jobs the worker graded and published, in order. */
   graded: string[];
+  /** Resolves with the job's result when the worker has finished it. */
+  finished(jobId: string): Promise<unknown>;
   close(): Promise<void>;
 }
 
-let n = 0;
-function meta(overrides: Partial<GradeMetadata>): GradeMetadata {
-  n += 1;
+const example = (name: string) => path.join(ROOT, 'examples', name);
+
+/** The real runner; with `delayMs`, each git command waits that long first (so a browser sees the stages go by). */
+function runner(delayMs: number): CommandRunner {
+  const real = createExecaRunner();
+  if (delayMs === 0) return real;
   return {
-    jobId: `seed-${n}`,
-    deliveryId: `seed-delivery-${n}`,
-    event: 'push',
-    ref: 'refs/heads/main',
-    pushedAt: '2026-03-01T10:00:00.000Z',
-    attempt: 1,
-    lab: { id: 'lab-85', title: 'Lab 85: production Kubernetes' },
-    ...overrides,
+    async run(command, args, options) {
+      if (command === 'git') await new Promise((resolve) => setTimeout(resolve, delayMs));
+      return real.run(command, args, options);
+    },
   };
 }
 
-export async function startDashboardService(options: { workerDelayMs?: number } = {}): Promise<DashboardService> {
-  const rubric = await loadRubric('lab-85', ROOT);
-  const grade = (example: string) =>
-    gradeSource(
-      { kind: 'directory', path: path.join(ROOT, 'examples', example) },
-      { rubric, skip: { cluster: 'no cluster in the dashboard tests' } },
-      { runner: createExecaRunner(), stages: builtinStages },
-    );
-  const [passing, flawed] = await Promise.all([grade('lab-85-passing'), grade('lab-85-flawed-probes')]);
+export async function startDashboardService(options: { gitDelayMs?: number } = {}): Promise<DashboardService> {
   const course = parseCourseConfig(COURSE_YAML, 'test-course.yaml');
   const store = createPostgresReportStore({ connectionString: TEST_DATABASE_URL, schema: uniqueSchema('dashboard') });
   await store.migrate();
 
-  const onTime = { status: 'on-time', deadline: '2026-03-02T00:00:00.000Z' };
-  const late = { status: 'late', deadline: '2026-03-02T00:00:00.000Z', daysLate: 1 };
-  const ids: Record<string, string> = {};
-  const save = async (name: string, student: string, commit: number, report: Report, extra: Partial<GradeMetadata>) => {
-    const saved = await store.save(
-      { repository: `course-org/lab-85-${student}`, commit: SHA(commit), rubricId: 'lab-85', labId: 'lab-85' },
-      report,
-      meta({ student, author: student, ...extra }),
-    );
-    ids[name] = saved.id;
+  // The students' repositories, laid out as a git host does: <root>/<owner>/<name>.git.
+  const reposRoot = tempDir('labgrader-dashboard-repos-');
+  const repos: BareRepo[] = [];
+  const repo = (student: string, exampleName: string) => {
+    const r = makeBareRepo(example(exampleName), { under: reposRoot, fullName: `course-org/lab-85-${student}` });
+    repos.push(r);
+    return r;
   };
-  await save('alice1', 'alice', 1, flawed, { pushedAt: '2026-03-01T09:10:00Z', deadline: onTime });
-  await save('alice2', 'alice', 2, passing, { pushedAt: '2026-03-01T20:40:00Z', deadline: onTime });
-  await save('bob1', 'bob', 3, flawed, { pushedAt: '2026-03-02T05:00:00Z', deadline: late });
-  await save('carol1', 'carol', 4, passing, { pushedAt: '2026-03-01T23:30:00Z', deadline: onTime });
+  const commits: Record<string, string> = {};
+  const alice = repo('alice', 'lab-85-flawed-probes');
+  commits.alice1 = alice.commit('first try');
+  for (const entry of readdirSync(alice.workDir)) {
+    if (entry !== '.git') rmSync(path.join(alice.workDir, entry), { recursive: true, force: true });
+  }
+  cpSync(example('lab-85-passing'), alice.workDir, { recursive: true });
+  commits.alice2 = alice.commit('probes fixed');
+  commits.bob1 = repo('bob', 'lab-85-flawed-probes').commit('submission');
+  commits.carol1 = repo('carol', 'lab-85-passing').commit('submission');
 
   const github = await startGithubDouble();
   const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
@@ -124,45 +129,105 @@ export async function startDashboardService(options: { workerDelayMs?: number } 
   const producer = await createGradeProducer({ connection, name: 'grade', prefix });
   const keys = queueKeys(producer.queue);
   const live = await createLiveFeed({ subscriber, queue: producer.queue, keys, by: 'student' });
-  const publisher = progressPublisher(connection, keys, { minIntervalMs: 0 });
+  const eventsConnection = connection.duplicate();
+  const events = new QueueEvents('grade', { connection: eventsConnection, prefix });
+  events.on('error', () => {});
+  await events.waitUntilReady();
   const graded: string[] = [];
-  // The test worker: grades the example again as the job asks, stores it, publishes progress.
-  const worker: GradeWorker = createGradeWorker(
-    async (job) => {
-      const data = parseGradeJob(job.data);
-      const ctx = { job: data, jobId: job.id!, attempt: 1, logger: silentLogger };
-      await publisher.started!(ctx);
-      if (options.workerDelayMs) await new Promise((r) => setTimeout(r, options.workerDelayMs));
-      publisher.progress!(ctx, 'lint: manifests');
-      if (options.workerDelayMs) await new Promise((r) => setTimeout(r, options.workerDelayMs));
-      const report = data.repository.fullName.endsWith('alice') ? passing : flawed;
-      const m = meta({
-        jobId: job.id!,
-        deliveryId: data.deliveryId,
-        event: data.event,
-        pushedAt: data.pushedAt,
-        ...(data.student ? { student: data.student } : {}),
-        ...(data.reason ? { reason: data.reason } : {}),
-        ...(data.lab ? { lab: { id: data.lab.id, title: data.lab.title } } : {}),
-        ...(data.requestedBy ? { requestedBy: data.requestedBy } : {}),
-      });
-      await store.save(
-        {
-          repository: data.repository.fullName,
-          commit: data.commit,
-          rubricId: data.rubricId,
-          labId: data.lab?.id ?? data.rubricId,
-        },
-        report,
-        m,
-      );
-      await publisher.publish(report, { ...ctx, meta: m, retriesExhausted: false });
-      graded.push(job.id!);
-      return { outcome: 'graded', status: 'graded', points: report.score.points };
+  // The real worker: apps/worker's handler with its real dependencies; only the cluster stage is off.
+  const worker: RunningGradeWorker = startGradeWorker({
+    connection: workerConnection,
+    queueName: 'grade',
+    prefix,
+    logger: silentLogger,
+    shutdownGraceMs: 5_000,
+    deps: {
+      runner: runner(options.gitDelayMs ?? 0),
+      stages: builtinStages,
+      rubrics: createRubricProvider(),
+      credentials: noCredentials,
+      store,
+      labs: { lab: (id) => course.labs.find((l) => l.id === id) },
+      publishers: [
+        storePublisher(store),
+        progressPublisher(connection, keys, { minIntervalMs: 0 }),
+        { name: 'test: graded jobs', publish: async (_report, grade) => void graded.push(grade.jobId) },
+      ],
+      cloneUrlAllow: [`file://${reposRoot}/`],
+      skip: { cluster: 'no cluster in the dashboard tests' },
     },
-    { connection: workerConnection, name: 'grade', prefix },
+  });
+
+  const finished = async (jobId: string) => {
+    const job = await producer.queue.getJob(jobId);
+    if (!job) throw new Error(`no job ${jobId}`);
+    return job.waitUntilFinished(events, 60_000);
+  };
+  // The lab: each push graded by the worker through the queue, as the api would queue it.
+  const push = async (student: string, commit: string, pushedAt: string): Promise<string> => {
+    const request: GradeJobRequest = {
+      repository: {
+        fullName: `course-org/lab-85-${student}`,
+        cloneUrl: `file://${reposRoot}/course-org/lab-85-${student}.git`,
+      },
+      commit,
+      ref: 'refs/heads/main',
+      event: 'push',
+      deliveryId: uniqueName('delivery'),
+      author: student,
+      requestedBy: student,
+      pushedAt,
+      rubricId: 'lab-85',
+      lab: { id: 'lab-85', title: 'Lab 85: production Kubernetes' },
+      student,
+    };
+    const { jobId } = await producer.enqueue(request);
+    await finished(jobId);
+    const stored = await store.get({
+      repository: request.repository.fullName,
+      commit,
+      rubricId: 'lab-85',
+      labId: 'lab-85',
+    });
+    return stored!.id;
+  };
+  const ids: Record<string, string> = {};
+  ids.alice1 = await push('alice', commits.alice1, '2026-03-01T09:10:00Z');
+  ids.alice2 = await push('alice', commits.alice2, '2026-03-01T20:40:00Z');
+  ids.bob1 = await push('bob', commits.bob1, '2026-03-02T05:00:00Z');
+  // Carol's grading as a cluster run would have stored it (the cluster stage's drill evidence: these tests
+  // have no cluster), and as gradings before store migration 4 were: without source excerpts.
+  const rubric = await loadRubric('lab-85', ROOT);
+  const carolReport = withDrills(
+    await gradeSource(
+      { kind: 'directory', path: example('lab-85-passing') },
+      { rubric, skip: { cluster: 'no cluster in the dashboard tests' } },
+      { runner: createExecaRunner(), stages: builtinStages },
+    ),
   );
-  worker.on('error', () => {});
+  const carolMeta: GradeMetadata = {
+    jobId: uniqueName('carol-job'),
+    deliveryId: uniqueName('carol-delivery'),
+    event: 'push',
+    ref: 'refs/heads/main',
+    pushedAt: '2026-03-01T23:30:00.000Z',
+    attempt: 1,
+    author: 'carol',
+    student: 'carol',
+    lab: { id: 'lab-85', title: 'Lab 85: production Kubernetes' },
+    deadline: { status: 'on-time', deadline: '2026-03-02T00:00:00.000Z' },
+  };
+  ids.carol1 = (
+    await store.save(
+      { repository: 'course-org/lab-85-carol', commit: commits.carol1, rubricId: 'lab-85', labId: 'lab-85' },
+      carolReport,
+      carolMeta,
+    )
+  ).id;
+  const reports = {
+    flawed: (await store.getById(ids.alice1))!.report,
+    passing: (await store.getById(ids.alice2))!.report,
+  };
 
   const auth = createAuth({
     sessionSecret: SESSION_SECRET,
@@ -184,7 +249,8 @@ export async function startDashboardService(options: { workerDelayMs?: number } 
     githubWebUrl: github.webUrl,
     regrader: createRegrader({
       producer,
-      githubWebUrl: github.webUrl,
+      // Where the worker clones from: the bare repositories (github.com in production).
+      githubWebUrl: `file://${reposRoot}`,
       onQueued: (g, result) =>
         live.record({
           v: 1,
@@ -210,13 +276,17 @@ export async function startDashboardService(options: { workerDelayMs?: number } 
     github,
     producer,
     live,
-    reports: { passing, flawed },
+    reports,
     ids,
+    commits,
     graded,
+    finished,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await worker.close();
+      await events.close();
+      eventsConnection.disconnect();
       await live.close();
       await producer.close();
       await deleteKeys(connection, prefix);
@@ -226,6 +296,7 @@ export async function startDashboardService(options: { workerDelayMs?: number } 
       await github.close();
       await store.dropSchema();
       await store.close();
+      for (const r of repos) r.cleanup();
     },
   };
 }
