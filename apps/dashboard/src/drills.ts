@@ -26,6 +26,8 @@ export interface DrillTimeline {
   narrative: string;
   /** Until the desired number of pods was Ready again; undefined when it did not recover (or was not measured). */
   recoverySeconds?: number;
+  /** When the drill first saw the pod (or node) NotReady: its first not-ready mark; undefined when none was seen. */
+  notReadySeconds?: number;
   marks: DrillMark[];
   probe?: { ok: number; total: number; percent: number; longestOutageSeconds?: number; via?: string };
   /** Why what it measured was not graded (the lab's own failure). */
@@ -72,7 +74,11 @@ function parseProbe(detail: string): DrillTimeline['probe'] | undefined {
 
 /** The drills the report's cluster evidence describes, in the order they ran. */
 export function drillTimelines(report: Report): DrillTimeline[] {
-  const cluster = report.evidence.filter((e) => e.checkId.startsWith('cluster/'));
+  // cluster/deploys-ready grades the deploy, and carries the stage's own evidence (cleanup, images, steady
+  // state…): none of it is a drill's.
+  const cluster = report.evidence.filter(
+    (e) => e.checkId.startsWith('cluster/') && e.checkId !== 'cluster/deploys-ready',
+  );
   const drills: DrillTimeline[] = [];
   const byScenario = new Map<string, DrillTimeline>();
   let current: DrillTimeline | undefined;
@@ -156,6 +162,8 @@ export function drillTimelines(report: Report): DrillTimeline[] {
       d.marks.push({ at: d.recoverySeconds, label: 'desired pods Ready again', kind: 'ready' });
     }
     d.marks.sort((a, b) => a.at - b.at);
+    const notReady = d.marks.find((m) => m.kind === 'not-ready');
+    if (notReady) d.notReadySeconds = notReady.at;
   }
   return drills;
 }
@@ -316,6 +324,12 @@ export function drillsHtml(report: Report): Html {
             <figcaption>${d.narrative || describeTimeline(d)}</figcaption>
           </figure>
           <dl class="drill-facts">
+            ${
+              d.notReadySeconds !== undefined
+                ? html`<dt>NotReady</dt>
+                    <dd>${secondsText(d.notReadySeconds)} after the fault was injected</dd>`
+                : ''
+            }
             <dt>Recovery</dt>
             <dd>
               ${d.recoverySeconds !== undefined ? secondsText(d.recoverySeconds) : d.marks.some((m) => m.kind === 'ready') ? 'see the timeline' : 'did not recover in time'}

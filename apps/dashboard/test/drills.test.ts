@@ -6,7 +6,7 @@ import { describe, expect, it } from '@jest/globals';
 import { parseHTML } from 'linkedom';
 import type { Report } from '@labgrader/core';
 import { describeTimeline, drillTimelines, drillsHtml, kindOf } from '../src/drills.js';
-import { podKillEvidence, readinessGateEvidence } from './support/drill-evidence.js';
+import { podKillEvidence, readinessGateEvidence, recoveryDrillsEvidence } from './support/drill-evidence.js';
 
 const report = (evidence: Report['evidence'], clusterMessage?: string) =>
   ({
@@ -53,6 +53,58 @@ describe('drill timelines', () => {
     expect(d!.recoverySeconds).toBeUndefined();
     expect(d!.probe).toMatchObject({ ok: 62, total: 80, percent: 77.5, longestOutageSeconds: 10.4 });
     expect(describeTimeline(d!)).toMatch(/did not recover; the Service answered 62 of 80/);
+  });
+
+  it('pod kill and container kill, as the cluster stage records them: injected → NotReady → Ready again', async () => {
+    const [podKill, containerKill, ...rest] = drillTimelines(report(await recoveryDrillsEvidence()));
+    expect(rest).toEqual([]);
+    expect(podKill).toMatchObject({ scenario: 'pod-kill', recoverySeconds: 2, notReadySeconds: 0.5 });
+    expect(podKill!.marks.map((m) => [m.at, m.kind, m.label])).toEqual([
+      [0, 'injected', 'pod web-abc-a1 deleted (kubectl delete pod --wait=false)'],
+      [0.5, 'not-ready', 'pod web-abc-a1 NotReady: Terminating, no longer a ready endpoint of the Service'],
+      [0.5, 'event', 'replacement web-abc-d4 created'],
+      [2, 'event', 'replacement web-abc-d4 Ready on labgrader-000001-control-plane'],
+      [2, 'ready', '3/3 pods Ready again'],
+      [3, 'event', 'pod web-abc-a1 gone (terminated)'],
+    ]);
+    expect(containerKill).toMatchObject({ scenario: 'container-kill', recoverySeconds: 2.5, notReadySeconds: 0.5 });
+    expect(containerKill!.marks.map((m) => [m.at, m.kind])).toEqual([
+      [0, 'injected'],
+      [0.5, 'not-ready'],
+      [0.5, 'event'],
+      [2.5, 'ready'],
+    ]);
+    expect(containerKill!.marks[1]!.label).toBe(
+      "pod web-abc-b2 NotReady (Ready: False): out of the Service's ready endpoints",
+    );
+    // The timeline is not left among the details; the NotReady moment is a fact of its own, and starts the bar.
+    expect(podKill!.details.map((x) => x.label)).toEqual(['commands', 'events']);
+    const markup = drillsHtml(report(await recoveryDrillsEvidence())).text;
+    const { document } = parseHTML(`<!doctype html><html><body>${markup}</body></html>`);
+    const [first, second] = [...document.querySelectorAll('li.drill')];
+    expect(first!.querySelector('.drill-facts')!.textContent!.replace(/\s+/g, ' ')).toContain(
+      'NotReady 0.5 s after the fault was injected Recovery 2 s',
+    );
+    expect(second!.querySelector('svg')!.getAttribute('aria-label')).toContain(
+      "pod web-abc-b2 NotReady (Ready: False): out of the Service's ready endpoints at +0.5 s",
+    );
+    const bar = first!.querySelector('rect[fill="#fde68a"]')!;
+    const injected = first!.querySelectorAll('circle')[0]!;
+    expect(Number(bar.getAttribute('x'))).toBeGreaterThan(Number(injected.getAttribute('cx')));
+  });
+
+  it("leaves out the deploy's and the stage's own evidence (recorded under cluster/deploys-ready): they are not drills", async () => {
+    const stage = [
+      {
+        checkId: 'cluster/deploys-ready',
+        label: 'ready',
+        detail: 'Deployment lab85/web: 3/3 Ready 4 s after kubectl apply',
+      },
+      { checkId: 'cluster/deploys-ready', label: 'steady-state', detail: 'watched the Ready workloads for 60 s' },
+      { checkId: 'cluster/deploys-ready', label: 'cleanup', detail: 'deleted kind cluster labgrader-0b3055 in 2.1 s' },
+    ];
+    const drills = drillTimelines(report([...stage, ...(await recoveryDrillsEvidence())]));
+    expect(drills.map((d) => d.scenario)).toEqual(['pod-kill', 'container-kill']);
   });
 
   it('classifies the watching drills’ wording', () => {

@@ -1,6 +1,7 @@
 /**
  * The drills that watch a failure unfold (secret rotation, readiness gate,
- * node failure, node drain) and their checks, without a cluster: each drill
+ * node failure, node drain; and the timelines of pod kill and container
+ * kill) and their checks, without a cluster: each drill
  * against a small scripted cluster on a fake clock (what it runs, what it
  * concludes, that it always restores what it broke), and each check against
  * hand-built measurements on the real plans of the passing example and the
@@ -35,6 +36,9 @@ import { kindConfigYaml } from '../src/target.js';
 import { EXAMPLES, FakeClock, FakeRunner, repoOf, stageInput, type Call } from './helpers/fake.js';
 import { scriptKindCluster } from './helpers/scripted-cluster.js';
 import { scriptRotationDrills } from './helpers/scripted-drills.js';
+import { RECOVERY_SCRIPT, runRecoveryDrills } from './helpers/recovery-drills.js';
+import type { PodKillResult } from '../src/drills/pod-kill/index.js';
+import type { ContainerKillResult } from '../src/drills/container-kill/index.js';
 
 const FIXTURES = new URL('./fixtures/', import.meta.url).pathname;
 const plans: Record<string, DeployPlan> = {};
@@ -641,6 +645,78 @@ describe('secret rotation (through the stage, scripted)', () => {
     expect(everything).not.toContain(sent.data['api-token']);
     expect(graded).toMatchObject({ examined: 1, passed: 1, score: 1 });
     expect(lines(runner)).toContainEqual(expect.stringMatching(/ -n lab85 rollout restart deployment\/web$/));
+  });
+});
+
+describe('pod kill and container kill: when the pod went NotReady (through the stage, scripted)', () => {
+  it('records the NotReady moment of the deleted pod and of the killed container’s pod, on their timelines and in the evidence', async () => {
+    const { context, graded, evidence } = await runRecoveryDrills();
+    const podKill = context.drills['pod-kill'] as PodKillResult;
+    // The delete sets the pod's deletionTimestamp at once: the first poll (500 ms) sees it Terminating.
+    expect(podKill).toMatchObject({ status: 'completed', recoverySeconds: 2, notReadySeconds: 0.5 });
+    expect(podKill.timeline).toEqual([
+      { atSeconds: 0, event: 'pod web-abc-a1 deleted (kubectl delete pod --wait=false)' },
+      { atSeconds: 0.5, event: 'pod web-abc-a1 NotReady: Terminating, no longer a ready endpoint of the Service' },
+      { atSeconds: 0.5, event: 'replacement web-abc-d4 created' },
+      { atSeconds: 2, event: 'replacement web-abc-d4 Ready on labgrader-000001-control-plane' },
+      { atSeconds: 2, event: '3/3 pods Ready again' },
+      { atSeconds: 3, event: 'pod web-abc-a1 gone (terminated)' },
+    ]);
+    const containerKill = context.drills['container-kill'] as ContainerKillResult;
+    expect(containerKill).toMatchObject({ status: 'completed', recoverySeconds: 2.5, notReadySeconds: 0.5 });
+    expect(containerKill.timeline).toEqual([
+      {
+        atSeconds: 0,
+        event:
+          'container web of pod web-abc-b2 killed (SIGKILL from the runtime of node labgrader-000001-control-plane)',
+      },
+      { atSeconds: 0.5, event: "pod web-abc-b2 NotReady (Ready: False): out of the Service's ready endpoints" },
+      { atSeconds: 0.5, event: 'container web restarted (restart count 1)' },
+      { atSeconds: 2.5, event: 'pod web-abc-b2 Ready again' },
+    ]);
+    // The checks grade as before, and record each timeline as one evidence line, next to the narrative.
+    expect(graded['cluster/pod-kill-recovery']).toMatchObject({ examined: 1, passed: 1, score: 1 });
+    expect(graded['cluster/container-kill-recovery']).toMatchObject({ examined: 1, passed: 1, score: 1 });
+    const timelines = evidence.filter((e) => e.label === 'timeline');
+    expect(timelines.map((e) => [e.checkId, e.detail.split('\n')[1], e.location?.line])).toEqual([
+      [
+        'cluster/pod-kill-recovery',
+        '+0.5 s  pod web-abc-a1 NotReady: Terminating, no longer a ready endpoint of the Service',
+        78, // readinessProbe:, where the narrative points
+      ],
+      [
+        'cluster/container-kill-recovery',
+        "+0.5 s  pod web-abc-b2 NotReady (Ready: False): out of the Service's ready endpoints",
+        78,
+      ],
+    ]);
+    expect(evidence.map((e) => e.label).slice(0, 3)).toEqual(['pod-kill', 'recovery-time', 'timeline']);
+  });
+
+  it('a container restarted and Ready again between two polls: no NotReady moment is made up', async () => {
+    const { context } = await runRecoveryDrills({ ...RECOVERY_SCRIPT, containerKill: { readyAfterMs: 300 } });
+    const containerKill = context.drills['container-kill'] as ContainerKillResult;
+    expect(containerKill).toMatchObject({ status: 'completed', recoverySeconds: 0.5 });
+    expect(containerKill.notReadySeconds).toBeUndefined();
+    expect(containerKill.timeline?.map((e) => e.event)).toEqual([
+      expect.stringMatching(/^container web of pod web-abc-b2 killed/) as unknown,
+      'container web restarted (restart count 1)',
+      'pod web-abc-b2 Ready again',
+    ]);
+  });
+
+  it('a deleted pod already gone at the first poll: NotReady then, and said so', async () => {
+    const { context } = await runRecoveryDrills({
+      ...RECOVERY_SCRIPT,
+      podKill: { readyAfterMs: 1_800, goneAfterMs: 400 },
+    });
+    const podKill = context.drills['pod-kill'] as PodKillResult;
+    // Gone 400 ms after the delete, before the first poll: NotReady and gone are seen together.
+    expect(podKill.notReadySeconds).toBe(0.5);
+    expect(podKill.timeline?.slice(1, 2)).toEqual([
+      { atSeconds: 0.5, event: 'pod web-abc-a1 NotReady: already gone, no longer an endpoint of the Service' },
+    ]);
+    expect(podKill.timeline?.map((e) => e.event)).toContain('pod web-abc-a1 gone (terminated)');
   });
 });
 

@@ -8,6 +8,7 @@ import type { CheckReporter, Evidence, Report } from '@labgrader/core';
 import { drillEvidence } from '../../../../packages/cluster/src/checks/shared.js';
 import { completedDrill } from '../../../../packages/cluster/src/drills/common.js';
 import { formatTimeline } from '../../../../packages/cluster/src/drills/observe.js';
+import { runRecoveryDrills } from '../../../../packages/cluster/test/helpers/recovery-drills.js';
 
 function recorder(checkId: string, into: Evidence[]): CheckReporter {
   return {
@@ -82,6 +83,15 @@ export function readinessGateEvidence(): Evidence[] {
     }),
   );
   return out;
+}
+
+/**
+ * The pod-kill and container-kill drills run for real by the cluster stage
+ * against its scripted kind cluster (packages/cluster/test/helpers), graded
+ * by their checks: the evidence a grading would store, timelines included.
+ */
+export async function recoveryDrillsEvidence(): Promise<Evidence[]> {
+  return (await runRecoveryDrills()).evidence;
 }
 
 /** The report with the cluster stage as if it had run these drills. */

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { defineCheck, type SourceLocation } from '@labgrader/core';
 import type { ClusterContext } from '../context.js';
 import type { NodeDrainResult } from '../drills/node-drain/index.js';
-import { formatTimeline } from '../drills/observe.js';
 import type { PlannedWorkload } from '../plan.js';
 import { bandsSchema } from '../settings.js';
 import {
@@ -89,7 +88,6 @@ export const nodeDrain = defineCheck<ClusterContext, NodeDrainOptions>({
     const firstBudget = drill.budgets?.[0]?.name;
     const budgetLine = budgetLocation(context, workload, firstBudget) ?? workloadLocation(workload);
     drillEvidence(reporter, drill, budgetLine);
-    if (drill.timeline?.length) reporter.evidence('timeline', formatTimeline(drill.timeline), budgetLine);
     const [drain, during] = subjects(workload.subject) as [string, string];
     if (drillDidNotRun(nodeDrain, drill, workload, reporter, { scenario: 'node-drain', subjects: [drain, during] }))
       return;

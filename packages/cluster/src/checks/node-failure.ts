@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { defineCheck, type SourceLocation } from '@labgrader/core';
 import type { ClusterContext } from '../context.js';
-import { formatTimeline } from '../drills/observe.js';
 import type { PlannedWorkload } from '../plan.js';
 import { bandsSchema } from '../settings.js';
 import {
@@ -90,8 +89,6 @@ export const nodeFailure = defineCheck<ClusterContext, NodeFailureOptions>({
       throw new Error('the node-failure drill did not run although cluster/node-failure is configured');
     }
     drillEvidence(reporter, drill, workloadLocation(workload));
-    if (drill.timeline?.length)
-      reporter.evidence('timeline', formatTimeline(drill.timeline), workloadLocation(workload));
     if (drill.beforeLost) {
       reporter.evidence(
         'before-node-declared-lost',

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { defineCheck, type SourceLocation } from '@labgrader/core';
 import type { ClusterContext } from '../context.js';
-import { formatTimeline } from '../drills/observe.js';
 import type { PlannedWorkload } from '../plan.js';
 import { bandsSchema } from '../settings.js';
 import {
@@ -66,7 +65,6 @@ export const readinessGate = defineCheck<ClusterContext, ReadinessGateOptions>({
     }
     const probeLine = containerField(workload, 'readinessProbe');
     drillEvidence(reporter, drill, probeLine);
-    if (drill.timeline?.length) reporter.evidence('timeline', formatTimeline(drill.timeline), probeLine);
     const [out, after] = subjects(workload.subject) as [string, string];
     if (
       drillDidNotRun(readinessGate, drill, workload, reporter, { scenario: 'readiness-gate', subjects: [out, after] })

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { defineCheck, type SourceLocation } from '@labgrader/core';
 import type { ClusterContext } from '../context.js';
-import { formatTimeline } from '../drills/observe.js';
 import type { PlannedWorkload } from '../plan.js';
 import {
   availabilityLocation,
@@ -79,7 +78,6 @@ export const secretRotation = defineCheck<ClusterContext, SecretRotationOptions>
     }
     const reference = secretReference(workload, drill.secretName);
     drillEvidence(reporter, drill, reference);
-    if (drill.timeline?.length) reporter.evidence('timeline', formatTimeline(drill.timeline), reference);
     if (
       drillDidNotRun(secretRotation, drill, workload, reporter, {
         scenario: 'secret-rotation',

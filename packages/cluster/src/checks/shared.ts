@@ -8,6 +8,7 @@ import type { ClusterContext } from '../context.js';
 import type { PlannedWorkload } from '../plan.js';
 import type { DrillResult } from '../drills/common.js';
 import { DRILLS } from '../drills/index.js';
+import { formatTimeline } from '../drills/observe.js';
 import type { Band, ScenarioName } from '../settings.js';
 
 export const DEFAULT_BANDS: Band[] = [
@@ -54,11 +55,16 @@ export function availabilityLocation(workload: PlannedWorkload, desired: number 
   return workloadLocation(workload);
 }
 
-/** Evidence lines for one drill: what was done and seen, the commands, the events. */
+/**
+ * Evidence lines for one drill: what was done and seen, its timeline (what
+ * it saw, from the moment the fault was injected: the dashboard draws it),
+ * the commands, the events.
+ */
 export function drillEvidence(reporter: CheckReporter, drill: DrillResult, location?: SourceLocation): void {
   reporter.evidence(drill.scenario, drill.narrative, location);
   if (drill.recoverySeconds !== undefined)
     reporter.evidence('recovery-time', `${drill.recoverySeconds} s (${drill.scenario})`, location);
+  if (drill.timeline?.length) reporter.evidence('timeline', formatTimeline(drill.timeline), location);
   if (drill.commands.length > 0) {
     reporter.evidence(
       'commands',

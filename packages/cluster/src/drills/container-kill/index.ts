@@ -2,7 +2,10 @@
  * Container kill: kill the main container's process with SIGKILL (as an
  * out-of-memory kill or a crash would), from the node's container runtime
  * (`ctr -n k8s.io tasks kill`; crictl is not needed), and measure the time
- * until the kubelet has restarted it and the pod is Ready again.
+ * until the kubelet has restarted it and the pod is Ready again. On its
+ * timeline: the kill, when the pod's Ready condition was seen False (the
+ * kubelet noticed the dead container; the pod leaves the Service's ready
+ * endpoints), the container restarted, and the pod Ready again.
  */
 import { InfrastructureError } from '@labgrader/core';
 import { z } from 'zod';
@@ -14,11 +17,13 @@ import {
   drillEvents,
   listPods,
   notRun,
+  seconds,
   stopProbe,
   type DrillContext,
   type DrillResult,
 } from '../common.js';
 import { defineDrill, drillRunSettings } from '../contract.js';
+import { Timeline, drillStart } from '../observe.js';
 
 export const containerKillSettings = z.strictObject({
   ...drillRunSettings,
@@ -31,6 +36,17 @@ export interface ContainerKillResult extends DrillResult {
   pod?: string;
   container?: string;
   restartsBefore?: number;
+  /**
+   * Seconds after the kill until the pod was seen NotReady (its Ready
+   * condition False, or the pod replaced); undefined when no poll saw it
+   * NotReady (restarted and Ready again between two polls).
+   */
+  notReadySeconds?: number;
+}
+
+function readyCondition(pod: Pod): string {
+  const ready = (pod.status.conditions ?? []).find((c) => c.type === 'Ready');
+  return `Ready: ${ready?.status ?? 'unknown'}${ready?.reason ? `, ${ready.reason}` : ''}`;
 }
 
 async function runContainerKill(ctx: DrillContext, settings: ContainerKillSettings): Promise<ContainerKillResult> {
@@ -72,12 +88,14 @@ async function runContainerKill(ctx: DrillContext, settings: ContainerKillSettin
   const restartsBefore = status.restartCount;
   ctx.progress(`container kill: killing container ${containerName} of pod ${pod.metadata.name}`);
 
-  const wallStart = ctx.clock.now().getTime();
   const probe = ctx.prober?.start((timeoutSeconds + 60) * 1000);
+  const start = drillStart(ctx.clock);
+  const timeline = new Timeline(ctx.clock, start);
   let recoveredMs: number | undefined;
+  let notReadyMs: number | undefined;
   let probeSummary;
   let replacedBy: string | undefined;
-  const t0 = ctx.clock.monotonicMs();
+  const name = pod.metadata.name;
   try {
     const killed = await ctx.nodeAccess.exec(node, [
       'ctr',
@@ -92,29 +110,43 @@ async function runContainerKill(ctx: DrillContext, settings: ContainerKillSettin
     if (killed.exitCode !== 0) {
       throw new InfrastructureError(`ctr tasks kill in node ${node} failed: ${firstLine(killed.stderr)}`);
     }
-    while (ctx.clock.monotonicMs() - t0 < timeoutSeconds * 1000) {
+    timeline.markAt(0, `container ${containerName} of pod ${name} killed (SIGKILL from the runtime of node ${node})`);
+    while (timeline.elapsedMs() < timeoutSeconds * 1000) {
       await ctx.sleep(ctx.config.pollIntervalMs);
       const current = await listPods(ctx);
-      const same = current.find((p) => p.metadata.name === pod.metadata.name);
+      const same = current.find((p) => p.metadata.name === name);
       if (!same) {
         // The pod itself was replaced (e.g. restartPolicy Never): recovered when the workload is whole again.
+        if (notReadyMs === undefined) {
+          notReadyMs = timeline.elapsedMs();
+          timeline.mark(`pod ${name} NotReady: gone, replaced by a new pod`);
+        }
         replacedBy ??= 'a new pod';
         if (readyPods(current).length >= pods.length) {
-          recoveredMs = ctx.clock.monotonicMs() - t0;
+          recoveredMs = timeline.elapsedMs();
+          timeline.mark(`${pods.length}/${pods.length} pods Ready again`);
           break;
         }
         continue;
       }
+      if (notReadyMs === undefined && !isPodReady(same)) {
+        notReadyMs = timeline.elapsedMs();
+        timeline.mark(`pod ${name} NotReady (${readyCondition(same)}): out of the Service's ready endpoints`);
+      }
       const cs = (same.status.containerStatuses ?? []).find((s) => s.name === containerName);
-      if (cs && cs.restartCount > restartsBefore && cs.ready && isPodReady(same as Pod)) {
-        recoveredMs = ctx.clock.monotonicMs() - t0;
+      if (cs && cs.restartCount > restartsBefore) {
+        timeline.mark(`container ${containerName} restarted (restart count ${cs.restartCount})`, 'restarted');
+      }
+      if (cs && cs.restartCount > restartsBefore && cs.ready && isPodReady(same)) {
+        recoveredMs = timeline.elapsedMs();
+        timeline.mark(`pod ${name} Ready again`);
         break;
       }
     }
   } finally {
     probeSummary = await stopProbe(ctx, probe);
   }
-  const events = await drillEvents(ctx, new Set([pod.metadata.name]), wallStart);
+  const events = await drillEvents(ctx, new Set([name]), start.wallMs);
   return {
     ...completedDrill({
       scenario: 'container-kill',
@@ -131,7 +163,9 @@ async function runContainerKill(ctx: DrillContext, settings: ContainerKillSettin
     pod: pod.metadata.name,
     container: containerName,
     restartsBefore,
-    restartedContainers: [{ pod: pod.metadata.name, container: containerName }],
+    restartedContainers: [{ pod: name, container: containerName }],
+    ...(notReadyMs !== undefined ? { notReadySeconds: seconds(notReadyMs) } : {}),
+    timeline: timeline.entries,
   };
 }
 

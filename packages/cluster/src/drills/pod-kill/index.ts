@@ -1,12 +1,16 @@
 /**
  * Pod kill: delete one Ready pod of the workload (as a node failure or an
  * eviction would) and measure the time until the desired number of Ready
- * pods is back, probing the Service all along.
+ * pods is back, probing the Service all along. On its timeline: the delete,
+ * when the deleted pod was seen NotReady (Terminating: the EndpointSlice
+ * controller no longer lists a terminating pod as a ready endpoint, so the
+ * Service stops sending it new connections), its replacement created and
+ * Ready, the desired pods Ready again, and the deleted pod gone.
  */
 import { InfrastructureError } from '@labgrader/core';
 import { z } from 'zod';
 import { firstLine } from '../../commands.js';
-import { desiredReplicas, readyPods } from '../../kube.js';
+import { desiredReplicas, isPodReady, isTerminating, readyPods, type Pod } from '../../kube.js';
 import {
   byName,
   completedDrill,
@@ -20,6 +24,7 @@ import {
   type DrillResult,
 } from '../common.js';
 import { defineDrill, drillRunSettings } from '../contract.js';
+import { Timeline, drillStart } from '../observe.js';
 
 export const podKillSettings = z.strictObject({ ...drillRunSettings });
 export type PodKillSettings = z.infer<typeof podKillSettings>;
@@ -28,6 +33,20 @@ export interface PodKillResult extends DrillResult {
   victim?: string;
   replacements?: string[];
   desired?: number;
+  /**
+   * Seconds after the delete until the deleted pod was seen NotReady (its
+   * first poll showing it Terminating, Ready: False or gone): from then on
+   * the Service no longer routes to it.
+   */
+  notReadySeconds?: number;
+}
+
+/** How the deleted pod was seen not serving, for its timeline. */
+function notReadyEvent(name: string, pod: Pod | undefined): string {
+  if (!pod) return `pod ${name} NotReady: already gone, no longer an endpoint of the Service`;
+  if (isTerminating(pod)) return `pod ${name} NotReady: Terminating, no longer a ready endpoint of the Service`;
+  const ready = (pod.status.conditions ?? []).find((c) => c.type === 'Ready');
+  return `pod ${name} NotReady (Ready: ${ready?.status ?? 'unknown'}${ready?.reason ? `, ${ready.reason}` : ''})`;
 }
 
 /** After the replacements are Ready, how long to wait for the deleted pod to finish terminating. */
@@ -46,38 +65,58 @@ async function runPodKill(ctx: DrillContext, settings: PodKillSettings): Promise
   const known = new Set(before.map((p) => p.metadata.name));
   ctx.progress(`pod kill: deleting pod ${victim}, waiting for ${desired} Ready`);
 
-  const wallStart = ctx.clock.now().getTime();
   const probe = ctx.prober?.start((timeoutSeconds + 60) * 1000);
+  const start = drillStart(ctx.clock);
+  const timeline = new Timeline(ctx.clock, start);
   let recoveredMs: number | undefined;
   let goneMs: number | undefined;
+  let notReadyMs: number | undefined;
   let replacements: string[] = [];
   let probeSummary;
-  const t0 = ctx.clock.monotonicMs();
   try {
     const deleted = await ctx.kubectl.run(['-n', w.namespace, 'delete', 'pod', victim, '--wait=false']);
     if (deleted.exitCode !== 0) {
       throw new InfrastructureError(`kubectl delete pod ${victim} failed: ${firstLine(deleted.stderr)}`);
     }
+    timeline.markAt(0, `pod ${victim} deleted (kubectl delete pod --wait=false)`);
     for (;;) {
-      const elapsed = ctx.clock.monotonicMs() - t0;
+      const elapsed = timeline.elapsedMs();
       if (recoveredMs === undefined && elapsed >= timeoutSeconds * 1000) break;
-      if (recoveredMs !== undefined && ctx.clock.monotonicMs() - (t0 + recoveredMs) >= TERMINATION_GRACE_MS) break;
+      if (recoveredMs !== undefined && elapsed - recoveredMs >= TERMINATION_GRACE_MS) break;
       await ctx.sleep(ctx.config.pollIntervalMs);
       const pods = await listPods(ctx);
-      const others = readyPods(pods).filter((p) => p.metadata.name !== victim);
-      for (const p of pods) known.add(p.metadata.name);
-      if (recoveredMs === undefined && others.length >= desired) {
-        recoveredMs = ctx.clock.monotonicMs() - t0;
-        replacements = others.map((p) => p.metadata.name).filter((n) => !before.some((b) => b.metadata.name === n));
+      const old = pods.find((p) => p.metadata.name === victim);
+      if (notReadyMs === undefined && (!old || !isPodReady(old))) {
+        notReadyMs = timeline.elapsedMs();
+        timeline.mark(notReadyEvent(victim, old));
       }
-      if (goneMs === undefined && !pods.some((p) => p.metadata.name === victim)) goneMs = ctx.clock.monotonicMs() - t0;
+      for (const p of pods) {
+        const name = p.metadata.name;
+        if (!known.has(name)) {
+          known.add(name);
+          timeline.mark(`replacement ${name} created`);
+        }
+        if (name !== victim && isPodReady(p) && !before.some((b) => b.metadata.name === name)) {
+          timeline.mark(`replacement ${name} Ready${p.spec.nodeName ? ` on ${p.spec.nodeName}` : ''}`, `ready-${name}`);
+        }
+      }
+      const others = readyPods(pods).filter((p) => p.metadata.name !== victim);
+      if (recoveredMs === undefined && others.length >= desired) {
+        recoveredMs = timeline.elapsedMs();
+        replacements = others.map((p) => p.metadata.name).filter((n) => !before.some((b) => b.metadata.name === n));
+        timeline.mark(`${desired}/${desired} pods Ready again`);
+      }
+      if (goneMs === undefined && !old) {
+        goneMs = timeline.elapsedMs();
+        timeline.mark(`pod ${victim} gone (terminated)`);
+      }
       if (recoveredMs !== undefined && goneMs !== undefined) break;
     }
   } finally {
     probeSummary = await stopProbe(ctx, probe);
   }
   const polled = ctx.transcript.since(from);
-  const events = await drillEvents(ctx, known, wallStart);
+  const events = await drillEvents(ctx, known, start.wallMs);
   return {
     ...completedDrill({
       scenario: 'pod-kill',
@@ -94,6 +133,8 @@ async function runPodKill(ctx: DrillContext, settings: PodKillSettings): Promise
     victim,
     replacements,
     desired,
+    ...(notReadyMs !== undefined ? { notReadySeconds: seconds(notReadyMs) } : {}),
+    timeline: timeline.entries,
   };
 }
 
