@@ -33,4 +33,21 @@ describe('the composition root', () => {
     expect(resolveRubricPath(file, '/')).toBe(file);
     expect(() => resolveRubricPath('lab-99', process.cwd())).toThrow("rubric 'lab-99' not found");
   });
+
+  it("every bundled rubric that drills the cluster grades cluster/deploys-ready too, where the lab's own failure is reported", async () => {
+    const cluster: Record<string, Record<string, number>> = {};
+    for (const id of listBundled()) {
+      const rubric = await loadRubric(id, process.cwd());
+      const criteria = rubric.criteria.filter((c) => c.stage === 'cluster');
+      if (criteria.length === 0) continue;
+      expect(criteria.flatMap((c) => c.checks.map((k) => k.id))).toContain('cluster/deploys-ready');
+      cluster[id] = Object.fromEntries(criteria.map((c) => [c.id, c.points]));
+    }
+    // The checklist's 10 cluster points: 2 for deploying and staying Ready, 8 for the node drills (its 90 static
+    // points unchanged).
+    expect(cluster).toEqual({
+      'lab-85': { 'runs-in-cluster': 5, 'survives-failure': 15 },
+      'production-readiness': { 'deploys-in-cluster': 2, 'survives-node-loss': 8 },
+    });
+  });
 });

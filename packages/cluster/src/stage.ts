@@ -55,6 +55,7 @@ import { notRun, seconds, waitSteady, type DrillContext, type DrillResult } from
 import type { DrillTarget } from './drills/contract.js';
 import { DRILLS, type AnyDrill, type DrillId } from './drills/index.js';
 import { CLUSTER_ABORT_GRACE_MS, clusterRegistry } from './registry.js';
+import { unreportedCause } from './cause.js';
 import { Redactor, secretManifests } from './secrets.js';
 import { clusterSettingsSchema, type ClusterSettings } from './settings.js';
 import type { ClusterSlots } from './slots.js';
@@ -684,7 +685,10 @@ export async function prepareCluster(
       }
       if (found.length > 0) healthy = false;
     }
-    return { context, evidence };
+    // The cause, when the rubric does not grade the check that reports it (see cause.ts).
+    const unreported = await unreportedCause(context, input.checks);
+    if (unreported) evidence.push(...unreported.evidence);
+    return { context, evidence, ...(unreported ? { findings: unreported.findings } : {}) };
   } finally {
     const report = await session.tearDown({ keep: config.target.keepOnFailure && !healthy, progress });
     evidence.push(ev('cleanup', report.detail));

@@ -46,14 +46,19 @@ function lab(broken: BrokenLab): string {
   return dir;
 }
 
-async function run(dir: string, script: Script, settings: Record<string, unknown> = {}) {
+async function run(
+  dir: string,
+  script: Script,
+  settings: Record<string, unknown> = {},
+  configured: [string, Record<string, unknown>][] = LAB85,
+) {
   const clock = new FakeClock();
   const runner = new FakeRunner(clock);
   runner.commandMs = 0;
   scriptKindCluster(runner, clock, script);
   let n = 0;
   const progress: string[] = [];
-  const checks = LAB85.map(([id, options]) => ({ id, options }));
+  const checks = configured.map(([id, options]) => ({ id, options }));
   const prep = await prepareCluster(stageInput(await repoOf(dir), runner, settings, { progress, checks }), {
     env: ENV,
     clock,
@@ -265,6 +270,87 @@ describe('one cause, one finding, at its line; the drills it makes meaningless e
       ),
     ]);
     expect(credits(outcomes)).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+});
+
+describe('a cause whose check the rubric does not grade is still reported, once, by the stage', () => {
+  /** A rubric of drills only: neither cluster/deploys-ready nor cluster/service-availability. */
+  const DRILLS_ONLY: [string, Record<string, unknown>][] = [
+    ['cluster/pod-kill-recovery', {}],
+    ['cluster/rollout-undo', {}],
+  ];
+  const stageFindings = (prep: { findings?: CheckOutcome['findings'] }) =>
+    (prep.findings ?? []).map((f) => `${f.severity} ${f.checkId} ${f.location?.file}:${f.location?.line} ${f.message}`);
+  const gradeOnly = async (context: ClusterContext, configured: [string, Record<string, unknown>][]) =>
+    Promise.all(
+      configured.map(async ([id, options]) => {
+        const check = clusterRegistry.get(id)!;
+        return check.check(context, check.options.parse(options));
+      }),
+    );
+
+  it('an image that cannot be pulled, graded by drills only: the deploy finding at image:, with the whole reason, owned by no criterion', async () => {
+    const pull = { ...HEALTHY, readyAfterMs: undefined, trouble: 'pull' as const };
+    const { context, prep } = await run(lab(BROKEN_LABS.imageCannotBePulled), pull, {}, DRILLS_ONLY);
+    expect(context.cause).toMatchObject({ reportedBy: 'cluster/deploys-ready' });
+    expect(stageFindings(prep)).toEqual([
+      `error cluster/deploys-ready k8s/deployment.yaml:44 Deployment lab85/web did not become Ready (0/3 pods Ready after ${context.deploy.stoppedWaiting!.afterSeconds} s; labgrader stopped waiting: the state is terminal): The image "ghcr.io/labgrader-examples/lab85-web:1.0.0" of container "web" of Deployment lab85/web cannot be pulled (ImagePullBackOff: ${PULL_CAUSE}).`,
+    ]);
+    expect(prep.evidence?.find((e) => e.label === 'root-cause')).toMatchObject({
+      detail:
+        "Deployment lab85/web never became Ready: reported by cluster/deploys-ready, which this rubric does not grade, so the stage reports it (no criterion, no points of its own); the drills' checks give no credit because of it",
+      location: expect.objectContaining({ file: 'k8s/deployment.yaml', line: 44 }) as unknown,
+    });
+    // The drills' checks: no credit, no finding of their own, pointing at that finding.
+    const outcomes = await gradeOnly(context, DRILLS_ONLY);
+    expect(findings(outcomes)).toEqual([]);
+    expect(credits(outcomes)).toEqual([0, 0]);
+    expect(outcomes[0]!.summary).toBe(
+      'not meaningful, no credit (Deployment lab85/web never became Ready; the cause is reported once, by cluster/deploys-ready at k8s/deployment.yaml:44)',
+    );
+  });
+
+  it('the same lab under a rubric that grades cluster/deploys-ready: reported by that check only, never twice', async () => {
+    const pull = { ...HEALTHY, readyAfterMs: undefined, trouble: 'pull' as const };
+    const { prep } = await run(lab(BROKEN_LABS.imageCannotBePulled), pull);
+    expect(prep.findings).toBeUndefined();
+    expect(prep.evidence?.some((e) => e.label === 'root-cause')).toBe(false);
+  });
+
+  it('a Service that never answers, graded by drills only: the service-availability finding at targetPort', async () => {
+    const { context, prep } = await run(
+      lab(BROKEN_LABS.targetPortNothing),
+      { ...HEALTHY, baselineCode: '000', endpointPort: 8081 },
+      {},
+      DRILLS_ONLY,
+    );
+    expect(context.cause).toMatchObject({ reportedBy: 'cluster/service-availability' });
+    expect(stageFindings(prep)).toEqual([
+      expect.stringMatching(
+        /^error cluster\/service-availability k8s\/service\.yaml:15 Service lab85\/web never answered although its pods were Ready \(.*sends its requests to targetPort 8081 of its 3 ready endpoints, where nothing answers/,
+      ),
+    ]);
+  });
+
+  it('a workload that restarts by itself after Ready (found after the drills): reported at livenessProbe, once', async () => {
+    const { context, prep } = await run(
+      lab(BROKEN_LABS.livenessNotFound),
+      { ...HEALTHY, livenessKillEveryMs: 30_000 },
+      {},
+      DRILLS_ONLY,
+    );
+    expect(context.cause).toMatchObject({ reportedBy: 'cluster/deploys-ready' });
+    expect(stageFindings(prep)).toEqual([
+      expect.stringMatching(
+        /^error cluster\/deploys-ready k8s\/deployment\.yaml:71 Deployment lab85\/web became Ready but did not stay Ready: The liveness probe of container "web" of Deployment lab85\/web fails/,
+      ),
+    ]);
+  });
+
+  it('the passing example: no cause, nothing reported by the stage', async () => {
+    const { prep } = await run(path.join(EXAMPLES, 'lab-85-passing'), HEALTHY, {}, DRILLS_ONLY);
+    expect(prep.context.cause).toBeUndefined();
+    expect(prep.findings).toBeUndefined();
   });
 });
 
