@@ -183,6 +183,38 @@ export const clusterSettingsSchema = z.strictObject({
        * images that are not local are left to the node (which pulls them if it can).
        */
       loadLocal: z.boolean().default(true),
+      /**
+       * Build the images the manifests name that the local Docker daemon does
+       * not have, from the repository's Dockerfile (images.ts: which Dockerfile
+       * builds which image), and load them into the kind cluster under the
+       * manifest's name. kind targets only (an existing cluster's nodes pull).
+       * A build that fails makes the submission not gradable, never a zero.
+       */
+      buildMissing: z.boolean().default(true),
+      /** Explicit builds: `{ image, context, dockerfile }`, paths relative to the repository root. */
+      build: z
+        .array(
+          z.strictObject({
+            /** Exactly as the manifests name it. */
+            image: z.string().min(1),
+            /** Build context directory; default: the Dockerfile's directory, else the repository root. */
+            context: z.string().min(1).optional(),
+            /** Default: `<context>/Dockerfile`. */
+            dockerfile: z.string().min(1).optional(),
+          }),
+        )
+        .default([]),
+      /** One build's time limit (the build is killed, and the submission is not gradable). */
+      buildTimeoutSeconds: z.number().positive().max(1800).default(180),
+      /** Largest image a build may produce. */
+      maxImageSizeMiB: z.number().positive().max(20_480).default(1024),
+      /**
+       * The network of the build's RUN steps: `none` (default: a student's
+       * Dockerfile is hostile code running on the grading host), or `default`
+       * (the engine's bridge network: downloads work, so does exfiltration).
+       * Base images (`FROM`) are what the Docker engine has or can pull either way.
+       */
+      buildNetwork: z.enum(['none', 'default']).default('none'),
     })
     .prefault({}),
   secrets: z

@@ -56,6 +56,7 @@ import type { DrillTarget } from './drills/contract.js';
 import { DRILLS, type AnyDrill, type DrillId } from './drills/index.js';
 import { CLUSTER_ABORT_GRACE_MS, clusterRegistry } from './registry.js';
 import { unreportedCause } from './cause.js';
+import { StudentImages } from './images.js';
 import { Redactor, secretManifests } from './secrets.js';
 import { clusterSettingsSchema, type ClusterSettings } from './settings.js';
 import type { ClusterSlots } from './slots.js';
@@ -325,6 +326,16 @@ export async function prepareCluster(
     ...(deps.makeTempDir ? { makeTempDir: deps.makeTempDir } : {}),
     ...(deps.clusterSlots ? { slots: deps.clusterSlots } : {}),
   };
+  const studentImages = new StudentImages({
+    runner: input.runner,
+    transcript,
+    logger,
+    signal,
+    docker: config.docker,
+    job,
+    repo: input.repo,
+    settings: config.images,
+  });
   const session =
     config.target.type === 'kind'
       ? createKindSession(config as ClusterConfig & { target: KindTarget }, sessionDeps)
@@ -446,21 +457,9 @@ export async function prepareCluster(
       });
     }
 
-    if (config.target.type === 'kind' && config.images.loadLocal && plan.images.length > 0) {
-      const images = await session.loadImages(plan.images, progress);
-      evidence.push(
-        ev(
-          'images',
-          [
-            images.loaded.length ? `loaded from the local Docker daemon: ${images.loaded.join(', ')}` : '',
-            images.notLocal.length
-              ? `not in the local Docker daemon (left to the node to pull): ${images.notLocal.join(', ')}`
-              : '',
-          ]
-            .filter(Boolean)
-            .join('; '),
-        ),
-      );
+    if (config.images.loadLocal && plan.images.length > 0) {
+      // Local images loaded, missing ones built from the repository's Dockerfile (images.ts).
+      evidence.push(...(await studentImages.provide(session, plan.images, config.target.type === 'kind', progress)));
     }
 
     const deployDeps: DeployDeps = { kubectl: session.kubectl, clock, sleep, redactor, progress };
@@ -690,6 +689,9 @@ export async function prepareCluster(
     if (unreported) evidence.push(...unreported.evidence);
     return { context, evidence, ...(unreported ? { findings: unreported.findings } : {}) };
   } finally {
+    // Before the cluster goes: a warm cluster must not keep this job's build for the next one.
+    const removed = await studentImages.remove(session);
+    if (removed) evidence.push(ev('images-removed', removed));
     const report = await session.tearDown({ keep: config.target.keepOnFailure && !healthy, progress });
     evidence.push(ev('cleanup', report.detail));
     if (report.ok) logger.info('cluster stage cleaned up', { detail: report.detail });

@@ -43,7 +43,14 @@ export class ConfigError extends LabgraderError {
 }
 
 export type NotGradableReason =
-  'fetch-failed' | 'no-manifests' | 'too-large' | 'cluster-unavailable' | 'stage-failed' | 'timed-out';
+  | 'fetch-failed'
+  | 'no-manifests'
+  | 'too-large'
+  | 'cluster-unavailable'
+  /** The repository's Dockerfile could not build the image its manifests name (cluster stage). */
+  | 'image-build-failed'
+  | 'stage-failed'
+  | 'timed-out';
 
 export class NotGradableError extends LabgraderError {
   readonly kind = 'not-gradable';

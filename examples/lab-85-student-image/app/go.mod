@@ -1,0 +1,3 @@
+module example.com/lab85/web
+
+go 1.22
