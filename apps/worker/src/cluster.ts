@@ -3,19 +3,33 @@
  * `--cluster auto|kind|none` (the decision is @labgrader/builtin's
  * planClusterStage). A deployment that grades the live part of Lab 85 runs its
  * workers with kind and Docker available and CLUSTER_STAGE=kind, so no
- * submission is graded without it by accident.
+ * submission is graded without it by accident. CLUSTER_STAGE=existing grades
+ * in namespaces of a cluster many workers share (KUBECONFIG and
+ * CLUSTER_KUBE_CONTEXT; docs/shared-cluster.md).
  */
 import type { CommandRunner } from '@labgrader/core';
 import type { Env } from '@labgrader/cluster';
-import { planClusterStage, type ClusterMode, type ClusterPlan } from '@labgrader/builtin/cluster-plan';
+import { planClusterStage, type ClusterPlan, type WorkerClusterMode } from '@labgrader/builtin/cluster-plan';
 import type { Rubric } from '@labgrader/rubric';
 
-export type { ClusterMode };
+export type ClusterMode = WorkerClusterMode;
 export type StagePlan = ClusterPlan;
 
 /** Adjusts a rubric's stages for this worker before grading. */
 export type StagePlanner = (rubric: Rubric) => Promise<StagePlan>;
 
-export function clusterPlanner(mode: ClusterMode, deps: { runner: CommandRunner; env: Env }): StagePlanner {
-  return (rubric) => planClusterStage({ mode, rubric, runner: deps.runner, env: deps.env, caller: 'worker' });
+export function clusterPlanner(
+  mode: ClusterMode,
+  deps: { runner: CommandRunner; env: Env; kubeContext?: string | undefined },
+): StagePlanner {
+  const { kubeContext } = deps;
+  return (rubric) =>
+    planClusterStage({
+      mode,
+      ...(mode === 'existing' && kubeContext !== undefined ? { kubeContext } : {}),
+      rubric,
+      runner: deps.runner,
+      env: deps.env,
+      caller: 'worker',
+    });
 }

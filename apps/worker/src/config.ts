@@ -56,8 +56,14 @@ const envSchema = z.object({
     ),
   /** A directory of `<id>.yaml` rubrics, searched before the bundled ones. */
   RUBRICS_DIR: z.string().min(1).optional(),
-  /** How the cluster stage runs here: auto (when available), kind (always), none (skip). */
-  CLUSTER_STAGE: z.enum(['auto', 'kind', 'none']).default('auto'),
+  /**
+   * How the cluster stage runs here: auto (when available), kind (always, a kind cluster per job), none (skip),
+   * existing (always, in namespaces of each job's own in the existing cluster of KUBECONFIG: the shared cluster
+   * of docs/shared-cluster.md; one that cannot be reached makes the submission not gradable).
+   */
+  CLUSTER_STAGE: z.enum(['auto', 'kind', 'none', 'existing']).default('auto'),
+  /** With CLUSTER_STAGE=existing: the kubeconfig context of the shared cluster (default: its current context). */
+  CLUSTER_KUBE_CONTEXT: z.string().trim().min(1).optional(),
   /**
    * At most this many kind clusters at once on this worker's Docker engine, across every worker that shares
    * it (a three-node cluster takes 1.5-2 GiB). Jobs beyond it wait for a slot.
@@ -81,6 +87,17 @@ const envSchema = z.object({
   CHECK_PROGRESS_INTERVAL_SECONDS: z.coerce.number().min(1).max(600).default(10),
 });
 
+/** Settings that only make sense together. */
+const workerEnvSchema = envSchema.superRefine((e, ctx) => {
+  if (e.CLUSTER_KUBE_CONTEXT !== undefined && e.CLUSTER_STAGE !== 'existing') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['CLUSTER_KUBE_CONTEXT'],
+      message: `is read only with CLUSTER_STAGE=existing (it is ${e.CLUSTER_STAGE})`,
+    });
+  }
+});
+
 export interface WorkerConfig {
   redisUrl: string;
   databaseUrl: string;
@@ -93,7 +110,9 @@ export interface WorkerConfig {
   lockDurationMs: number;
   cloneUrlAllow: string[];
   rubricsDir?: string;
-  clusterStage: 'auto' | 'kind' | 'none';
+  clusterStage: 'auto' | 'kind' | 'none' | 'existing';
+  /** With clusterStage existing: the kubeconfig context (default: the current context of KUBECONFIG). */
+  clusterKubeContext?: string;
   clusterMaxPerHost: number;
   clusterSlotLeaseMs: number;
   logLevel: LogLevel;
@@ -108,7 +127,7 @@ export interface WorkerConfig {
 }
 
 export function loadWorkerConfig(env: Record<string, string | undefined>): WorkerConfig {
-  const e = parseServiceEnv(envSchema, env);
+  const e = parseServiceEnv(workerEnvSchema, env);
   return {
     redisUrl: e.REDIS_URL,
     databaseUrl: e.DATABASE_URL,
@@ -122,6 +141,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined>): Worke
     cloneUrlAllow: e.CLONE_URL_ALLOW,
     ...(e.RUBRICS_DIR ? { rubricsDir: e.RUBRICS_DIR } : {}),
     clusterStage: e.CLUSTER_STAGE,
+    ...(e.CLUSTER_KUBE_CONTEXT ? { clusterKubeContext: e.CLUSTER_KUBE_CONTEXT } : {}),
     clusterMaxPerHost: e.CLUSTER_MAX_PER_HOST,
     clusterSlotLeaseMs: e.CLUSTER_SLOT_LEASE_SECONDS * 1000,
     logLevel: e.LOG_LEVEL,

@@ -108,7 +108,7 @@ async function main(): Promise<void> {
   const runner = createExecaRunner();
   let clusterSlots: RedisClusterSlots | undefined;
   let clusterSweep: NodeJS.Timeout | undefined;
-  if (config.clusterStage !== 'none') {
+  if (config.clusterStage === 'auto' || config.clusterStage === 'kind') {
     const docker = process.env.LABGRADER_DOCKER || 'docker';
     const engine = await dockerEngineId(runner, docker).catch((err: unknown) => {
       logger.warn(
@@ -166,7 +166,11 @@ async function main(): Promise<void> {
       ...(course ? { labs: { lab: (id: string) => course.labs.find((l) => l.id === id) } } : {}),
       publishers,
       cloneUrlAllow: config.cloneUrlAllow,
-      planStages: clusterPlanner(config.clusterStage, { runner, env: process.env }),
+      planStages: clusterPlanner(config.clusterStage, {
+        runner,
+        env: process.env,
+        kubeContext: config.clusterKubeContext,
+      }),
     },
   });
   // The queue's depth and age for /metrics (read-only use of the same connection).

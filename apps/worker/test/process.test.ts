@@ -15,7 +15,7 @@
  *  - the worker's health endpoint and metrics.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
@@ -30,7 +30,8 @@ import {
   uniqueName,
   uniqueSchema,
 } from '../../../packages/queue/test/support/services.js';
-import { ROOT, example } from './support/world.js';
+import { example } from './support/world.js';
+import { spawnWorkerProcess, type WorkerProcess } from './support/worker-process.js';
 
 const prefix = uniqueName('proc');
 const schema = uniqueSchema('proc');
@@ -88,96 +89,27 @@ afterAll(async () => {
   for (const dir of [reposRoot, markers, workspaces, bin]) rmSync(dir, { recursive: true, force: true });
 });
 
-interface WorkerProcess {
-  child: ChildProcess;
-  lines: Array<Record<string, unknown>>;
-  waitFor(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stderr(): string;
-}
-
 function startWorker(env: Record<string, string>): WorkerProcess {
-  const child = spawn(
-    process.execPath,
-    ['--import', path.join(ROOT, 'test/support/ts-loader.mjs'), path.join(ROOT, 'apps/worker/src/main.ts')],
+  return spawnWorkerProcess(
     {
-      cwd: ROOT,
-      env: {
-        PATH: `${bin}:${process.env.PATH}`,
-        HOME: process.env.HOME ?? '/root',
-        DATABASE_URL: TEST_DATABASE_URL,
-        STORE_SCHEMA: schema,
-        REDIS_URL: TEST_REDIS_URL,
-        GRADE_QUEUE_NAME: 'grade',
-        GRADE_QUEUE_PREFIX: prefix,
-        CLONE_URL_ALLOW: `file://${reposRoot}/`,
-        CLUSTER_STAGE: 'none',
-        WORKSPACE_ROOT: workspaces,
-        HEALTH_PORT: '0',
-        HEALTH_HOST: '127.0.0.1',
-        JOB_LOCK_SECONDS: '5',
-        LOG_LEVEL: 'info',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      PATH: `${bin}:${process.env.PATH}`,
+      HOME: process.env.HOME ?? '/root',
+      DATABASE_URL: TEST_DATABASE_URL,
+      STORE_SCHEMA: schema,
+      REDIS_URL: TEST_REDIS_URL,
+      GRADE_QUEUE_NAME: 'grade',
+      GRADE_QUEUE_PREFIX: prefix,
+      CLONE_URL_ALLOW: `file://${reposRoot}/`,
+      CLUSTER_STAGE: 'none',
+      WORKSPACE_ROOT: workspaces,
+      HEALTH_PORT: '0',
+      HEALTH_HOST: '127.0.0.1',
+      JOB_LOCK_SECONDS: '5',
+      LOG_LEVEL: 'info',
+      ...env,
     },
+    children,
   );
-  children.push(child);
-  const lines: Array<Record<string, unknown>> = [];
-  let stderr = '';
-  const waiters: Array<{ msg: string; resolve: (line: Record<string, unknown>) => void }> = [];
-  let buffer = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const text = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      if (!text.trim()) continue;
-      const line = JSON.parse(text) as Record<string, unknown>;
-      lines.push(line);
-      for (const w of waiters.filter((w) => w.msg === line.msg)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(line);
-      }
-    }
-  });
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return {
-    child,
-    lines,
-    exited,
-    stderr: () => stderr,
-    waitFor(msg, timeoutMs = 60_000) {
-      const seen = lines.find((l) => l.msg === msg);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () =>
-            reject(
-              new Error(
-                `no '${msg}' within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}; log: ${JSON.stringify(lines.slice(-5))}`,
-              ),
-            ),
-          timeoutMs,
-        );
-        waiters.push({
-          msg,
-          resolve: (line) => {
-            clearTimeout(timer);
-            resolve(line);
-          },
-        });
-        void exited.then(() => {
-          clearTimeout(timer);
-          reject(new Error(`worker exited before '${msg}'; stderr: ${stderr.slice(-2000)}`));
-        });
-      });
-    },
-  };
 }
 
 async function gitStarted(): Promise<number> {

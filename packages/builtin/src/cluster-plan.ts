@@ -1,13 +1,16 @@
 /**
  * Where the cluster stage of a grading runs, or why it does not: one decision
  * for the CLI (`--cluster auto|kind|none`, `--kube-context`) and the worker
- * (`CLUSTER_STAGE=auto|kind|none`).
+ * (`CLUSTER_STAGE=auto|kind|none|existing`).
  *  - none: skip it (its criteria are left out of the total, and the report says so);
  *  - kind: always on an ephemeral kind cluster (one that cannot start makes the
  *    report not-gradable, with the reason);
  *  - auto: on the rubric's target when it is available on this machine (kind +
  *    Docker, or the existing cluster answers), else skipped with the reason;
- *  - an existing cluster's context: there, in namespaces of the job's own.
+ *  - an existing cluster's context: there, in namespaces of the job's own
+ *    (`--kube-context`: when it answers, else skipped like auto; a worker's
+ *    `CLUSTER_STAGE=existing`: always, and one that cannot be reached makes
+ *    the report not-gradable, like kind).
  * `@labgrader/cluster` is imported only when the stage may run, so that
  * `grade --cluster none` and rubrics without a cluster stage never load it.
  */
@@ -17,6 +20,13 @@ import type { Rubric } from '@labgrader/rubric';
 
 export const CLUSTER_MODES = ['auto', 'kind', 'none'] as const;
 export type ClusterMode = (typeof CLUSTER_MODES)[number];
+/**
+ * A worker's modes: the CLI's, and `existing`, which grades every cluster
+ * criterion in the existing cluster of KUBECONFIG (and `kubeContext`, else its
+ * current context), in namespaces of each job's own: many workers on several
+ * machines sharing one cluster (docs/shared-cluster.md).
+ */
+export type WorkerClusterMode = ClusterMode | 'existing';
 
 export interface ClusterPlan {
   rubric: Rubric;
@@ -25,8 +35,8 @@ export interface ClusterPlan {
 }
 
 export interface ClusterPlanRequest {
-  mode: ClusterMode;
-  /** Grade in this existing cluster's context (only with mode auto). */
+  mode: WorkerClusterMode;
+  /** Grade in this existing cluster's context (only with mode auto, or existing). */
   kubeContext?: string;
   rubric: Rubric;
   runner: CommandRunner;
@@ -54,7 +64,7 @@ export class ClusterPlanError extends Error {
 export async function planClusterStage(request: ClusterPlanRequest): Promise<ClusterPlan> {
   const { mode, kubeContext, rubric, runner, env, caller } = request;
   const setting = (value: string) => (caller === 'cli' ? `--cluster ${value}` : `CLUSTER_STAGE=${value}`);
-  if (kubeContext !== undefined && mode !== 'auto') {
+  if (kubeContext !== undefined && mode !== 'auto' && mode !== 'existing') {
     throw new ClusterPlanError(
       `--kube-context cannot be combined with ${setting(mode)}`,
       '--kube-context <ctx> grades in that existing cluster; --cluster kind creates a kind cluster; --cluster none skips the stage.',
@@ -78,8 +88,12 @@ export async function planClusterStage(request: ClusterPlanRequest): Promise<Clu
   }
   const { clusterAvailability, withTarget } = await import('@labgrader/cluster');
   let settings = stage.settings as ClusterSettings;
-  if (kubeContext !== undefined) settings = withTarget(settings, { type: 'existing', context: kubeContext });
-  else if (mode === 'kind') settings = withTarget(settings, { type: 'kind' });
+  if (mode === 'existing' || kubeContext !== undefined) {
+    settings = withTarget(settings, {
+      type: 'existing',
+      ...(kubeContext !== undefined ? { context: kubeContext } : {}),
+    });
+  } else if (mode === 'kind') settings = withTarget(settings, { type: 'kind' });
   const planned: Rubric = { ...rubric, stages: { ...rubric.stages, cluster: { ...stage, settings } } };
   if (mode === 'auto') {
     const availability = await clusterAvailability(settings, env, runner);

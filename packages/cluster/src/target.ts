@@ -433,6 +433,13 @@ export function createExistingSession(
           'Grant the grader permission to create and delete namespaces (and what the labs create in them).',
         );
       }
+      // Who grades here, for the report's target line (SelfSubjectReview, Kubernetes 1.28+): with
+      // deploy/grading-cluster/, the least-privileged labgrader-grader ServiceAccount. Never fatal.
+      const whoami = await kubectl
+        .run(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'], { timeoutMs: 30_000, unrecorded: true })
+        .catch(() => undefined);
+      const user = whoami?.exitCode === 0 ? whoami.stdout.trim() : '';
+      if (user) this.description = `${this.description} as ${user}`;
     },
     async loadImages(images) {
       // Images cannot be pushed into a cluster someone else runs: the nodes pull what they can.
