@@ -8,7 +8,7 @@
  * CLUSTER_KUBE_CONTEXT; docs/shared-cluster.md).
  */
 import type { CommandRunner } from '@labgrader/core';
-import type { Env } from '@labgrader/cluster';
+import type { Env, KindConfig } from '@labgrader/cluster';
 import { planClusterStage, type ClusterPlan, type WorkerClusterMode } from '@labgrader/builtin/cluster-plan';
 import type { Rubric } from '@labgrader/rubric';
 
@@ -32,4 +32,25 @@ export function clusterPlanner(
       env: deps.env,
       caller: 'worker',
     });
+}
+
+/**
+ * The kind clusters the warm pool should have ready at start-up: those of the
+ * rubrics this worker grades (the course's labs, or LABGRADER_RUBRIC), as this
+ * worker would run them. Rubrics that grade nothing in kind are left out.
+ */
+export async function warmClusterShapes(
+  rubricIds: readonly string[],
+  deps: { rubrics: { load(id: string): Promise<Rubric> }; planStages: StagePlanner; env: Env },
+): Promise<KindConfig[]> {
+  const { clusterSettingsSchema, resolveClusterConfig } = await import('@labgrader/cluster');
+  const shapes: KindConfig[] = [];
+  for (const id of new Set(rubricIds)) {
+    const planned = await deps.planStages(await deps.rubrics.load(id));
+    const stage = planned.rubric.stages.cluster;
+    if (!stage.enabled || planned.skip.cluster) continue;
+    const config = resolveClusterConfig(clusterSettingsSchema.parse(stage.settings ?? {}), deps.env);
+    if (config.target.type === 'kind') shapes.push(config as KindConfig);
+  }
+  return shapes;
 }

@@ -71,6 +71,14 @@ const envSchema = z.object({
   CLUSTER_MAX_PER_HOST: z.coerce.number().int().min(1).max(64).default(2),
   /** A cluster slot not renewed for this long belongs to a dead worker: freed, and its cluster deleted. */
   CLUSTER_SLOT_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
+  /**
+   * Warm kind clusters this worker keeps per cluster shape, busy ones included (0: every job creates its own).
+   * Each grades one job at a time in namespaces of its own; set it to the worker's CONCURRENCY. Every warm
+   * cluster holds one of CLUSTER_MAX_PER_HOST's slots while it exists.
+   */
+  CLUSTER_WARM_POOL: z.coerce.number().int().min(0).max(16).default(0),
+  /** A warm cluster is deleted and replaced after this many jobs. */
+  CLUSTER_WARM_MAX_JOBS: z.coerce.number().int().min(1).max(1000).default(25),
   LOG_LEVEL: queueServiceEnv.LOG_LEVEL,
   /** The course configuration (the API's too): cluster budget and deadlines per lab. */
   LABGRADER_COURSE: z.string().min(1).optional(),
@@ -114,6 +122,8 @@ export interface WorkerConfig {
   /** With clusterStage existing: the kubeconfig context (default: the current context of KUBECONFIG). */
   clusterKubeContext?: string;
   clusterMaxPerHost: number;
+  clusterWarmPool: number;
+  clusterWarmMaxJobs: number;
   clusterSlotLeaseMs: number;
   logLevel: LogLevel;
   courseFile?: string;
@@ -143,6 +153,8 @@ export function loadWorkerConfig(env: Record<string, string | undefined>): Worke
     clusterStage: e.CLUSTER_STAGE,
     ...(e.CLUSTER_KUBE_CONTEXT ? { clusterKubeContext: e.CLUSTER_KUBE_CONTEXT } : {}),
     clusterMaxPerHost: e.CLUSTER_MAX_PER_HOST,
+    clusterWarmPool: e.CLUSTER_WARM_POOL,
+    clusterWarmMaxJobs: e.CLUSTER_WARM_MAX_JOBS,
     clusterSlotLeaseMs: e.CLUSTER_SLOT_LEASE_SECONDS * 1000,
     logLevel: e.LOG_LEVEL,
     ...(e.LABGRADER_COURSE ? { courseFile: e.LABGRADER_COURSE } : {}),

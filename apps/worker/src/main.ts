@@ -5,6 +5,7 @@
  */
 import os from 'node:os';
 import { createBuiltinStages, limitYoungGeneration } from '@labgrader/builtin';
+import { createKindClusterPool, type ClusterPool } from '@labgrader/cluster';
 import { loadCourseFile, showClusterDetails, type CourseConfig } from '@labgrader/course';
 import { createExecaRunner } from '@labgrader/exec';
 import { createGithubApp, loadGithubAppConfig } from '@labgrader/github';
@@ -23,7 +24,7 @@ import {
   urlPassword,
 } from '@labgrader/queue';
 import { createPostgresReportStore } from '@labgrader/store';
-import { clusterPlanner } from './cluster.js';
+import { clusterPlanner, warmClusterShapes } from './cluster.js';
 import {
   createRedisClusterSlots,
   dockerEngineId,
@@ -106,6 +107,12 @@ async function main(): Promise<void> {
   // The per-host cap on kind clusters, shared through Redis by every worker of this Docker engine, and the
   // janitor of the clusters a dead worker left (on record, lease expired).
   const runner = createExecaRunner();
+  const rubrics = createRubricProvider(config.rubricsDir ? { directory: config.rubricsDir } : {});
+  const planStages = clusterPlanner(config.clusterStage, {
+    runner,
+    env: process.env,
+    kubeContext: config.clusterKubeContext,
+  });
   let clusterSlots: RedisClusterSlots | undefined;
   let clusterSweep: NodeJS.Timeout | undefined;
   if (config.clusterStage === 'auto' || config.clusterStage === 'kind') {
@@ -140,6 +147,36 @@ async function main(): Promise<void> {
       logger.info('kind clusters capped on this host', { engine, max: config.clusterMaxPerHost });
     }
   }
+  // Warm kind clusters: each job grades in namespaces of its own in one made before it (packages/cluster/src/pool.ts).
+  let clusterPool: ClusterPool | undefined;
+  if ((config.clusterStage === 'kind' || config.clusterStage === 'auto') && config.clusterWarmPool > 0) {
+    clusterPool = createKindClusterPool({
+      size: config.clusterWarmPool,
+      maxJobsPerCluster: config.clusterWarmMaxJobs,
+      runner,
+      logger,
+      ...(clusterSlots ? { slots: clusterSlots } : {}),
+      onEvent: (event) => metrics.clusterPoolEvents.inc({ event: event.type }),
+    });
+    metrics.observeClusterPool(() => clusterPool!.stats());
+    const rubricIds = course ? course.labs.map((l) => l.rubric.id) : [process.env.LABGRADER_RUBRIC || 'lab-85'];
+    const shapes = await warmClusterShapes(rubricIds, {
+      rubrics,
+      planStages,
+      env: process.env,
+    }).catch((err: unknown) => {
+      logger.warn('the warm cluster pool cannot tell which clusters to make; it fills as jobs come', {
+        error: String(err),
+      });
+      return [];
+    });
+    for (const shape of shapes) clusterPool.prewarm(shape);
+    logger.info('warm kind clusters', {
+      perShape: config.clusterWarmPool,
+      maxJobsPerCluster: config.clusterWarmMaxJobs,
+      prewarming: shapes.length,
+    });
+  }
 
   const supersede = startSupersedeWatcher({
     connection,
@@ -159,18 +196,18 @@ async function main(): Promise<void> {
     janitor,
     deps: {
       runner,
-      stages: createBuiltinStages({ env: process.env, ...(clusterSlots ? { clusterSlots } : {}) }),
-      rubrics: createRubricProvider(config.rubricsDir ? { directory: config.rubricsDir } : {}),
+      stages: createBuiltinStages({
+        env: process.env,
+        ...(clusterSlots ? { clusterSlots } : {}),
+        ...(clusterPool ? { clusterPool } : {}),
+      }),
+      rubrics,
       credentials: github?.tokens ?? noCredentials,
       store,
       ...(course ? { labs: { lab: (id: string) => course.labs.find((l) => l.id === id) } } : {}),
       publishers,
       cloneUrlAllow: config.cloneUrlAllow,
-      planStages: clusterPlanner(config.clusterStage, {
-        runner,
-        env: process.env,
-        kubeContext: config.clusterKubeContext,
-      }),
+      planStages,
     },
   });
   // The queue's depth and age for /metrics (read-only use of the same connection).
@@ -214,6 +251,8 @@ async function main(): Promise<void> {
       await redelivery?.close();
       await supersede.close();
       await queue.close();
+      // After the jobs: the warm clusters go with the worker (a killed worker's go to the cluster janitor).
+      await clusterPool?.close();
     } finally {
       janitor.stop();
       if (clusterSweep) clearInterval(clusterSweep);

@@ -29,6 +29,8 @@ describe('worker configuration', () => {
       clusterStage: 'auto',
       clusterMaxPerHost: 2,
       clusterSlotLeaseMs: 60_000,
+      clusterWarmPool: 0,
+      clusterWarmMaxJobs: 25,
       logLevel: 'info',
       workspaceRoot: path.join(os.tmpdir(), 'labgrader-worker'),
       janitorIntervalMs: 300_000,

@@ -1,5 +1,5 @@
 import type { GradingStage, StageInput, StagePreparation } from '@labgrader/core';
-import type { ClusterSlots, Env } from '@labgrader/cluster';
+import type { ClusterPool, ClusterSlots, Env } from '@labgrader/cluster';
 import {
   CLUSTER_ABORT_GRACE_MS,
   clusterRegistry,
@@ -17,6 +17,7 @@ import {
 export function lazyClusterStage(
   env: Env | undefined,
   clusterSlots?: ClusterSlots,
+  clusterPool?: ClusterPool,
 ): GradingStage<ClusterSettings, ClusterContext> {
   let stage: Promise<GradingStage<ClusterSettings, ClusterContext>> | undefined;
   return {
@@ -26,7 +27,11 @@ export function lazyClusterStage(
     abortGraceMs: CLUSTER_ABORT_GRACE_MS,
     async prepare(input: StageInput<ClusterSettings>): Promise<StagePreparation<ClusterContext>> {
       stage ??= import('@labgrader/cluster').then((m) =>
-        m.createClusterStage({ ...(env ? { env } : {}), ...(clusterSlots ? { clusterSlots } : {}) }),
+        m.createClusterStage({
+          ...(env ? { env } : {}),
+          ...(clusterSlots ? { clusterSlots } : {}),
+          ...(clusterPool ? { clusterPool } : {}),
+        }),
       );
       return (await stage).prepare(input);
     },

@@ -3,7 +3,7 @@
  * composition root shared by every command (and the worker).
  */
 import { catalogOf, type AnyGradingStage, type CheckCatalog, type CheckStage } from '@labgrader/core';
-import type { ClusterSlots, Env } from '@labgrader/cluster';
+import type { ClusterPool, ClusterSlots, Env } from '@labgrader/cluster';
 import { clusterRegistry } from '@labgrader/cluster/registry';
 import { docsStage } from '@labgrader/docs-checks';
 import { lintStage } from '@labgrader/manifest-lint';
@@ -20,13 +20,15 @@ export interface BuiltinStageOptions {
   env?: Env;
   /** The per-host cap on kind clusters shared by the workers of one Docker engine (none: no cap). */
   clusterSlots?: ClusterSlots;
+  /** Warm kind clusters kept by a worker (none: every job creates its own). */
+  clusterPool?: ClusterPool;
 }
 
 export function createBuiltinStages(options: BuiltinStageOptions = {}): Partial<Record<CheckStage, AnyGradingStage>> {
   return {
     docs: docsStage,
     lint: lintStage,
-    cluster: lazyClusterStage(options.env, options.clusterSlots),
+    cluster: lazyClusterStage(options.env, options.clusterSlots, options.clusterPool),
   };
 }
 

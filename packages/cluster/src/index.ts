@@ -32,3 +32,12 @@ export {
 } from './isolation/cluster-policy.js';
 export { isolationSettingsSchema, type IsolationSettings } from './settings.js';
 export type { ClusterSlot, ClusterSlotRequest, ClusterSlots } from './slots.js';
+export {
+  createKindClusterPool,
+  poolShape,
+  type ClusterPool,
+  type KindClusterPoolOptions,
+  type KindConfig,
+  type PoolEvent,
+  type PoolStats,
+} from './pool.js';

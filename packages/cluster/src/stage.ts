@@ -60,6 +60,7 @@ import { StudentImages } from './images.js';
 import { Redactor, secretManifests } from './secrets.js';
 import { clusterSettingsSchema, type ClusterSettings } from './settings.js';
 import type { ClusterSlots } from './slots.js';
+import { createWarmSession, type ClusterPool, type KindConfig } from './pool.js';
 import { createExistingSession, createKindSession, type TargetSession } from './target.js';
 
 export { CLUSTER_ABORT_GRACE_MS, clusterRegistry };
@@ -75,6 +76,8 @@ export interface ClusterStageDeps {
   makeTempDir?: () => Promise<string>;
   /** The per-host cap on kind clusters (a worker's, over Redis); none: no cap. */
   clusterSlots?: ClusterSlots;
+  /** Warm kind clusters (a worker's): a kind-target job grades in one when the pool has one ready. */
+  clusterPool?: ClusterPool;
 }
 
 /** Records a drill's result under its id (each id's result type is the drill's own). */
@@ -336,7 +339,7 @@ export async function prepareCluster(
     repo: input.repo,
     settings: config.images,
   });
-  const session =
+  let session =
     config.target.type === 'kind'
       ? createKindSession(config as ClusterConfig & { target: KindTarget }, sessionDeps)
       : createExistingSession(config as ClusterConfig & { target: ExistingTarget }, sessionDeps);
@@ -378,7 +381,7 @@ export async function prepareCluster(
           workload: main.workload,
           nodeAccess: session.nodeAccess !== undefined,
           schedulableNodes: session.schedulableNodes,
-          ownsNodes: session.mapping.mode === 'kind',
+          ownsNodes: session.ownsNodes,
         }
       : undefined;
     context.unsupported = {};
@@ -404,6 +407,13 @@ export async function prepareCluster(
   let healthy = false;
   try {
     try {
+      if (config.target.type === 'kind' && deps.clusterPool) {
+        const lease = await deps.clusterPool.take(config as KindConfig, { signal, progress });
+        if (lease) {
+          session = createWarmSession(config as KindConfig, sessionDeps, lease);
+          context.target = session.description;
+        }
+      }
       await session.setUp(progress);
     } catch (err) {
       if (err instanceof CommandNotFoundError) {
@@ -423,22 +433,31 @@ export async function prepareCluster(
     const cluster = await session.kubectl.json<NodeList>(['get', 'nodes'], { unrecorded: true });
     plan = planWith(scopes, nodeIpsOf(cluster));
     const main = choose();
-    if (config.target.type === 'kind') {
+    const egressGuard = (podCidrs: readonly string[], nodes: readonly string[], when: string) =>
+      ev(
+        'egress-guard',
+        `the lab's pods (${podCidrs.join(', ')}) may reach other pods and the API server only: packet filter rules in ${nodes.join(', ')}${when} reject connections to the grading machine, 169.254.169.254, other clusters and the node's other ports`,
+      );
+    if (session.clusterPolicy === 'install') {
       progress('installing labgrader’s admission policies');
       await installClusterPolicy(session.kubectl);
       if (config.isolation.nodeEgressGuard && session.nodeAccess) {
         const nodes = await session.nodes();
         const guard = await installNodeGuard(session.nodeAccess.docker, nodes, cluster);
-        evidence.push(
-          ev(
-            'egress-guard',
-            `the lab's pods (${guard.podCidrs.join(', ')}) may reach other pods and the API server only: packet filter rules in ${nodes.join(', ')} reject connections to the grading machine, 169.254.169.254, other clusters and the node's other ports`,
-          ),
-        );
+        evidence.push(egressGuard(guard.podCidrs, nodes, ''));
       }
     } else {
       progress('checking labgrader’s admission policies');
       await checkClusterPolicy(session.kubectl);
+      if (session.egressGuard) {
+        evidence.push(
+          egressGuard(
+            session.egressGuard.podCidrs,
+            session.egressGuard.nodes,
+            ' (installed when the cluster was made)',
+          ),
+        );
+      }
     }
     for (const refused of plan.refused) {
       evidence.push({
@@ -459,7 +478,7 @@ export async function prepareCluster(
 
     if (config.images.loadLocal && plan.images.length > 0) {
       // Local images loaded, missing ones built from the repository's Dockerfile (images.ts).
-      evidence.push(...(await studentImages.provide(session, plan.images, config.target.type === 'kind', progress)));
+      evidence.push(...(await studentImages.provide(session, plan.images, session.loadsImages, progress)));
     }
 
     const deployDeps: DeployDeps = { kubectl: session.kubectl, clock, sleep, redactor, progress };
@@ -480,7 +499,7 @@ export async function prepareCluster(
     }
     progress('adding the guard rails of the job’s namespaces');
     await applyGuardrails(session.kubectl, plan.namespaces, job, config.isolation, {
-      graderServiceAccount: session.mapping.mode === 'existing',
+      graderServiceAccount: session.graderServiceAccount,
       sleep,
     });
     const applier = session.kubectl.as(APPLIER_USER, APPLIER);
@@ -626,6 +645,7 @@ export async function prepareCluster(
             continue;
           }
           const run = drill.run as (c: DrillContext, s: typeof settings) => Promise<DrillResult>;
+          if (drill.changesClusterState) session.markDirty(drill.changesClusterState);
           setDrill(context, drill.id, await run(drillContext, settings));
         }
       }

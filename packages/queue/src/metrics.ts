@@ -13,6 +13,8 @@
  *   labgrader_github_api_calls_total{method,route,status}  both: calls to GitHub's REST API
  *   labgrader_github_rate_limit_remaining{resource}        both: x-ratelimit-remaining of the latest answer
  *   labgrader_errors_total{component,kind}                 both: errors handled without crashing
+ *   labgrader_cluster_pool_events_total{event}             worker: warm clusters taken (hit), missed, created, recycled…
+ *   labgrader_cluster_pool_clusters{state}                 worker: warm clusters ready / busy / pending
  *
  * plus prom-client's process and Node.js metrics (`labgrader_process_…`, `labgrader_nodejs_…`).
  */
@@ -29,6 +31,9 @@ export interface ServiceMetrics {
   readonly githubCalls: Counter<'method' | 'route' | 'status'>;
   readonly githubRateLimitRemaining: Gauge<'resource'>;
   readonly errors: Counter<'component' | 'kind'>;
+  readonly clusterPoolEvents: Counter<'event'>;
+  /** Reports the warm cluster pool's clusters by state on every scrape. */
+  observeClusterPool(stats: () => { ready: number; busy: number; pending: number }): void;
   /** Reports this queue's depth and oldest waiting job on every scrape. */
   observeQueue(queue: GradeQueue): void;
   /** The text exposition format, and its content type. */
@@ -51,6 +56,18 @@ export function createServiceMetrics(options: { service: string; defaultMetrics?
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'labgrader_' });
   const registers = [registry];
   const queues: GradeQueue[] = [];
+  let poolStats: (() => { ready: number; busy: number; pending: number }) | undefined;
+  new Gauge({
+    name: 'labgrader_cluster_pool_clusters',
+    help: 'Warm kind clusters of this worker, by state (ready, busy, pending: being created or cleaned)',
+    labelNames: ['state'] as const,
+    registers,
+    collect() {
+      if (!poolStats) return;
+      const s = poolStats();
+      for (const state of ['ready', 'busy', 'pending'] as const) this.set({ state }, s[state]);
+    },
+  });
 
   const queueJobs = new Gauge({
     name: 'labgrader_queue_jobs',
@@ -139,6 +156,15 @@ export function createServiceMetrics(options: { service: string; defaultMetrics?
       labelNames: ['component', 'kind'] as const,
       registers,
     }),
+    clusterPoolEvents: new Counter({
+      name: 'labgrader_cluster_pool_events_total',
+      help: 'Warm cluster pool events: hit (a job took a warm cluster), miss (it made its own), created, reused, recycled, create-failed',
+      labelNames: ['event'] as const,
+      registers,
+    }),
+    observeClusterPool(stats) {
+      poolStats = stats;
+    },
     observeQueue(queue) {
       if (!queues.includes(queue)) queues.push(queue);
     },

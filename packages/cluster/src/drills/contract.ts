@@ -53,6 +53,11 @@ export interface Drill<
   settings: Schema;
   /** Checks that grade its result: configuring one of them makes the drill run (`run: auto`). */
   gradedBy: readonly string[];
+  /**
+   * What it changes beyond the job's namespaces (nodes drained, stopped), if anything: a warm cluster it ran in
+   * is then deleted rather than given to the next job.
+   */
+  changesClusterState?: string;
   /** Why it cannot run on this target or with this lab (reported as not applicable), if so. */
   unsupported(target: DrillTarget): string | undefined;
   run(ctx: DrillContext, settings: z.output<Schema>): Promise<Result>;

@@ -320,6 +320,7 @@ export const nodeDrain = defineDrill({
     'Runs kubectl drain on the worker node running the most pods of the main workload (evictions that respect PodDisruptionBudgets) and measures whether the drain finishes, how long a budget held it back, what the Service answered meanwhile and where the pods went; the node is uncordoned afterwards.',
   settings: nodeDrainSettings,
   gradedBy: ['cluster/node-drain'],
+  changesClusterState: 'a node drill cordoned and drained a node',
   unsupported: (target) => nodeDrillUnsupported(target, 'drain'),
   run: runNodeDrain,
 });

@@ -326,6 +326,7 @@ export const nodeFailure = defineDrill({
     'Stops the worker node running the most pods of the main workload without warning (docker pause of its kind node container) and measures whether the Service keeps answering from other nodes once the node is declared lost, and the time until its pods are replaced elsewhere and the Service answers from them.',
   settings: nodeFailureSettings,
   gradedBy: ['cluster/node-failure'],
+  changesClusterState: 'a node drill stopped a node',
   unsupported: nodeFailureUnsupported,
   run: runNodeFailure,
 });

@@ -1,0 +1,305 @@
+/**
+ * The warm cluster pool against scripted kind, kubectl and docker: a job
+ * grades in namespaces of its own in a cluster made before it (no `kind
+ * create` on its way), the cluster grades again once the job's namespaces are
+ * proven gone, and it is deleted and replaced instead after maxJobsPerCluster
+ * jobs, when the namespaces do not go, when it fails its health check, when a
+ * node drill ran in it or when its job was stopped half-way. An empty pool
+ * means a cluster of the job's own, as without a pool. The real clusters are
+ * in pool.real.test.ts.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { AbortedError, silentLogger } from '@labgrader/core';
+import { createKindClusterPool, prepareCluster, resolveClusterConfig, clusterSettingsSchema } from '../src/index.js';
+import type { ClusterSlots } from '../src/index.js';
+import type { KindConfig } from '../src/pool.js';
+import { EXAMPLES, FakeClock, FakeRunner, repoOf, stageInput } from './helpers/fake.js';
+import { scriptIsolation, scriptKindCluster } from './helpers/scripted-cluster.js';
+
+const passing = path.join(EXAMPLES, 'lab-85-passing');
+const SETTINGS = { target: { type: 'kind', nodeImage: 'kindest/node:v1.34.4' } };
+const CHECKS = [{ id: 'cluster/pod-kill-recovery', options: {} }];
+const READY_NODES = JSON.stringify({
+  items: [
+    {
+      metadata: { name: 'labgrader-warm-control-plane' },
+      spec: { podCIDR: '10.244.0.0/24' },
+      status: { conditions: [{ type: 'Ready', status: 'True' }] },
+    },
+  ],
+});
+
+function kindConfig(settings: Record<string, unknown> = SETTINGS): KindConfig {
+  return resolveClusterConfig(clusterSettingsSchema.parse(settings), {}) as KindConfig;
+}
+
+/** A scripted cluster that holds one Deployment; scripted again for each job (a new lab in new namespaces). */
+function setup(options: { namespacesGo?: boolean } = {}) {
+  const clock = new FakeClock();
+  const runner = new FakeRunner(clock);
+  runner.commandMs = 0;
+  const script = () => {
+    scriptKindCluster(runner, clock, {
+      replicas: 3,
+      readyAfterMs: 3_000,
+      podKill: { readyAfterMs: 2_600, goneAfterMs: 3_000 },
+      containerKill: { readyAfterMs: 1_000 },
+      rollout: { minReady: 2, undoReadyAfterMs: 1_000 },
+      probeOutputs: ['0 0 200\n500 0 200\n1000 0 200\n'],
+      baselineCode: '200',
+    });
+    scriptIsolation(runner);
+    runner
+      .on(/ get nodes -o json$/, { stdout: READY_NODES })
+      .on(/ get --raw \/readyz/, { stdout: 'ok' })
+      .on(/ delete namespace /, { stdout: 'namespace deleted\n' })
+      .on(/ get namespaces -l labgrader\.dev\/job=([0-9a-f]{6}) -o name$/, (c) =>
+        options.namespacesGo === false
+          ? { stdout: `namespace/lg-${c.args.at(-3)!.split('=')[1]}-lab85\n` }
+          : { stdout: '' },
+      );
+  };
+  script();
+  let n = 0;
+  const deps = {
+    env: {},
+    clock,
+    sleep: clock.sleep,
+    randomBytes: (size: number) => new Uint8Array(size).map(() => (n++ * 13 + 7) % 256),
+    makeTempDir: async () => mkdtempSync(path.join(tmpdir(), 'labgrader-pool-test-')),
+  };
+  const held: string[] = [];
+  const slots: ClusterSlots = {
+    acquire: async ({ cluster }) => {
+      held.push(cluster);
+      return { release: async () => void held.splice(held.indexOf(cluster), 1) };
+    },
+  };
+  const pool = (o: { size?: number; maxJobsPerCluster?: number; waitForPendingMs?: number } = {}) =>
+    createKindClusterPool({
+      size: o.size ?? 1,
+      maxJobsPerCluster: o.maxJobsPerCluster ?? 10,
+      runner,
+      logger: silentLogger,
+      slots,
+      clock,
+      waitForPendingMs: o.waitForPendingMs ?? 5_000,
+      makeTempDir: deps.makeTempDir,
+    });
+  const created = () =>
+    runner
+      .lines()
+      .filter((l) => l.startsWith('kind create cluster'))
+      .map((l) => l.split(' ')[4]!);
+  const deleted = () =>
+    runner
+      .lines()
+      .filter((l) => l.startsWith('kind delete cluster'))
+      .map((l) => l.split(' ')[4]!);
+  return { clock, runner, deps, pool, script, created, deleted, held };
+}
+
+describe('the warm cluster pool (scripted kind, kubectl, docker)', () => {
+  it('grades a job in namespaces of its own in a cluster made before it, then grades the next one there too', async () => {
+    const { runner, deps, pool: makePool, script, created, deleted, held } = setup();
+    const pool = makePool();
+    pool.prewarm(kindConfig());
+    await pool.idle();
+    const [warm] = created();
+    expect(warm).toMatch(/^labgrader-warm-[0-9a-f]{6}$/);
+    // Made once for every job it will grade: the admission policies and the egress guard.
+    const setUpLines = runner.lines();
+    expect(setUpLines.some((l) => /--kubeconfig \S+ apply -f -$/.test(l))).toBe(true);
+    expect(setUpLines.filter((l) => /^docker exec \S+ sh -c set -e\niptables/.test(l))).toHaveLength(1);
+    expect(held).toEqual([warm]);
+    expect(pool.stats()).toMatchObject({ ready: 1, busy: 0, created: 1 });
+
+    const before = runner.calls.length;
+    const first = await prepareCluster(stageInput(await repoOf(passing), runner, SETTINGS, { checks: CHECKS }), {
+      ...deps,
+      clusterPool: pool,
+    });
+    const job1 = runner.lines().slice(before);
+    // No cluster was made for the job; its objects went to lg-<job>-lab85, in the warm cluster.
+    expect(job1.filter((l) => l.startsWith('kind create'))).toEqual([]);
+    expect(first.context.target).toMatch(
+      new RegExp(`^namespaces lg-[0-9a-f]{6}-\\* in the warm kind cluster ${warm} \\(job 1 of at most 10`),
+    );
+    const ns = /(lg-[0-9a-f]{6}-lab85)/.exec(job1.join('\n'))![1]!;
+    expect(job1).toContain(`kind load docker-image ghcr.io/labgrader-examples/lab85-web:1.0.0 --name ${warm}`);
+    // The policies are checked, not installed again; the guard made with the cluster is reported.
+    expect(job1.some((l) => / get validatingadmissionpolicybindings /.test(l))).toBe(true);
+    expect(job1.some((l) => /^docker exec \S+ sh -c set -e\niptables/.test(l))).toBe(false);
+    expect(first.evidence?.find((e) => e.label === 'egress-guard')?.detail).toMatch(
+      /installed when the cluster was made/,
+    );
+    expect(first.context.drills['pod-kill']).toMatchObject({ status: 'completed' });
+    expect(first.evidence?.find((e) => e.label === 'cleanup')?.detail).toMatch(
+      new RegExp(`^gave warm cluster ${warm} back \\(job 1 of at most 10\\); namespaces ${ns} are deleted`),
+    );
+
+    // Back in the pool once the namespaces are gone (and proven so).
+    await pool.idle();
+    const cleanup = runner.lines().slice(before);
+    expect(cleanup).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(new RegExp(` delete namespace ${ns} --ignore-not-found --wait=true`)),
+        expect.stringMatching(new RegExp(` get namespaces -l labgrader.dev/job=${ns.split('-')[1]} -o name$`)),
+      ]),
+    );
+    expect(pool.stats()).toMatchObject({ ready: 1, busy: 0, hits: 1, created: 1 });
+
+    script();
+    const second = await prepareCluster(stageInput(await repoOf(passing), runner, SETTINGS, { checks: CHECKS }), {
+      ...deps,
+      clusterPool: pool,
+    });
+    expect(second.context.target).toMatch(new RegExp(`in the warm kind cluster ${warm} \\(job 2 of at most 10`));
+    expect(second.context.drills['pod-kill']).toMatchObject({ status: 'completed' });
+    await pool.idle();
+    expect(created()).toEqual([warm]);
+    expect(deleted()).toEqual([]);
+
+    await pool.close();
+    expect(deleted()).toEqual([warm]);
+    expect(held).toEqual([]);
+  });
+
+  it('deletes and replaces a cluster after maxJobsPerCluster jobs', async () => {
+    const { runner, deps, pool: makePool, created, deleted } = setup();
+    const pool = makePool({ maxJobsPerCluster: 1 });
+    pool.prewarm(kindConfig());
+    await pool.idle();
+    const [warm] = created();
+    const prep = await prepareCluster(stageInput(await repoOf(passing), runner, SETTINGS, { checks: CHECKS }), {
+      ...deps,
+      clusterPool: pool,
+    });
+    expect(prep.evidence?.find((e) => e.label === 'cleanup')?.detail).toMatch(
+      /it is deleted and replaced because it graded 1 jobs \(maxJobsPerCluster\)/,
+    );
+    await pool.idle();
+    expect(deleted()).toEqual([warm]);
+    expect(created()).toHaveLength(2);
+    expect(created()[1]).not.toBe(warm);
+    expect(pool.stats()).toMatchObject({ ready: 1, recycled: 1, created: 2 });
+    await pool.close();
+  });
+
+  it('deletes a cluster whose job was stopped half-way, or whose job’s namespaces do not go', async () => {
+    const stopped = setup();
+    let pool = stopped.pool();
+    pool.prewarm(kindConfig());
+    await pool.idle();
+    const controller = new AbortController();
+    // Stopped while the workloads start: whatever the job did is not trusted to have been undone.
+    stopped.runner.on(/ get deployments\.apps\/web -o json$/, () => {
+      controller.abort(new AbortedError('superseded'));
+      return undefined;
+    });
+    await expect(
+      prepareCluster(
+        stageInput(await repoOf(passing), stopped.runner, SETTINGS, { checks: CHECKS, signal: controller.signal }),
+        { ...stopped.deps, clusterPool: pool },
+      ),
+    ).rejects.toBeInstanceOf(AbortedError);
+    await pool.idle();
+    expect(stopped.deleted()).toEqual([stopped.created()[0]]);
+    expect(stopped.created()).toHaveLength(2);
+    await pool.close();
+
+    const stuck = setup({ namespacesGo: false });
+    pool = stuck.pool();
+    pool.prewarm(kindConfig());
+    await pool.idle();
+    await prepareCluster(stageInput(await repoOf(passing), stuck.runner, SETTINGS, { checks: CHECKS }), {
+      ...stuck.deps,
+      clusterPool: pool,
+    });
+    await pool.idle();
+    expect(stuck.deleted()).toEqual([stuck.created()[0]]);
+    expect(pool.stats()).toMatchObject({ ready: 1, recycled: 1 });
+    await pool.close();
+  });
+
+  it('gives back a cluster a node drill ran in as dirty: deleted, not reused', async () => {
+    const { runner, pool: makePool, created, deleted } = setup();
+    const pool = makePool();
+    const config = kindConfig();
+    pool.prewarm(config);
+    await pool.idle();
+    const lease = await pool.take(config, { signal: new AbortController().signal, progress: () => {} });
+    expect(lease).toBeDefined();
+    expect(
+      lease!.release({
+        job: 'abc123',
+        namespaces: ['lg-abc123-lab85'],
+        dirty: ['a node drill stopped a node'],
+        keep: false,
+      }),
+    ).toMatch(/deleted and replaced because a node drill stopped a node/);
+    await pool.idle();
+    expect(deleted()).toEqual([created()[0]]);
+    // Not even its namespaces were worth deleting one by one: the cluster went as a whole.
+    expect(runner.lines().some((l) => / delete namespace lg-abc123-lab85/.test(l))).toBe(false);
+    await pool.close();
+  });
+
+  it('replaces a cluster that fails its health check, and makes a job wait for one that is being prepared', async () => {
+    const { runner, pool: makePool, created, deleted } = setup();
+    const pool = makePool();
+    const config = kindConfig();
+    pool.prewarm(config);
+    await pool.idle();
+    const [sick] = created();
+    runner.on(new RegExp(`--kubeconfig \\S+ get --raw /readyz`), (c) =>
+      c.args[1]!.includes(path.sep) && deleted().length === 0
+        ? { exitCode: 1, stderr: 'The connection to the server 127.0.0.1:40123 was refused' }
+        : undefined,
+    );
+    const progress: string[] = [];
+    const lease = await pool.take(config, { signal: new AbortController().signal, progress: (m) => progress.push(m) });
+    // The sick one went; the job waited for its replacement rather than making a cluster of its own.
+    expect(deleted()).toEqual([sick]);
+    expect(progress).toContain('waiting for a warm cluster that is being prepared');
+    expect(lease?.name).toBe(created()[1]);
+    lease!.release({ job: 'abc123', namespaces: [], dirty: [], keep: false });
+    await pool.close();
+  });
+
+  it('without a ready cluster, the job makes a cluster of its own while the pool fills', async () => {
+    const { runner, deps, pool: makePool, created, deleted } = setup();
+    // Nothing warm yet, and nothing being prepared that the job could wait for: the pool is empty (size 0).
+    const empty = makePool({ size: 0 });
+    const prep = await prepareCluster(stageInput(await repoOf(passing), runner, SETTINGS, { checks: CHECKS }), {
+      ...deps,
+      clusterPool: empty,
+    });
+    expect(prep.context.target).toMatch(/^kind cluster labgrader-[0-9a-f]{6} \(node image kindest\/node:v1\.34\.4\)$/);
+    expect(created()).toEqual([expect.stringMatching(/^labgrader-[0-9a-f]{6}$/)]);
+    expect(deleted()).toEqual(created());
+    expect(empty.stats()).toMatchObject({ hits: 0, ready: 0 });
+  });
+
+  it('a cluster that cannot be made leaves the waiting job to make its own, and is not left behind', async () => {
+    const { runner, pool: makePool, created, deleted, held } = setup();
+    runner.on(/^kind create cluster --name labgrader-warm-/, {
+      exitCode: 1,
+      stderr:
+        'ERROR: failed to create cluster: could not find a log line that matches "Reached target .*Multi-User System.*"',
+    });
+    const pool = makePool();
+    const config = kindConfig();
+    const lease = await pool.take(config, { signal: new AbortController().signal, progress: () => {} });
+    expect(lease).toBeUndefined();
+    await pool.idle();
+    expect(created()).toHaveLength(1);
+    expect(deleted()).toEqual(created());
+    expect(held).toEqual([]);
+    expect(pool.stats()).toMatchObject({ ready: 0, misses: 1 });
+    await pool.close();
+  });
+});
