@@ -163,6 +163,7 @@ describe('labgrader grade: outputs', () => {
       'replicas-and-pdb',
       'observability',
       'security-baseline',
+      'deploys-in-cluster',
       'survives-node-loss',
     ]);
   });

@@ -129,7 +129,15 @@ describe('cluster settings', () => {
     });
     expect(s.readyTimeoutSeconds).toBe(180);
     expect(s.secrets).toEqual({ synthesize: true, exclude: [] });
-    expect(s.images).toEqual({ loadLocal: true });
+    // Images missing locally are built from the repository's Dockerfile, offline, within a budget (images.ts).
+    expect(s.images).toEqual({
+      loadLocal: true,
+      buildMissing: true,
+      build: [],
+      buildNetwork: 'none',
+      buildTimeoutSeconds: 180,
+      maxImageSizeMiB: 1024,
+    });
     expect(s.drills.badRollout.image).toBe('127.0.0.1:9/labgrader/bad-rollout:does-not-exist');
     // `scenarios` is the former name of `drills`: still accepted, and it wins when given.
     const old = clusterSettingsSchema.parse({ scenarios: { podKill: { timeoutSeconds: 60 } } });
