@@ -198,6 +198,14 @@ async function runNodeFailure(ctx: DrillContext, settings: NodeFailureSettings):
       const pods = (await listPods(ctx)) as PodDetail[];
       const lost = pods.filter((p) => victimNames.has(p.metadata.name));
       if (podsNotReadyMs === undefined && victims.length > 0 && lost.every((p) => !isPodReady(p))) {
+        if (notReadyMs === undefined) {
+          // Only the node controller marks a frozen node's pods not Ready, once it has declared the node lost: it
+          // happened between this poll's two reads. Said in that order, at the time it was seen.
+          notReadyMs = timeline.elapsedMs();
+          timeline.mark(
+            `node ${node} declared lost: its pods are marked not Ready, so the node controller gave up on it`,
+          );
+        }
         podsNotReadyMs = timeline.elapsedMs();
         timeline.mark(`its pods marked not Ready: out of the Service's endpoints`);
       }
