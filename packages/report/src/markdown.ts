@@ -1,7 +1,8 @@
 /**
  * Markdown for a pull-request comment or a job summary: the score, a table of
- * criteria, then the findings per criterion with links to the exact lines
- * when a `blobUrl` (e.g. https://github.com/o/r/blob/<sha>) is given.
+ * criteria, then the findings per criterion (and those no criterion owns)
+ * with links to the exact lines when a `blobUrl` (e.g.
+ * https://github.com/o/r/blob/<sha>) is given.
  *
  * Every string from the report goes through an escaper from
  * markdown-escape.ts, even instructor data (rubric and criterion titles):
@@ -93,11 +94,22 @@ export function formatMarkdown(report: Report, options: MarkdownOptions = {}): s
   out.push('');
 
   let listed = 0;
-  for (const c of report.criteria) {
-    const findings = report.findings.filter((f) => f.criteria.includes(c.id));
+  const groups = report.criteria.map((c) => ({
+    title: c.title,
+    open: c.status === 'failed' || c.status === 'partial',
+    findings: report.findings.filter((f) => f.criteria.includes(c.id)),
+  }));
+  // Findings a stage reports that no criterion owns (e.g. the root cause that made the cluster drills meaningless,
+  // when the rubric does not grade the check that names it): shown, though they cost no points of their own.
+  groups.push({
+    title: 'Not part of a criterion (no points of its own)',
+    open: true,
+    findings: report.findings.filter((f) => f.criteria.length === 0),
+  });
+  for (const { title, open, findings } of groups) {
     if (findings.length === 0) continue;
     out.push(
-      `<details${c.status === 'failed' || c.status === 'partial' ? ' open' : ''}><summary><strong>${htmlText(c.title)}</strong>: ${findings.length} finding${findings.length === 1 ? '' : 's'}</summary>`,
+      `<details${open ? ' open' : ''}><summary><strong>${htmlText(title)}</strong>: ${findings.length} finding${findings.length === 1 ? '' : 's'}</summary>`,
     );
     out.push('');
     const hints = new Map<string, ReportFinding>();

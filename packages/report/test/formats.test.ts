@@ -86,6 +86,25 @@ describe('markdown format', () => {
     expect(md).toContain('env DB\\_PASSWORD has a literal value');
   });
 
+  it('lists the findings no criterion owns (a stage’s root cause) under their own heading, not as "more findings"', () => {
+    const report = sampleReport();
+    const cause = {
+      checkId: 'cluster/deploys-ready',
+      severity: 'error' as const,
+      message: 'Deployment lab85/web did not become Ready: its image cannot be pulled.',
+      location: { file: 'k8s/deployment.yaml', line: 44, column: 18 },
+      criteria: [],
+    };
+    const md = formatMarkdown({ ...report, findings: [...report.findings, cause] });
+    expect(md).toContain(
+      '<details open><summary><strong>Not part of a criterion (no points of its own)</strong>: 1 finding</summary>',
+    );
+    expect(md).toContain(
+      '- ❌ `k8s/deployment.yaml:44` Deployment lab85/web did not become Ready: its image cannot be pulled. <sub>`cluster/deploys-ready`</sub>',
+    );
+    expect(md).not.toContain('more findings');
+  });
+
   it('caps the number of findings for large reports', () => {
     expect(formatMarkdown(sampleReport(), { maxFindings: 1 })).toContain('…and 2 more findings');
   });
