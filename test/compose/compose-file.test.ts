@@ -122,7 +122,7 @@ describe('docker-compose.yml: what production relies on', () => {
       expect(JSON.stringify(services[name]!.volumes ?? [])).not.toContain('docker.sock');
     }
     // The variables the worker and the cluster package read.
-    expect(read('apps/worker/src/config.ts')).toContain("CLUSTER_STAGE: z.enum(['auto', 'kind', 'none'])");
+    expect(read('apps/worker/src/config.ts')).toContain("CLUSTER_STAGE: z.enum(['auto', 'kind', 'none', 'existing'])");
     expect(read('packages/cluster/src/config.ts')).toContain('env.LABGRADER_KIND_INTERNAL_KUBECONFIG');
   });
 
