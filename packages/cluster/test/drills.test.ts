@@ -994,3 +994,36 @@ describe('cluster/secret-rotation', () => {
     expect(at(o)).toEqual(['error k8s/deployment.yaml:62']);
   });
 });
+
+describe('the watching drills’ checks when the lab failed on its own (one cause, one finding)', () => {
+  it.each([
+    ['cluster/node-drain', 'node-drain', 2],
+    ['cluster/node-failure', 'node-failure', 2],
+    ['cluster/readiness-gate', 'readiness-gate', 2],
+    ['cluster/secret-rotation', 'secret-rotation', 1],
+  ])(
+    '%s: a drill that ran before the pods were seen restarting by themselves earns nothing, without a finding of its own',
+    async (id, scenario, subjects) => {
+      const ctx = context('passing', { [scenario]: ran(scenario, { probe: probe(40, 40), recoverySeconds: 3 }) });
+      ctx.cause = {
+        summary: 'Deployment lab85/web restarted 2 times by itself after it was Ready (LivenessProbeFailed)',
+        reportedBy: 'cluster/deploys-ready',
+        location: { file: 'k8s/deployment.yaml', line: 71, column: 11 },
+      };
+      const outcome = await grade(id, ctx);
+      // (passed counts the subjects without a finding; the score, 0, is what grading takes.)
+      expect(outcome).toMatchObject({ examined: subjects, score: 0, findings: [] });
+      expect(outcome.summary).toBe(
+        'not meaningful, no credit (Deployment lab85/web restarted 2 times by itself after it was Ready (LivenessProbeFailed); the cause is reported once, by cluster/deploys-ready at k8s/deployment.yaml:71)',
+      );
+      // Its measurements are still shown, at the cause's line.
+      expect(outcome.evidence?.map((e) => e.label)).toEqual([
+        scenario,
+        'recovery-time',
+        'timeline',
+        'service-probe',
+        'not-meaningful',
+      ]);
+    },
+  );
+});

@@ -11,6 +11,7 @@ import {
   drillDidNotRun,
   drillEvidence,
   missingDrill,
+  notMeaningful,
   percent,
   workloadLocation,
 } from './shared.js';
@@ -87,6 +88,8 @@ export const nodeDrain = defineCheck<ClusterContext, NodeDrainOptions>({
     }
     const firstBudget = drill.budgets?.[0]?.name;
     const budgetLine = budgetLocation(context, workload, firstBudget) ?? workloadLocation(workload);
+    // The lab failed on its own (e.g. its pods restarted by themselves, seen after this drill ran): one cause.
+    if (drill.status !== 'unsupported' && notMeaningful(context, subjects(workload.subject), reporter, drill)) return;
     drillEvidence(reporter, drill, budgetLine);
     const [drain, during] = subjects(workload.subject) as [string, string];
     if (drillDidNotRun(nodeDrain, drill, workload, reporter, { scenario: 'node-drain', subjects: [drain, during] }))

@@ -10,6 +10,7 @@ import {
   drillDidNotRun,
   drillEvidence,
   missingDrill,
+  notMeaningful,
   percent,
   workloadLocation,
 } from './shared.js';
@@ -88,6 +89,8 @@ export const nodeFailure = defineCheck<ClusterContext, NodeFailureOptions>({
       if (missingDrill(nodeFailure, context, 'node-failure', reporter, subjects)) return;
       throw new Error('the node-failure drill did not run although cluster/node-failure is configured');
     }
+    // The lab failed on its own (e.g. its pods restarted by themselves, seen after this drill ran): one cause.
+    if (drill.status !== 'unsupported' && notMeaningful(context, subjects(workload.subject), reporter, drill)) return;
     drillEvidence(reporter, drill, workloadLocation(workload));
     if (drill.beforeLost) {
       reporter.evidence(

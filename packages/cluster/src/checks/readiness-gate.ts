@@ -10,6 +10,7 @@ import {
   drillDidNotRun,
   drillEvidence,
   missingDrill,
+  notMeaningful,
   percent,
   workloadLocation,
 } from './shared.js';
@@ -64,6 +65,8 @@ export const readinessGate = defineCheck<ClusterContext, ReadinessGateOptions>({
       throw new Error('the readiness-gate drill did not run although cluster/readiness-gate is configured');
     }
     const probeLine = containerField(workload, 'readinessProbe');
+    // The lab failed on its own (e.g. its pods restarted by themselves, seen after this drill ran): one cause.
+    if (drill.status !== 'unsupported' && notMeaningful(context, subjects(workload.subject), reporter, drill)) return;
     drillEvidence(reporter, drill, probeLine);
     const [out, after] = subjects(workload.subject) as [string, string];
     if (
