@@ -479,6 +479,8 @@ export async function prepareCluster(
     if (config.images.loadLocal && plan.images.length > 0) {
       // Local images loaded, missing ones built from the repository's Dockerfile (images.ts).
       evidence.push(...(await studentImages.provide(session, plan.images, session.loadsImages, progress)));
+      // Removed from the nodes after the job, but a warm cluster is not trusted with the next student's job.
+      if (studentImages.built.length > 0) session.markDirty('it loaded an image built from the repository');
     }
 
     const deployDeps: DeployDeps = { kubectl: session.kubectl, clock, sleep, redactor, progress };

@@ -8,8 +8,14 @@ import { describe, expect, it } from '@jest/globals';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { NotGradableError, type ConfiguredCheck, type RepoEntry } from '@labgrader/core';
-import { prepareCluster } from '../src/index.js';
+import { NotGradableError, silentLogger, type ConfiguredCheck, type RepoEntry } from '@labgrader/core';
+import {
+  clusterSettingsSchema,
+  createKindClusterPool,
+  prepareCluster,
+  resolveClusterConfig,
+  type KindConfig,
+} from '../src/index.js';
 import {
   normalizeReference,
   parseBuildFailure,
@@ -442,6 +448,56 @@ describe('the cluster stage with a missing image and a Dockerfile (scripted runn
       expect(err.message).not.toContain('line 40 ');
       expect(err.message).toContain('line 49 ');
       expect(err.message.length).toBeLessThan(2_400);
+    } finally {
+      done();
+    }
+  });
+
+  it('in a warm cluster, the built image is removed and the cluster is not given to the next job', async () => {
+    const { dir, runner, deps, done } = setup();
+    try {
+      runner
+        .on(/ get --raw \/readyz/, { stdout: 'ok' })
+        .on(/ get nodes -o json$/, {
+          stdout: JSON.stringify({
+            items: [
+              {
+                metadata: { name: 'n' },
+                spec: { podCIDR: '10.244.0.0/24' },
+                status: { conditions: [{ type: 'Ready', status: 'True' }] },
+              },
+            ],
+          }),
+        })
+        .on(/ delete namespace /, { stdout: 'namespace deleted\n' })
+        .on(/ get namespaces -l labgrader\.dev\/job=/, { stdout: '' });
+      const pool = createKindClusterPool({
+        size: 1,
+        maxJobsPerCluster: 10,
+        runner,
+        logger: silentLogger,
+        clock: deps.clock,
+        makeTempDir: async () => mkdtempSync(path.join(tmpdir(), 'labgrader-images-pool-')),
+      });
+      const config = resolveClusterConfig(clusterSettingsSchema.parse(SETTINGS), ENV);
+      pool.prewarm(config as KindConfig);
+      await pool.idle();
+      const warm = /kind create cluster --name (labgrader-warm-[0-9a-f]{6})/.exec(runner.lines().join('\n'))![1]!;
+      const prep = await prepareCluster(stageInput(await repoOf(dir), runner, SETTINGS, { checks: CHECKS }), {
+        ...deps,
+        clusterPool: pool,
+      });
+      expect(prep.evidence?.find((e) => e.label === 'cleanup')?.detail).toMatch(
+        new RegExp(
+          `^gave warm cluster ${warm} back after 1 job; it is deleted and replaced because it loaded an image built from the repository`,
+        ),
+      );
+      await pool.idle();
+      const lines = runner.lines();
+      expect(lines.findIndex((l) => l.startsWith(`kind delete cluster --name ${warm}`))).toBeGreaterThan(
+        lines.findIndex((l) => / ctr --namespace=k8s\.io images rm /.test(l)),
+      );
+      await pool.close();
     } finally {
       done();
     }
