@@ -4,8 +4,8 @@
  * a student's history and what changed between two gradings, and exports.
  * Every read takes the viewer: a student only ever reaches their own rows.
  */
-import type { Report, ReportFinding } from '@labgrader/core';
-import { rosterEntry, type CourseConfig, type Lab } from '@labgrader/course';
+import { withoutClusterDetails, type Report, type ReportFinding } from '@labgrader/core';
+import { rosterEntry, showClusterDetails, type CourseConfig, type Lab } from '@labgrader/course';
 import type {
   CriterionScore,
   DashboardStore,
@@ -154,8 +154,11 @@ export function createDashboardData(options: {
   store: ReportStore & DashboardStore;
   course: CourseConfig;
   live?: LiveStatusSource;
+  /** The clock the lab's `showClusterDetails: after-deadline` is judged by. */
+  now?: () => Date;
 }): DashboardData {
   const { store, course } = options;
+  const now = options.now ?? (() => new Date());
   // Without a course configuration each repository owner is a student.
   const by: StudentKey = course.configured ? 'student' : 'owner';
   const cache = new Map<string, { version: string; rows: LabOverviewRow[] }>();
@@ -321,6 +324,12 @@ export function createDashboardData(options: {
     async grading(viewer, id) {
       const g = await store.getById(id);
       if (!g || !mayRead(viewer, g)) throw new NotFoundError(`no grading ${id}`);
+      // Before the deadline of a lab that says so, a student sees the cluster stage's points, not its details
+      // (what GitHub shows them too); instructors always see everything.
+      const lab = courseLab(g.labId);
+      if (viewer.role !== 'instructor' && lab && !showClusterDetails(lab, now())) {
+        return { ...g, report: withoutClusterDetails(g.report) };
+      }
       return g;
     },
 

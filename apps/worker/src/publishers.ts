@@ -19,36 +19,16 @@
  * what goes to GitHub leaves out the cluster stage's findings, evidence and
  * per-check summaries (the points stay); the store keeps the whole report.
  */
-import type { Report } from '@labgrader/core';
+import { withoutClusterDetails } from '@labgrader/core';
 import type { CheckRunReporter, PullRequestCommenter, ReportTarget } from '@labgrader/github';
 import type { GradeJob } from '@labgrader/queue';
 import type { PublishContext, ReportPublisher } from './ports.js';
 
+export { withoutClusterDetails };
+
 /** What GitHub shows of a job: its lab's title and pass mark (none: anything graded passes). */
 export function reportTarget(job: GradeJob): ReportTarget {
   return { job, labTitle: job.lab?.title ?? job.rubricId, passPercent: job.lab?.passPercent ?? 0 };
-}
-
-/** The report without the cluster stage's details (findings, evidence, per-check summaries); scores unchanged. */
-export function withoutClusterDetails(report: Report): Report {
-  const cluster = report.criteria.filter((c) => c.stage === 'cluster');
-  if (cluster.length === 0) return report;
-  const clusterCriteria = new Set(cluster.map((c) => c.id));
-  const clusterChecks = new Set(cluster.flatMap((c) => c.checks.map((k) => k.id)));
-  const note = 'details are shown after the deadline';
-  return {
-    ...report,
-    criteria: report.criteria.map((c) =>
-      c.stage === 'cluster'
-        ? { ...c, summary: note, checks: c.checks.map(({ summary: _summary, ...k }) => ({ ...k })) }
-        : c,
-    ),
-    findings: report.findings.filter(
-      (f) =>
-        !(f.criteria.length > 0 && f.criteria.every((id) => clusterCriteria.has(id))) && !clusterChecks.has(f.checkId),
-    ),
-    evidence: report.evidence.filter((e) => !clusterChecks.has(e.checkId)),
-  };
 }
 
 /** Decides per job whether GitHub may show the cluster details now (the course's `showClusterDetails`). */

@@ -143,3 +143,31 @@ export function reportJsonSchema(): Record<string, unknown> {
     ...Object.fromEntries(Object.entries(generated).filter(([k]) => k !== '$schema')),
   };
 }
+
+/**
+ * The report without the cluster stage's details (findings, evidence, per-check summaries); scores unchanged.
+ * What students see before the deadline of a lab with `showClusterDetails: after-deadline` (check runs, PR
+ * comments, the dashboard); the store keeps the whole report.
+ */
+export function withoutClusterDetails(report: Report): Report {
+  const cluster = report.criteria.filter((c) => c.stage === 'cluster');
+  if (cluster.length === 0) return report;
+  const clusterCriteria = new Set(cluster.map((c) => c.id));
+  const graded = new Set(cluster.flatMap((c) => c.checks.map((k) => k.id)));
+  // Also what the stage reports under a check the rubric does not grade (a root cause, its evidence).
+  const clusterChecks = { has: (id: string) => graded.has(id) || id.startsWith('cluster/') };
+  const note = 'details are shown after the deadline';
+  return {
+    ...report,
+    criteria: report.criteria.map((c) =>
+      c.stage === 'cluster'
+        ? { ...c, summary: note, checks: c.checks.map(({ summary: _summary, ...k }) => ({ ...k })) }
+        : c,
+    ),
+    findings: report.findings.filter(
+      (f) =>
+        !(f.criteria.length > 0 && f.criteria.every((id) => clusterCriteria.has(id))) && !clusterChecks.has(f.checkId),
+    ),
+    evidence: report.evidence.filter((e) => !clusterChecks.has(e.checkId)),
+  };
+}
