@@ -198,7 +198,8 @@ async function main(): Promise<void> {
       runner,
       stages: createBuiltinStages({
         env: process.env,
-        ...(clusterSlots ? { clusterSlots } : {}),
+        // Jobs that make a cluster of their own take the cap through the pool: an idle warm cluster yields its slot.
+        ...(clusterSlots ? { clusterSlots: clusterPool?.slots() ?? clusterSlots } : {}),
         ...(clusterPool ? { clusterPool } : {}),
       }),
       rubrics,

@@ -78,6 +78,11 @@ export interface ClusterPool {
   prewarm(config: KindConfig): void;
   /** Resolves when no cluster is being created, cleaned or deleted. */
   idle(): Promise<void>;
+  /**
+   * The per-host cap for jobs that create a cluster of their own (none ready for them): while one waits for a
+   * slot, an idle warm cluster gives its slot up. Undefined without a cap.
+   */
+  slots(): ClusterSlots | undefined;
   /** Deletes every cluster of the pool (jobs still running keep theirs until they give it back). */
   close(): Promise<void>;
   stats(): PoolStats;
@@ -242,7 +247,14 @@ export function createKindClusterPool(options: KindClusterPoolOptions): ClusterP
       const tools = toolsOf(config, kubeconfig);
       await checkKindPrerequisites(config, tools, progress);
       if (options.slots) {
-        cluster.slot = await options.slots.acquire({ cluster: name, signal: closing.signal, progress });
+        cluster.slot = await options.slots.acquire({
+          cluster: name,
+          signal: closing.signal,
+          progress: (message) => {
+            yieldIdle(shape);
+            progress(message);
+          },
+        });
       }
       created = true;
       await createKindCluster({ name, target: config.target, kubeconfig, tools, progress });
@@ -279,6 +291,16 @@ export function createKindClusterPool(options: KindClusterPoolOptions): ClusterP
   };
 
   const waitingFor = (shape: string) => waiters.filter((w) => w.shape === shape).length;
+
+  /**
+   * Someone waits for a slot of the per-host cap (a warm cluster of another shape being made, a job making a
+   * cluster of its own): an idle warm cluster of another shape gives its slot up rather than make them wait
+   * behind a cluster nobody uses. Only then: with slots to spare, idle clusters of every shape stay.
+   */
+  const yieldIdle = (forShape?: string) => {
+    const idle = [...clusters].find((c) => c.state === 'ready' && c.shape !== forShape);
+    if (idle) track(remove(idle, 'a cluster of another shape waits for its slot of the per-host cap'));
+  };
 
   /** Creates clusters until the shape has `size` (busy ones included). */
   const refill = (shape: string) => {
@@ -447,6 +469,20 @@ export function createKindClusterPool(options: KindClusterPoolOptions): ClusterP
         [...clusters].filter((c) => c.state === 'ready').map((c) => remove(c, 'the pool is closing')),
       );
       await this.idle();
+    },
+    slots() {
+      const inner = options.slots;
+      if (!inner) return undefined;
+      return {
+        acquire: (request) =>
+          inner.acquire({
+            ...request,
+            progress: (message) => {
+              yieldIdle();
+              request.progress(message);
+            },
+          }),
+      };
     },
     stats() {
       const all = [...clusters];

@@ -303,3 +303,87 @@ describe('the warm cluster pool (scripted kind, kubectl, docker)', () => {
     await pool.close();
   });
 });
+
+/** A per-host cap of `capacity` slots (what the worker keeps in Redis): acquire waits, and says so once. */
+function cappedSlots(capacity: number) {
+  const held: string[] = [];
+  const waiting: (() => void)[] = [];
+  const slots: ClusterSlots = {
+    async acquire({ cluster, progress }) {
+      if (held.length >= capacity) {
+        progress(`waiting for a cluster slot (${held.length} of ${capacity} in use)`);
+        while (held.length >= capacity) await new Promise<void>((resolve) => waiting.push(resolve));
+      }
+      held.push(cluster);
+      return {
+        release: async () => {
+          held.splice(held.indexOf(cluster), 1);
+          waiting.splice(0).forEach((wake) => wake());
+        },
+      };
+    },
+  };
+  return { slots, held };
+}
+
+describe('the warm cluster pool and the per-host cap', () => {
+  const threeNodes = () => kindConfig({ target: { type: 'kind', nodeImage: 'kindest/node:v1.34.4', workers: 2 } });
+
+  it('keeps idle clusters of every shape while slots are to spare', async () => {
+    const { runner, created, deleted } = setup();
+    runner.on(/ wait --for=condition=Ready nodes --all/, { stdout: 'node/x condition met\n' });
+    const { slots, held } = cappedSlots(3);
+    const pool = createKindClusterPool({ size: 1, maxJobsPerCluster: 10, runner, logger: silentLogger, slots });
+    pool.prewarm(kindConfig());
+    pool.prewarm(threeNodes());
+    await pool.idle();
+    expect(held).toHaveLength(2);
+    const job = await pool
+      .slots()!
+      .acquire({ cluster: 'labgrader-job1', signal: new AbortController().signal, progress: () => {} });
+    expect(deleted()).toEqual([]);
+    expect(created()).toHaveLength(2);
+    await job.release({ leftBehind: false });
+    await pool.close();
+  });
+
+  it('gives up an idle cluster of another shape when a job waits for a slot to make a cluster of its own', async () => {
+    const { runner, created, deleted } = setup();
+    runner.on(/ wait --for=condition=Ready nodes --all/, { stdout: 'node/x condition met\n' });
+    const { slots, held } = cappedSlots(1);
+    const pool = createKindClusterPool({ size: 1, maxJobsPerCluster: 10, runner, logger: silentLogger, slots });
+    pool.prewarm(kindConfig());
+    await pool.idle();
+    const [idle] = created();
+    expect(held).toEqual([idle]);
+    // Every slot is held by an idle one-node cluster; a job of a three-node rubric must make its own.
+    const progress: string[] = [];
+    const job = await pool.slots()!.acquire({
+      cluster: 'labgrader-job1',
+      signal: new AbortController().signal,
+      progress: (m) => progress.push(m),
+    });
+    expect(progress).toEqual(['waiting for a cluster slot (1 of 1 in use)']);
+    expect(deleted()).toEqual([idle]);
+    expect(held).toEqual(['labgrader-job1']);
+    await job.release({ leftBehind: false });
+    await pool.close();
+  });
+
+  it('a warm cluster of a new shape waiting for a slot takes it from an idle one of another shape', async () => {
+    const { runner, created, deleted } = setup();
+    runner.on(/ wait --for=condition=Ready nodes --all/, { stdout: 'node/x condition met\n' });
+    const { slots, held } = cappedSlots(1);
+    const pool = createKindClusterPool({ size: 1, maxJobsPerCluster: 10, runner, logger: silentLogger, slots });
+    pool.prewarm(kindConfig());
+    await pool.idle();
+    const [oneNode] = created();
+    pool.prewarm(threeNodes());
+    await pool.idle();
+    expect(deleted()).toEqual([oneNode]);
+    expect(created()).toHaveLength(2);
+    expect(held).toEqual([created()[1]]);
+    await pool.close();
+    expect(held).toEqual([]);
+  });
+});
