@@ -6,7 +6,7 @@
  * start in, a container that crashes on start. The unit tests read their
  * manifests (for real lines); the real-cluster tests grade them on kind.
  */
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -19,6 +19,8 @@ export interface BrokenLab {
   what: string;
   /** Edits to the passing example's files (each must change something). */
   edits: Record<string, (text: string) => string>;
+  /** Files of the passing example left out. */
+  remove?: string[];
 }
 
 const replace = (from: string, to: string) => (text: string) => {
@@ -51,11 +53,15 @@ export const BROKEN_LABS = {
       'k8s/service.yaml': replace('targetPort: http', 'targetPort: 8081'),
     },
   },
-  /** A tag that exists nowhere local; the offline node cannot reach the registry (DNS times out). */
+  /**
+   * A tag that exists nowhere local; the offline node cannot reach the registry (DNS times out). Without the
+   * app's Dockerfile: with it, labgrader would build the image instead (images.ts), a case of its own.
+   */
   imageCannotBePulled: {
     name: 'image-cannot-be-pulled',
-    what: 'the image tag does not exist where the node can pull it',
+    what: 'the image tag does not exist where the node can pull it, and the repository cannot build it',
     edits: { 'k8s/deployment.yaml': replace('lab85-web:1.0.0', 'lab85-web:1.0.1') },
+    remove: ['app/Dockerfile'],
   },
   /**
    * A memory limit the pod's sandbox cannot start in: on the offline node
@@ -97,5 +103,6 @@ export function writeBrokenLab(lab: BrokenLab, parent = mkdtempSync(path.join(tm
     if (after === before) throw new Error(`${lab.name}: the edit of ${file} changed nothing`);
     writeFileSync(full, after);
   }
+  for (const file of lab.remove ?? []) rmSync(path.join(dir, file));
   return dir;
 }

@@ -92,8 +92,12 @@ export interface NodeFailureResult extends DrillResult {
 }
 
 const ENDPOINT_SETTLE_MS = 2_000;
-/** After the replacements are Ready, how long the Service is still probed (to see it answer from them). */
-const ANSWER_AFTER_MS = 3_000;
+/**
+ * After the replacements are Ready, how long the Service is still probed (to see it answer from them, for good).
+ * A loaded grading machine may take seconds to program the new endpoints (kube-proxy) and answer the probes: 3 s
+ * was seen to end the drill before a single-replica lab's replacement answered, losing it the "replaced" half.
+ */
+const ANSWER_AFTER_MS = 8_000;
 const UNREACHABLE = 'node.kubernetes.io/unreachable';
 /** The taints the node lifecycle controller puts on a node it has lost, and lifts once it is back. */
 const NODE_LIFECYCLE_TAINTS = new Set([UNREACHABLE, 'node.kubernetes.io/not-ready']);
