@@ -328,12 +328,23 @@ function cappedSlots(capacity: number) {
 
 describe('the warm cluster pool and the per-host cap', () => {
   const threeNodes = () => kindConfig({ target: { type: 'kind', nodeImage: 'kindest/node:v1.34.4', workers: 2 } });
+  /** A scripted pool of one cluster per shape under a cap of `capacity` slots (multi-node clusters come up too). */
+  const cappedPool = (capacity: number) => {
+    const world = setup();
+    world.runner.on(/ wait --for=condition=Ready nodes --all/, { stdout: 'node/x condition met\n' });
+    const { slots, held } = cappedSlots(capacity);
+    const pool = createKindClusterPool({
+      size: 1,
+      maxJobsPerCluster: 10,
+      runner: world.runner,
+      logger: silentLogger,
+      slots,
+    });
+    return { ...world, pool, held };
+  };
 
   it('keeps idle clusters of every shape while slots are to spare', async () => {
-    const { runner, created, deleted } = setup();
-    runner.on(/ wait --for=condition=Ready nodes --all/, { stdout: 'node/x condition met\n' });
-    const { slots, held } = cappedSlots(3);
-    const pool = createKindClusterPool({ size: 1, maxJobsPerCluster: 10, runner, logger: silentLogger, slots });
+    const { pool, held, created, deleted } = cappedPool(3);
     pool.prewarm(kindConfig());
     pool.prewarm(threeNodes());
     await pool.idle();
@@ -348,10 +359,7 @@ describe('the warm cluster pool and the per-host cap', () => {
   });
 
   it('gives up an idle cluster of another shape when a job waits for a slot to make a cluster of its own', async () => {
-    const { runner, created, deleted } = setup();
-    runner.on(/ wait --for=condition=Ready nodes --all/, { stdout: 'node/x condition met\n' });
-    const { slots, held } = cappedSlots(1);
-    const pool = createKindClusterPool({ size: 1, maxJobsPerCluster: 10, runner, logger: silentLogger, slots });
+    const { pool, held, created, deleted } = cappedPool(1);
     pool.prewarm(kindConfig());
     await pool.idle();
     const [idle] = created();
@@ -371,10 +379,7 @@ describe('the warm cluster pool and the per-host cap', () => {
   });
 
   it('a warm cluster of a new shape waiting for a slot takes it from an idle one of another shape', async () => {
-    const { runner, created, deleted } = setup();
-    runner.on(/ wait --for=condition=Ready nodes --all/, { stdout: 'node/x condition met\n' });
-    const { slots, held } = cappedSlots(1);
-    const pool = createKindClusterPool({ size: 1, maxJobsPerCluster: 10, runner, logger: silentLogger, slots });
+    const { pool, held, created, deleted } = cappedPool(1);
     pool.prewarm(kindConfig());
     await pool.idle();
     const [oneNode] = created();
