@@ -280,7 +280,17 @@ real('workers on several machines grading into one shared cluster (CLUSTER_STAGE
       takeOver: 'completed',
     });
 
-    // Both workers took jobs, and each job was graded once.
+    // Both workers took jobs, and each job was graded once. A worker's log lines are batched for up to 250 ms
+    // (packages/queue/src/logging.ts), so a job can be completed in Redis before its 'graded' line arrives.
+    const gradedLine = (jobId: string) => (l: Record<string, unknown>) =>
+      l.msg === 'graded' && String(l.jobId) === jobId;
+    await Promise.all(
+      Object.values(jobs).map(({ jobId }) =>
+        Promise.any([a.waitFor(gradedLine(jobId), 10_000), b.waitFor(gradedLine(jobId), 10_000)]).catch(
+          () => undefined,
+        ),
+      ),
+    );
     const gradedBy = (w: WorkerProcess) => w.lines.filter((l) => l.msg === 'graded').map((l) => String(l.jobId));
     const byA = gradedBy(a);
     const byB = gradedBy(b);

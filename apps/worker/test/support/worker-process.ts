@@ -12,10 +12,13 @@ import { ROOT } from './world.js';
 export interface WorkerProcess {
   child: ChildProcess;
   lines: Array<Record<string, unknown>>;
-  waitFor(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** The first line with this message (or matching this predicate), seen already or still to come. */
+  waitFor(match: string | LineMatch, timeoutMs?: number): Promise<Record<string, unknown>>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stderr(): string;
 }
+
+export type LineMatch = (line: Record<string, unknown>) => boolean;
 
 /** Starts `node apps/worker/src/main.ts` with exactly `env`; `track` collects the child for cleanup. */
 export function spawnWorkerProcess(env: Record<string, string>, track?: ChildProcess[]): WorkerProcess {
@@ -27,7 +30,7 @@ export function spawnWorkerProcess(env: Record<string, string>, track?: ChildPro
   track?.push(child);
   const lines: Array<Record<string, unknown>> = [];
   let stderr = '';
-  const waiters: Array<{ msg: string; resolve: (line: Record<string, unknown>) => void }> = [];
+  const waiters: Array<{ match: LineMatch; resolve: (line: Record<string, unknown>) => void }> = [];
   let buffer = '';
   child.stdout!.on('data', (chunk: Buffer) => {
     buffer += chunk.toString();
@@ -38,7 +41,7 @@ export function spawnWorkerProcess(env: Record<string, string>, track?: ChildPro
       if (!text.trim()) continue;
       const line = JSON.parse(text) as Record<string, unknown>;
       lines.push(line);
-      for (const w of waiters.filter((w) => w.msg === line.msg)) {
+      for (const w of waiters.filter((w) => w.match(line))) {
         waiters.splice(waiters.indexOf(w), 1);
         w.resolve(line);
       }
@@ -53,8 +56,10 @@ export function spawnWorkerProcess(env: Record<string, string>, track?: ChildPro
     lines,
     exited,
     stderr: () => stderr,
-    waitFor(msg, timeoutMs = 60_000) {
-      const seen = lines.find((l) => l.msg === msg);
+    waitFor(wanted, timeoutMs = 60_000) {
+      const match: LineMatch = typeof wanted === 'string' ? (l) => l.msg === wanted : wanted;
+      const msg = typeof wanted === 'string' ? wanted : 'a matching line';
+      const seen = lines.find(match);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(
@@ -67,7 +72,7 @@ export function spawnWorkerProcess(env: Record<string, string>, track?: ChildPro
           timeoutMs,
         );
         waiters.push({
-          msg,
+          match,
           resolve: (line) => {
             clearTimeout(timer);
             resolve(line);
