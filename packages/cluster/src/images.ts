@@ -401,6 +401,8 @@ export interface StudentImagesDeps {
  */
 export class StudentImages {
   readonly built: BuiltImage[] = [];
+  /** Every image put into the nodes, loaded or built, as the manifests name it. */
+  readonly inNodes: string[] = [];
   private builder: 'buildkit' | 'legacy' | undefined;
 
   constructor(private readonly deps: StudentImagesDeps) {}
@@ -448,9 +450,11 @@ export class StudentImages {
     }
     const local = await session.loadImages(images, progress);
     const { builds, skipped } = planBuilds(local.notLocal, entries, this.deps.settings);
+    this.inNodes.push(...local.loaded);
     for (const spec of builds) {
       const built = await this.build(spec, progress);
       await this.load(session, built, progress);
+      this.inNodes.push(built.image);
     }
     const parts = [
       local.loaded.length ? `loaded from the local Docker daemon: ${local.loaded.join(', ')}` : '',

@@ -57,6 +57,7 @@ import { DRILLS, type AnyDrill, type DrillId } from './drills/index.js';
 import { CLUSTER_ABORT_GRACE_MS, clusterRegistry } from './registry.js';
 import { unreportedCause } from './cause.js';
 import { StudentImages } from './images.js';
+import { preferImagesInNodes } from './pull-policy.js';
 import { Redactor, secretManifests } from './secrets.js';
 import { clusterSettingsSchema, type ClusterSettings } from './settings.js';
 import type { ClusterSlots } from './slots.js';
@@ -479,6 +480,14 @@ export async function prepareCluster(
     if (config.images.loadLocal && plan.images.length > 0) {
       // Local images loaded, missing ones built from the repository's Dockerfile (images.ts).
       evidence.push(...(await studentImages.provide(session, plan.images, session.loadsImages, progress)));
+      for (const changed of preferImagesInNodes(plan.objects, studentImages.inNodes)) {
+        evidence.push({
+          checkId: 'cluster/deploys-ready',
+          label: 'changed',
+          detail: `${changed.subject}: ${changed.change}`,
+          location: changed.location,
+        });
+      }
       // Removed from the nodes after the job, but a warm cluster is not trusted with the next student's job.
       if (studentImages.built.length > 0) session.markDirty('it loaded an image built from the repository');
     }

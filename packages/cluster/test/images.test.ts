@@ -5,7 +5,7 @@
  * images.real.test.ts.
  */
 import { describe, expect, it } from '@jest/globals';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { NotGradableError, silentLogger, type ConfiguredCheck, type RepoEntry } from '@labgrader/core';
@@ -359,6 +359,33 @@ describe('the cluster stage with a missing image and a Dockerfile (scripted runn
       ]);
       expect(ev('images-removed')).toEqual([`removed the built image ${tag} from the Docker daemon and the nodes`]);
       expect(prep.context.deploy.workloads.every((w) => w.ready)).toBe(true);
+    } finally {
+      done();
+    }
+  });
+
+  it('a built image the manifest would pull anyway (imagePullPolicy: Always) is applied IfNotPresent, said at its line', async () => {
+    const { dir, runner, deps, done } = setup();
+    try {
+      const file = path.join(dir, 'k8s/deployment.yaml');
+      const text = readFileSync(file, 'utf8');
+      expect(text.split('\n')[44]).toBe('          imagePullPolicy: IfNotPresent');
+      writeFileSync(file, text.replace('imagePullPolicy: IfNotPresent', 'imagePullPolicy: Always'));
+      const prep = await prepareCluster(stageInput(await repoOf(dir), runner, SETTINGS, { checks: CHECKS }), deps);
+      const changed = (prep.evidence ?? []).filter((e) => e.label === 'changed' && /imagePullPolicy/.test(e.detail));
+      expect(changed.map((e) => [e.detail, `${e.location?.file}:${e.location?.line}`])).toEqual([
+        [
+          `Deployment lab85/web container web: imagePullPolicy set to IfNotPresent (was Always): labgrader put ${IMAGE} into the nodes, and a pull would ask a registry for it instead of running the one submitted`,
+          'k8s/deployment.yaml:45',
+        ],
+      ]);
+      const applied = runner.calls
+        .filter((c) => c.args.includes('apply') || c.args.includes('create'))
+        .map((c) => String(c.options.input ?? ''))
+        .find((input) => input.includes('"kind":"Deployment"') || input.includes('kind: Deployment'));
+      expect(applied).toBeDefined();
+      expect(applied).toMatch(/imagePullPolicy"?:\s*"?IfNotPresent/);
+      expect(applied).not.toMatch(/imagePullPolicy"?:\s*"?Always/);
     } finally {
       done();
     }
