@@ -15,35 +15,17 @@
  *  - the worker's health endpoint and metrics.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
-import { closeRedis, createGradeProducer, createRedisConnection, type GradeProducer } from '@labgrader/queue';
-import { createPostgresReportStore, type PostgresReportStore } from '@labgrader/store';
-import { makeBareRepo, tempDir, type BareRepo } from '../../../test/support/git-fixtures.js';
-import {
-  TEST_DATABASE_URL,
-  TEST_REDIS_URL,
-  countKeys,
-  deleteKeys,
-  uniqueName,
-  uniqueSchema,
-} from '../../../packages/queue/test/support/services.js';
-import { example } from './support/world.js';
-import { spawnWorkerProcess, type WorkerProcess } from './support/worker-process.js';
+import { tempDir } from '../../../test/support/git-fixtures.js';
+import { createProcessWorld, type ProcessWorld } from './support/process-world.js';
+import type { WorkerProcess } from './support/worker-process.js';
 
-const prefix = uniqueName('proc');
-const schema = uniqueSchema('proc');
-const reposRoot = tempDir('labgrader-proc-repos-');
+let world: ProcessWorld;
 const markers = tempDir('labgrader-proc-markers-');
+// One workspace root for every worker here: the next worker's janitor cleans what a killed one left in it.
 const workspaces = tempDir('labgrader-proc-ws-');
 const bin = tempDir('labgrader-proc-bin-');
-let connection: Redis;
-let producer: GradeProducer;
-let store: PostgresReportStore;
-const repos: BareRepo[] = [];
-const children: ChildProcess[] = [];
 
 const REAL_GIT = ['/usr/bin/git', '/usr/local/bin/git', '/bin/git'].find((p) => existsSync(p))!;
 
@@ -63,54 +45,32 @@ exec ${REAL_GIT} "$@"
 `,
   );
   chmodSync(path.join(bin, 'git'), 0o755);
-  connection = createRedisConnection(TEST_REDIS_URL, { role: 'producer' });
-  producer = await createGradeProducer({ connection, name: 'grade', prefix });
-  store = createPostgresReportStore({ connectionString: TEST_DATABASE_URL, schema });
-  await store.migrate();
+  world = await createProcessWorld('proc');
 });
 
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  for (const marker of existsSync(markers) ? readdirSync(markers) : []) {
-    try {
-      process.kill(Number(readFileSync(path.join(markers, marker), 'utf8')), 'SIGKILL');
-    } catch {
-      /* gone, as it should be */
+  try {
+    await world.cleanup();
+  } finally {
+    for (const marker of existsSync(markers) ? readdirSync(markers) : []) {
+      try {
+        process.kill(Number(readFileSync(path.join(markers, marker), 'utf8')), 'SIGKILL');
+      } catch {
+        /* gone, as it should be */
+      }
     }
+    for (const dir of [markers, workspaces, bin]) rmSync(dir, { recursive: true, force: true });
   }
-  await producer.queue.obliterate({ force: true });
-  await producer.close();
-  await deleteKeys(connection, prefix);
-  expect(await countKeys(connection, prefix)).toBe(0);
-  await closeRedis(connection);
-  await store.dropSchema();
-  await store.close();
-  for (const repo of repos) repo.cleanup();
-  for (const dir of [reposRoot, markers, workspaces, bin]) rmSync(dir, { recursive: true, force: true });
 });
 
-function startWorker(env: Record<string, string>): WorkerProcess {
-  return spawnWorkerProcess(
-    {
-      PATH: `${bin}:${process.env.PATH}`,
-      HOME: process.env.HOME ?? '/root',
-      DATABASE_URL: TEST_DATABASE_URL,
-      STORE_SCHEMA: schema,
-      REDIS_URL: TEST_REDIS_URL,
-      GRADE_QUEUE_NAME: 'grade',
-      GRADE_QUEUE_PREFIX: prefix,
-      CLONE_URL_ALLOW: `file://${reposRoot}/`,
-      CLUSTER_STAGE: 'none',
-      WORKSPACE_ROOT: workspaces,
-      HEALTH_PORT: '0',
-      HEALTH_HOST: '127.0.0.1',
-      JOB_LOCK_SECONDS: '5',
-      LOG_LEVEL: 'info',
-      ...env,
-    },
-    children,
-  );
-}
+const startWorker = (env: Record<string, string>): WorkerProcess =>
+  world.startWorker('proc', {
+    PATH: `${bin}:${process.env.PATH}`,
+    CLUSTER_STAGE: 'none',
+    WORKSPACE_ROOT: workspaces,
+    JOB_LOCK_SECONDS: '5',
+    ...env,
+  });
 
 async function gitStarted(): Promise<number> {
   for (let i = 0; i < 3000; i++) {
@@ -135,21 +95,8 @@ const alive = (pid: number) => {
 };
 
 async function enqueueLab(): Promise<{ jobId: string; fullName: string; sha: string }> {
-  const fullName = `course-org/${uniqueName('lab85')}`;
-  const repo = makeBareRepo(example('lab-85-passing'), { under: reposRoot, fullName });
-  repos.push(repo);
-  const sha = repo.commit('submission');
-  const { jobId } = await producer.enqueue({
-    repository: { fullName, cloneUrl: repo.url },
-    commit: sha,
-    ref: 'refs/heads/main',
-    event: 'push',
-    deliveryId: uniqueName('delivery'),
-    author: 'student',
-    pushedAt: '2026-03-01T10:00:00.000Z',
-    rubricId: 'lab-85',
-  });
-  return { jobId, fullName, sha };
+  const sub = world.submission('lab85');
+  return { jobId: await world.enqueue(sub), fullName: sub.repo.fullName!, sha: sub.sha };
 }
 
 describe('the worker process under real signals', () => {
@@ -162,8 +109,8 @@ describe('the worker process under real signals', () => {
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toEqual({ code: 0, signal: null });
     expect(worker.lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['shutting down', 'graded', 'stopped']));
-    expect(await (await producer.queue.getJob(jobId))?.getState()).toBe('completed');
-    expect((await store.get({ repository: fullName, commit: sha, rubricId: 'lab-85' }))?.status).toBe('graded');
+    expect(await (await world.producer.queue.getJob(jobId))?.getState()).toBe('completed');
+    expect((await world.store.get({ repository: fullName, commit: sha, rubricId: 'lab-85' }))?.status).toBe('graded');
     // Its workspace is gone with it.
     expect(readdirSync(workspaces).flatMap((d) => readdirSync(path.join(workspaces, d)))).toEqual([]);
   });
@@ -182,7 +129,7 @@ describe('the worker process under real signals', () => {
       expect.arrayContaining(['already shutting down', 'grace period over; aborting jobs in flight', 'stopped']),
     );
     expect(alive(gitPid)).toBe(false);
-    const job = await producer.queue.getJob(jobId);
+    const job = await world.producer.queue.getJob(jobId);
     expect(await job?.getState()).toBe('waiting');
     expect(job?.attemptsMade).toBe(0);
     await job?.remove();
@@ -222,7 +169,7 @@ describe('the worker process under real signals', () => {
 
     // The stalled job comes back once its lock expires (BullMQ checks every 30 s); this worker grades it.
     await next.waitFor('graded', 90_000);
-    expect(await (await producer.queue.getJob(jobId))?.getState()).toBe('completed');
+    expect(await (await world.producer.queue.getJob(jobId))?.getState()).toBe('completed');
     next.child.kill('SIGTERM');
     expect(await next.exited).toEqual({ code: 0, signal: null });
   }, 150_000);

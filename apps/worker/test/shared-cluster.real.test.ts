@@ -21,13 +21,9 @@
  * never asserted.
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import type { ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
 import type { Report } from '@labgrader/core';
-import { closeRedis, createGradeProducer, createRedisConnection, type GradeProducer } from '@labgrader/queue';
-import { createPostgresReportStore, type PostgresReportStore } from '@labgrader/store';
 import {
   APP_IMAGE,
   KIND,
@@ -43,17 +39,9 @@ import {
   serviceAccountKubeconfig,
   work,
 } from '../../../packages/cluster/test/helpers/real-cluster.js';
-import { makeBareRepo, tempDir, type BareRepo } from '../../../test/support/git-fixtures.js';
-import {
-  TEST_DATABASE_URL,
-  TEST_REDIS_URL,
-  countKeys,
-  deleteKeys,
-  uniqueName,
-  uniqueSchema,
-} from '../../../packages/queue/test/support/services.js';
-import { ROOT, example } from './support/world.js';
-import { spawnWorkerProcess, type WorkerProcess } from './support/worker-process.js';
+import { ROOT } from './support/world.js';
+import { createProcessWorld, type ProcessWorld } from './support/process-world.js';
+import type { WorkerProcess } from './support/worker-process.js';
 
 const GRADER = 'system:serviceaccount:labgrader-system:labgrader-grader';
 /** The cluster-admin binding the "take over" lab commits (k8s/take-over.yaml, line 1). */
@@ -95,17 +83,9 @@ function cpuSeconds(w: WorkerProcess): number {
 real('workers on several machines grading into one shared cluster (CLUSTER_STAGE=existing)', () => {
   const cluster = `lgt-fleet-${process.pid}`;
   const context = `kind-${cluster}`;
-  const prefix = uniqueName('fleet');
-  const schema = uniqueSchema('fleet');
-  const reposRoot = tempDir('labgrader-fleet-repos-');
   let adminKubeconfig = '';
   let graderKubeconfig = '';
-  let connection: Redis | undefined;
-  let producer: GradeProducer | undefined;
-  let store: PostgresReportStore | undefined;
-  const repos: BareRepo[] = [];
-  const children: ChildProcess[] = [];
-  const workers: WorkerProcess[] = [];
+  let world: ProcessWorld | undefined;
   const admin = (...args: string[]) => run(KUBECTL, ['--kubeconfig', adminKubeconfig, ...args]);
   const asGrader = (...args: string[]) => run(KUBECTL, ['--kubeconfig', graderKubeconfig, ...args]);
   let namespacesBefore: string[] = [];
@@ -145,74 +125,26 @@ real('workers on several machines grading into one shared cluster (CLUSTER_STAGE
     namespacesBefore = admin('get', 'namespaces', '-o', 'name').stdout.split('\n').filter(Boolean).sort();
     console.log(`shared cluster ${cluster} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
-    connection = createRedisConnection(TEST_REDIS_URL, { role: 'producer' });
-    producer = await createGradeProducer({ connection, name: 'grade', prefix });
-    store = createPostgresReportStore({ connectionString: TEST_DATABASE_URL, schema });
-    await store.migrate();
+    world = await createProcessWorld('fleet');
   }, 600_000);
 
   afterAll(async () => {
     try {
-      for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      if (producer) {
-        await producer.queue.obliterate({ force: true }).catch(() => {});
-        await producer.close();
-      }
-      if (connection) {
-        await deleteKeys(connection, prefix);
-        expect(await countKeys(connection, prefix)).toBe(0);
-        await closeRedis(connection);
-      }
-      if (store) {
-        await store.dropSchema();
-        await store.close();
-      }
-      for (const repo of repos) repo.cleanup();
-      rmSync(reposRoot, { recursive: true, force: true });
+      await world?.cleanup();
     } finally {
       run(KIND, ['delete', 'cluster', '--name', cluster, '--kubeconfig', adminKubeconfig]);
       expect(kindClusterContainers()).not.toContain(cluster);
     }
   }, 300_000);
 
-  /** A submission: a copy of examples/lab-85-passing, edited, in a bare repository under reposRoot. */
-  function submission(name: string, edit: (dir: string) => void = () => {}): { repo: BareRepo; sha: string } {
-    const dir = path.join(work, name);
-    cpSync(example('lab-85-passing'), dir, { recursive: true });
-    edit(dir);
-    const repo = makeBareRepo(dir, { under: reposRoot, fullName: `course-org/${uniqueName(name)}` });
-    repos.push(repo);
-    return { repo, sha: repo.commit(`${name} submission`) };
-  }
-
-  function startWorker(name: string): WorkerProcess {
-    const workspaces = path.join(work, `workspaces-${name}`);
-    mkdirSync(workspaces, { recursive: true });
-    const worker = spawnWorkerProcess(
-      {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: process.env.HOME ?? '/root',
-        DATABASE_URL: TEST_DATABASE_URL,
-        STORE_SCHEMA: schema,
-        REDIS_URL: TEST_REDIS_URL,
-        GRADE_QUEUE_NAME: 'grade',
-        GRADE_QUEUE_PREFIX: prefix,
-        CLONE_URL_ALLOW: `file://${reposRoot}/`,
-        // The shared cluster, by environment alone: the bundled rubric names a kind target; this overrides it.
-        CLUSTER_STAGE: 'existing',
-        CLUSTER_KUBE_CONTEXT: context,
-        KUBECONFIG: graderKubeconfig,
-        LABGRADER_KUBECTL: KUBECTL,
-        WORKSPACE_ROOT: workspaces,
-        HEALTH_PORT: '0',
-        HEALTH_HOST: '127.0.0.1',
-        LOG_LEVEL: 'info',
-      },
-      children,
-    );
-    workers.push(worker);
-    return worker;
-  }
+  const startWorker = (name: string): WorkerProcess =>
+    world!.startWorker(name, {
+      // The shared cluster, by environment alone: the bundled rubric names a kind target; this overrides it.
+      CLUSTER_STAGE: 'existing',
+      CLUSTER_KUBE_CONTEXT: context,
+      KUBECONFIG: graderKubeconfig,
+      LABGRADER_KUBECTL: KUBECTL,
+    });
 
   it('two workers share the queue and the cluster: each job graded exactly in namespaces of its own, as the grader, nothing left', async () => {
     // The grader's credentials are what deploy/grading-cluster grants, and no more.
@@ -232,46 +164,40 @@ real('workers on several machines grading into one shared cluster (CLUSTER_STAGE
     }
 
     const subs = {
-      passing1: submission('passing-1'),
-      passing2: submission('passing-2'),
-      single: submission('single-replica', (dir) => {
-        const file = path.join(dir, 'k8s/deployment.yaml');
-        const text = readFileSync(file, 'utf8');
-        if (!text.includes('replicas: 3')) throw new Error('the example no longer has replicas: 3');
-        writeFileSync(file, text.replace('replicas: 3', 'replicas: 1'));
+      passing1: world!.submission('passing-1'),
+      passing2: world!.submission('passing-2'),
+      single: world!.submission('single-replica', {
+        edit: (dir) => {
+          const file = path.join(dir, 'k8s/deployment.yaml');
+          const text = readFileSync(file, 'utf8');
+          if (!text.includes('replicas: 3')) throw new Error('the example no longer has replicas: 3');
+          writeFileSync(file, text.replace('replicas: 3', 'replicas: 1'));
+        },
       }),
-      takeOver: submission('take-over', (dir) => writeFileSync(path.join(dir, 'k8s/take-over.yaml'), TAKE_OVER)),
+      takeOver: world!.submission('take-over', {
+        edit: (dir) => writeFileSync(path.join(dir, 'k8s/take-over.yaml'), TAKE_OVER),
+      }),
     };
     const t0 = Date.now();
     const jobs = Object.fromEntries(
       await Promise.all(
-        Object.entries(subs).map(async ([key, { repo, sha }]) => {
-          const { jobId } = await producer!.enqueue({
-            repository: { fullName: repo.fullName!, cloneUrl: repo.url },
-            commit: sha,
-            ref: 'refs/heads/main',
-            event: 'push',
-            deliveryId: uniqueName('delivery'),
-            author: 'student',
-            pushedAt: '2026-03-01T10:00:00.000Z',
-            rubricId: 'lab-85',
-          });
-          return [key, { jobId, repo, sha }] as const;
-        }),
+        Object.entries(subs).map(async ([key, sub]) => [key, { ...sub, jobId: await world!.enqueue(sub) }] as const),
       ),
     );
 
     // Every job finishes (completed, or failed: the assertion below then says which and why).
-    const states: Record<string, string> = {};
     const peakRss = new Map<WorkerProcess, number>();
-    for (const deadline = Date.now() + 1_200_000; Date.now() < deadline;) {
-      for (const w of [a, b]) peakRss.set(w, Math.max(peakRss.get(w) ?? 0, rssMiB(w)));
-      for (const [key, { jobId }] of Object.entries(jobs)) {
-        states[key] = (await (await producer!.queue.getJob(jobId))?.getState()) ?? 'missing';
-      }
-      if (Object.values(states).every((s) => s === 'completed' || s === 'failed')) break;
-      await new Promise((r) => setTimeout(r, 2_000));
-    }
+    const settled = await world!.settle(
+      Object.values(jobs).map((j) => j.jobId),
+      {
+        timeoutMs: 1_200_000,
+        everyMs: 2_000,
+        onPoll: () => {
+          for (const w of [a, b]) peakRss.set(w, Math.max(peakRss.get(w) ?? 0, rssMiB(w)));
+        },
+      },
+    );
+    const states = Object.fromEntries(Object.keys(jobs).map((key, i) => [key, settled[i]]));
     const wall = (Date.now() - t0) / 1000;
     expect(states).toEqual({
       passing1: 'completed',
@@ -309,7 +235,7 @@ real('workers on several machines grading into one shared cluster (CLUSTER_STAGE
 
     const reports: Record<string, Report> = {};
     for (const [key, { repo, sha }] of Object.entries(jobs)) {
-      const stored = await store!.get({ repository: repo.fullName!, commit: sha, rubricId: 'lab-85' });
+      const stored = await world!.store.get({ repository: repo.fullName!, commit: sha, rubricId: 'lab-85' });
       expect(stored?.status).toBe('graded');
       reports[key] = stored!.report;
       const stage = reports[key].stages.find((s) => s.name === 'cluster');
@@ -382,7 +308,7 @@ real('workers on several machines grading into one shared cluster (CLUSTER_STAGE
     const token = (JSON.parse(readFileSync(graderKubeconfig, 'utf8')) as { users: { user: { token: string } }[] })
       .users[0]!.user.token;
     expect(token.length).toBeGreaterThan(100);
-    for (const w of workers) {
+    for (const w of world!.workers) {
       expect(JSON.stringify(w.lines).includes(token)).toBe(false);
       expect(w.stderr().includes(token)).toBe(false);
     }
