@@ -46,6 +46,92 @@ describe('docs/failure-analysis', () => {
     ]);
   });
 
+  it('finds labels inside a paragraph by the words of the headings, in French as in English', async () => {
+    // The paragraph of a real French submission (exp-fr): four parts in one paragraph, each after a label.
+    const story = (
+      label: string,
+      learned = 'avec une seule réplique (comme result-frontend) le service aurait été coupé ; il faut au moins deux répliques et une PodDisruptionBudget pour les services exposés.',
+    ) =>
+      [
+        '## Analyse de panne contrôlée',
+        '',
+        "Nous avons supprimé volontairement un pod de sample-api avec `kubectl delete pod -n labotrack sample-api-7c9d8b6f5-x2k4q` pendant qu'un `curl` en boucle interrogeait le frontend. Observation : `kubectl get pods -n labotrack -w` montre le pod en `Terminating`, puis un nouveau pod en `ContainerCreating` puis `Running` après environ 25 secondes ; `kubectl get events` affiche `Killing` puis `Scheduled` et `Pulled`. Pendant ce temps, la deuxième réplique a continué à répondre et le curl n'a retourné aucune erreur 5xx. Rétablissement : le ReplicaSet a recréé le pod automatiquement et la readiness probe l'a remis dans le Service une fois prêt. " +
+          `${label} ${learned}`,
+      ].join('\n');
+    const labels: [written: string, shown: string][] = [
+      ['Leçon apprise :', 'Leçon apprise'],
+      ['Leçons apprises :', 'Leçons apprises'],
+      ['Ce que nous avons appris :', 'Ce que nous avons appris'],
+      ['Ce qu’on a appris :', 'Ce qu’on a appris'],
+      ['Enseignements :', 'Enseignements'],
+      ["Retour d'expérience :", "Retour d'expérience"],
+      ['Retour d’expérience :', 'Retour d’expérience'],
+      ['À retenir :', 'À retenir'],
+      ['A RETENIR :', 'A RETENIR'],
+      ['Conclusion :', 'Conclusion'],
+      ['**Leçon apprise :**', 'Leçon apprise'],
+      ['*Bilan* —', 'Bilan'],
+      ['Lesson learned :', 'Lesson learned'],
+    ];
+    for (const [written, shown] of labels) {
+      const outcome = await analyse(story(written), { requireEvidence: false });
+      expect([written, found(outcome), missing(outcome)]).toEqual([
+        written,
+        [
+          "performed@3: found by keywords 'supprime', 'kubectl delete', 'killing'",
+          "observed@3: found by label 'Observation'",
+          "recovery@3: found by label 'Rétablissement'",
+          `learned@3: found by label '${shown}'`,
+        ],
+        [],
+      ]);
+    }
+    // Template text or a few words after the label are not the part.
+    for (const empty of ['à compléter.', 'TODO: à compléter plus tard.', 'voir plus haut.']) {
+      const outcome = await analyse(story('Leçon apprise :', empty), { requireEvidence: false });
+      expect([empty, missing(outcome)]).toEqual([empty, ['1 learned']]);
+    }
+  });
+
+  it('reads one label a line in a paragraph, and only part labels end the text of the one before', async () => {
+    const notes = [
+      '## Analyse de panne',
+      '',
+      'Ce qu’on a cassé : nous avons mis une mauvaise image sur le Deployment web.',
+      'Constatations : les pods sont passés en ImagePullBackOff pendant deux minutes.',
+      'Remise en service : le pod est revenu. Durée : 25 s.',
+      'Retours d’expérience : vérifier le tag avant le déploiement, toujours.',
+    ].join('\n');
+    const outcome = await analyse(notes, { requireEvidence: false });
+    expect([found(outcome), missing(outcome)]).toEqual([
+      [
+        "performed@3: found by label 'Ce qu’on a cassé'",
+        "observed@4: found by label 'Constatations'",
+        "recovery@5: found by label 'Remise en service'",
+        "learned@6: found by label 'Retours d’expérience'",
+      ],
+      [],
+    ]);
+  });
+
+  it('does not count a French sub-heading without words, or a label in the middle of a sentence', async () => {
+    const notes = [
+      '## Analyse de panne',
+      '',
+      '### Ce que nous avons cassé',
+      '',
+      'Nous avons supprimé le pod web avec kubectl delete pod.',
+      '',
+      '### Leçons apprises',
+      '',
+      '### Observations',
+      '',
+      'Le pod est passé en Terminating puis un nouveau pod a démarré, la leçon apprise : rien.',
+    ].join('\n');
+    const outcome = await analyse(notes, { requireEvidence: false });
+    expect(missing(outcome)).toEqual(['1 recovery', '1 learned']);
+  });
+
   it('falls back to keywords in prose, with a minimum of distinct hits', async () => {
     const notes = [
       '## Controlled failure',

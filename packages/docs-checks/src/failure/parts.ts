@@ -46,27 +46,105 @@ export const DEFAULT_PART_RULES: PartRules = { minKeywordHits: 2, minPartWords: 
 
 const CONTAINERS = new Set(['list', 'listItem', 'blockquote']);
 
-/** Paragraph-level blocks of a section with their leading label ("**Recovery:**", "Recovery:"), if any. */
-export function labelledBlocks(nodes: readonly Nodes[]): { label: string; rest: string; line: number }[] {
-  const out: { label: string; rest: string; line: number }[] = [];
+export interface LabelledBlock {
+  label: string;
+  /** The text after the label, up to the next label of the paragraph. */
+  rest: string;
+  line: number;
+}
+
+/**
+ * A label where a paragraph, a line or a sentence starts: a few words and a
+ * colon ("… une fois prêt. Leçon apprise : avec …"). French puts a space,
+ * often a no-break one, before the colon.
+ */
+const COLON_LABEL = /(?:^|(?<=\n)|(?<=[.!?;]\s))[ \t]*([^:.!?;\n]{1,60}?)\s?:\s/gu;
+
+/** Whether `at` starts the text, a line or a sentence (looking back over blanks only: linear). */
+function startsSentence(text: string, at: number): boolean {
+  let i = at - 1;
+  while (i >= 0 && (text[i] === ' ' || text[i] === '\t' || text[i] === '\u00a0')) i--;
+  return i < 0 || text[i] === '\n' || (i < at - 1 && '.!?;'.includes(text[i]!));
+}
+
+/**
+ * Labelled blocks of a section: paragraphs that start with a label
+ * ("**Recovery:**", "Recovery:") and, inside a paragraph, the labels that
+ * start a line or a sentence. A label inside a paragraph counts only when
+ * `isLabel` accepts it (folded), so that "… at 10:00. Note: …" neither is a
+ * part nor ends the text of the label before it.
+ */
+export function labelledBlocks(
+  nodes: readonly Nodes[],
+  isLabel: (folded: string) => boolean = () => false,
+): LabelledBlock[] {
+  const out: LabelledBlock[] = [];
   walk(
     nodes,
     (node) => {
       if (node.type !== 'paragraph') return;
-      const text = plainText(node).replace(/\s+/g, ' ').trim();
-      const first = node.children[0];
-      let label: string | undefined;
-      if (first && (first.type === 'strong' || first.type === 'emphasis')) label = plainText(first);
-      else {
-        const colon = /^([^:.!?]{1,60})\s?:\s/.exec(text);
-        if (colon && countWords(colon[1]!) <= 7) label = colon[1]!;
+      // The paragraph's text, with where each child starts (for lines and for bold labels).
+      let text = '';
+      const starts: { at: number; line: number; node: Nodes }[] = [];
+      for (const child of node.children) {
+        starts.push({
+          at: text.length,
+          line: child.position?.start.line ?? node.position?.start.line ?? 1,
+          node: child,
+        });
+        text += child.type === 'break' ? '\n' : plainText(child);
       }
-      if (label === undefined) return;
-      const rest = text.slice(text.indexOf(label) + label.length).replace(/^[\s:–—-]+/, '');
-      out.push({ label: label.replace(/[:\s]+$/, ''), rest, line: node.position?.start.line ?? 1 });
+      const found: { start: number; end: number; label: string }[] = [];
+      starts.forEach(({ at, node: child }, i) => {
+        if (child.type !== 'strong' && child.type !== 'emphasis') return;
+        if (i > 0 && !startsSentence(text, at)) return;
+        const label = plainText(child)
+          .replace(/[:\s]+$/, '')
+          .trim();
+        if (label && countWords(label) <= 7) found.push({ start: at, end: at + plainText(child).length, label });
+      });
+      for (const m of text.matchAll(COLON_LABEL)) {
+        const label = m[1]!.trim();
+        if (!label || countWords(label) > 7) continue;
+        const start = m.index + m[0].indexOf(m[1]!);
+        found.push({ start, end: m.index + m[0].length, label });
+      }
+      found.sort((a, b) => a.start - b.start || b.end - a.end);
+      const first = text.length - text.trimStart().length;
+      const kept: typeof found = [];
+      for (const f of found) {
+        if (kept.length > 0 && f.start < kept[kept.length - 1]!.end) continue;
+        if (f.start === first || isLabel(foldText(f.label))) kept.push(f);
+      }
+      kept.forEach((f, i) => {
+        const rest = text
+          .slice(f.end, kept[i + 1]?.start ?? text.length)
+          .replace(/^[\s:–—-]+/, '')
+          .replace(/\s+/g, ' ')
+          .trim();
+        const from = [...starts].reverse().find((s) => s.at <= f.start) ?? starts[0]!;
+        const line = from.line + (text.slice(from.at, f.start).match(/\n/g)?.length ?? 0);
+        out.push({ label: f.label, rest, line });
+      });
     },
     (node) => !CONTAINERS.has(node.type) && node.type !== 'paragraph' && node.type !== 'root',
   );
+  return out;
+}
+
+/**
+ * The parts a heading or a label names. A term inside a longer term of
+ * another part does not count: "Retour d'expérience" is what was learned,
+ * not the "expérience" that was performed.
+ */
+function partsNamed(matchers: readonly TermMatcher[], folded: string): Set<number> {
+  const spans = matchers.map((m) => m.all(folded).map((h) => [h.index, h.index + h.text.length] as const));
+  const inside = (i: number, [s, e]: readonly [number, number]): boolean =>
+    spans.some((other, j) => j !== i && other.some(([os, oe]) => os <= s && oe >= e && oe - os > e - s));
+  const out = new Set<number>();
+  spans.forEach((own, i) => {
+    if (own.some((span) => !inside(i, span))) out.add(i);
+  });
   return out;
 }
 
@@ -85,50 +163,58 @@ export function detectParts(
 ): Map<string, PartDetection> {
   const found = new Map<string, PartDetection>();
   const subs = subheadings(doc, section);
-  const labels = labelledBlocks(sectionBody(doc, section));
-  for (const part of parts) {
-    const builtIn = (FAILURE_PARTS as readonly string[]).includes(part.id);
-    const labelsOf = builtIn
+  // Sub-headings and labels are recognised by the same words, in every configured language.
+  const matchers = parts.map((part) =>
+    (FAILURE_PARTS as readonly string[]).includes(part.id)
       ? lexicon.heading(part.id as (typeof FAILURE_PARTS)[number], part.patterns)
-      : new TermMatcher({}, [], part.patterns);
+      : new TermMatcher({}, [], part.patterns),
+  );
+  const labels = labelledBlocks(sectionBody(doc, section), (folded) => matchers.some((m) => m.test(folded)));
+  const subParts = subs.map((sub) => partsNamed(matchers, foldHeading(sub.text)));
+  const labelParts = labels.map((block) => partsNamed(matchers, foldText(block.label)));
+  // Template text after a heading or a label is not the part ("Leçon apprise : à compléter").
+  const placeholders = lexicon.placeholders.map((re) => new RegExp(re.source, 'giu'));
+  const realWords = (text: string): number => countWords(placeholders.reduce((t, re) => t.replace(re, ' '), text));
+  parts.forEach((part, i) => {
+    const builtIn = (FAILURE_PARTS as readonly string[]).includes(part.id);
     let detection: PartDetection | undefined;
-    for (const sub of subs) {
-      if (!labelsOf.test(foldHeading(sub.text))) continue;
-      const words = proseSegments(sectionBody(doc, sub)).reduce((n, s) => n + countWords(s.value), 0);
+    for (const [k, sub] of subs.entries()) {
+      if (!subParts[k]!.has(i)) continue;
+      const prose = proseSegments(sectionBody(doc, sub)).reduce((n, s) => n + realWords(s.value), 0);
       const hasCode = sectionBody(doc, sub).some((n) => n.type === 'code');
-      if (words >= rules.minPartWords || hasCode) {
+      if (prose >= rules.minPartWords || hasCode) {
         detection = { how: `sub-heading '${quote40(sub.text)}'`, line: sub.line };
         break;
       }
     }
     if (!detection) {
-      for (const block of labels) {
-        if (labelsOf.test(foldText(block.label)) && countWords(block.rest) >= rules.minPartWords) {
+      for (const [k, block] of labels.entries()) {
+        if (labelParts[k]!.has(i) && realWords(block.rest) >= rules.minPartWords) {
           detection = { how: `label '${quote40(block.label)}'`, line: block.line };
           break;
         }
       }
     }
     if (!detection && !content.filler.filler) {
-      const words = new Map<string, number>();
+      const hits = new Map<string, number>();
       const story = builtIn ? lexicon.story(part.id as (typeof FAILURE_PARTS)[number]).all(content.folded) : [];
       const extra = new TermMatcher({ rubric: part.keywords }, ['rubric']).all(content.folded);
       for (const hit of [...story, ...extra].sort((a, b) => a.index - b.index)) {
-        if (!words.has(hit.text)) words.set(hit.text, hit.index);
+        if (!hits.has(hit.text)) hits.set(hit.text, hit.index);
       }
-      if (words.size >= rules.minKeywordHits) {
-        const hits = [...words.entries()];
+      if (hits.size >= rules.minKeywordHits) {
+        const first = [...hits.entries()];
         detection = {
-          how: `keywords ${hits
+          how: `keywords ${first
             .slice(0, 4)
             .map(([w]) => `'${w}'`)
             .join(', ')}`,
-          line: content.foldedLine(hits[0]![1]),
+          line: content.foldedLine(first[0]![1]),
         };
       }
     }
     if (detection) found.set(part.id, detection);
-  }
+  });
   return found;
 }
 

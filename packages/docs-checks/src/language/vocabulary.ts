@@ -33,6 +33,9 @@ export type FailurePartId = (typeof FAILURE_PARTS)[number];
 
 export type TermTable = Partial<Record<string, readonly string[]>>;
 
+/** "Ce que j'ai", "ce que nous avons", "ce qu'on a", folded (apostrophes are spaces). */
+const CE_QUE_FR = 'ce qu(?:e j ai|e nous avons|e l on a| on a)';
+
 /** Heading and label terms per topic. */
 export const HEADING_TERMS: Record<Topic, TermTable> = {
   architecture: {
@@ -112,10 +115,12 @@ export const HEADING_TERMS: Record<Topic, TermTable> = {
       'break',
     ],
     fr: [
-      'ce que (j ai|nous avons|on a) (fait|casse|modifie|injecte|teste|lance)',
-      '(la )?(panne|experience|scenario|procedure|etapes|injection|manipulation|hypothese|actions?)',
+      `${CE_QUE_FR} (fait|casse|modifie|injecte|teste|lance|provoque|simule|supprime|arrete|change)`,
+      '(la )?(panne|experience|experimentation|scenario|procedure|protocole|etapes|injection|manipulation|hypothese|actions?)',
+      'mode operatoire',
+      'mise en (oeuvre|œuvre|place)',
       '(panne|defaillance) (provoquee|injectee|simulee)',
-      'comment (j ai|nous avons) (casse|provoque|declenche)',
+      'comment (j ai|nous avons|on a) (casse|provoque|declenche)',
     ],
   },
   observed: {
@@ -130,14 +135,15 @@ export const HEADING_TERMS: Record<Topic, TermTable> = {
     ],
     fr: [
       'observ\\p{L}*',
-      'ce que (j ai|nous avons|on a) (observe|vu|constate)',
+      `${CE_QUE_FR} (observe|vu|constate|remarque)`,
       'symptomes?',
       'ce qui s est passe',
-      'impact',
+      'impacts?',
+      'consequences?',
       'detection',
       'resultats?',
       'chronologie',
-      'constats?',
+      'constat\\p{L}*',
     ],
   },
   recovery: {
@@ -154,13 +160,16 @@ export const HEADING_TERMS: Record<Topic, TermTable> = {
       'came back',
     ],
     fr: [
-      'retablissement',
+      'retabli\\p{L}*',
       'recuperation',
       'restauration',
       'resolution',
       'correct\\p{L}*',
       'remediation',
-      'retour a la normale',
+      'retour (a la normale|en service)',
+      'reprise',
+      'remise en (service|etat|route)',
+      'auto ?guerison',
       'comment (le service|l application|le systeme|il|elle) s est (retabli|retablie|remis|remise|retrouve)',
       'reparation',
     ],
@@ -180,13 +189,16 @@ export const HEADING_TERMS: Record<Topic, TermTable> = {
       'action items',
     ],
     fr: [
-      'ce que (j ai|nous avons|on a) appris',
+      `${CE_QUE_FR} appris`,
+      'ce que (je|j en|nous|nous en) ret(ie|e)n\\p{L}*',
       'lecons?',
       'enseignements?',
       'conclusions?',
       'ameliorations?',
       'la prochaine fois',
-      'retour d experience',
+      'retours? d experiences?',
+      'rex',
+      'recommandations?',
       'bilan',
       'reflexions?',
       'a retenir',
