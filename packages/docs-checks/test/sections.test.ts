@@ -45,6 +45,52 @@ describe('section model', () => {
     expect(pick(flat, 'architecture')?.line).toBe(1);
   });
 
+  it('takes the title for a section when the topic follows a separator and a paragraph follows the title', async () => {
+    // The lead of a real submission (exp-labotrack): 38 words under '# LaboTrack — Architecture'.
+    const lead =
+      'LaboTrack is a miniature Laboratory Information System (LIS) that simulates the lifecycle of a biological sample inside a clinical analysis lab — registration → analysis → validation → restitution — through 3 cooperating microservices deployed on Kubernetes (Minikube) under a Linkerd service mesh.';
+    const notes = `# LaboTrack — Architecture\n\n${lead}\n\n## Component diagram\n\n${words(30)}\n`;
+    const outcome = await sections(notes, { sections: [{ title: 'Architecture', minWords: 30 }] });
+    expect(lines(outcome)).toEqual([]);
+    expect(outcome.evidence?.map((e) => e.detail)).toEqual([
+      "graded 'LaboTrack — Architecture' (line 1): its heading names it; 38 words",
+    ]);
+    expect(lines(await sections(notes, { sections: [{ title: 'Architecture', minWords: 40 }] }))).toEqual([
+      "1 Architecture: The 'Architecture' ('LaboTrack — Architecture') section has 38 words of prose; write at least 40.",
+    ]);
+    for (const title of [
+      'LaboTrack – Architecture',
+      'LaboTrack - architecture',
+      'LaboTrack: Architecture',
+      'LaboTrack | Architecture',
+      'LaboTrack—Architecture',
+      'TP Kubernetes — Vue d’ensemble',
+    ]) {
+      const d = await doc(`# ${title}\n\n${lead}\n\n## Component diagram\n\n${words(30)}\n`);
+      expect([title, pick(d, 'architecture')?.line]).toEqual([title, 1]);
+    }
+    // Not a title without a separator, nor one whose topic is before it, nor one that names another topic.
+    for (const title of ['Architecture notes', 'Architecture notes — LaboTrack', 'Lab 85 — Notes', 'Post-mortem lab']) {
+      const d = await doc(`# ${title}\n\n${lead}\n\n## Other\n\n${words(30)}\n`);
+      expect([title, pick(d, 'architecture'), pick(d, 'failure')]).toEqual([title, undefined, undefined]);
+    }
+    // Only the topic after the separator counts: the title is not every section.
+    const d = await doc(`# LaboTrack — Architecture\n\n${lead}\n\n## Other\n\n${words(30)}\n`);
+    const topics: Topic[] = ['components', 'configuration', 'resources', 'failure', 'rollback'];
+    expect(topics.map((t) => pick(d, t))).toEqual(topics.map(() => undefined));
+    // Not without a paragraph under the title itself: the sections below are not its words.
+    for (const under of ['', 'LaboTrack, a small lab system on Kubernetes.']) {
+      const bare = await doc(`# LaboTrack — Architecture\n\n${under}\n\n## Components\n\n${words(80)}\n`);
+      expect([under, pick(bare, 'architecture')]).toEqual([under, undefined]);
+    }
+    expect(lines(await sections(`# LaboTrack — Architecture\n\n## Components\n\n${words(80)}\n`, {}))).toContain(
+      "1 Architecture: The notes have no 'Architecture' section (no heading about architecture (en, fr)).",
+    );
+    // A section of that name still beats the title.
+    const both = await doc(`# LaboTrack — Architecture\n\n${lead}\n\n## Architecture\n\n${words(45)}\n`);
+    expect(pick(both, 'architecture')?.line).toBe(5);
+  });
+
   it('matches whole words only: "fault" is not in "default", a rubric pattern must start a word', async () => {
     const d = await doc('# T\n\n## Is a Secret encrypted by default?\n\nNo.\n\n## Configuration\n\nText.\n');
     expect(pick(d, 'failure')).toBeUndefined();

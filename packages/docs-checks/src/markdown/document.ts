@@ -37,7 +37,7 @@ export interface NotesDocument {
   text: string;
   tree: Root;
   headings: HeadingInfo[];
-  /** The single leading level-1 heading, when the document has one: its title, not a section. */
+  /** The single leading level-1 heading, when the document has one: its title; its section is only the text up to the next heading. */
   title?: HeadingInfo;
   /** Link/image reference definitions by normalised identifier. */
   definitions: Map<string, Definition>;
@@ -175,6 +175,8 @@ export function buildDocument(path: string, text: string, tree: Root): NotesDocu
     while (open.length > 0 && headings[open[open.length - 1]!]!.depth >= h.depth) sectionEnds[open.pop()!] = h.index;
     open.push(i);
   });
+  // The title's own section is the paragraph under it: the sections below are the document's.
+  if (title) sectionEnds[0] = headings[1]!.index;
   const doc: NotesDocument = {
     path,
     dir: slash < 0 ? '' : path.slice(0, slash),

@@ -77,12 +77,20 @@ function sectionWords(doc: NotesDocument, heading: HeadingInfo): number {
   return proseSegments(sectionBody(doc, heading)).reduce((n, s) => n + countWords(s.value), 0);
 }
 
+/**
+ * A title names the document, not a section, unless a section's name
+ * follows a separator ("LaboTrack — Architecture", "Lab 85: Rollback plan")
+ * and a paragraph of its own follows it: then that paragraph is the section.
+ */
+const TITLE_SEPARATOR = /\s[-–—]+\s|[—–|:]/u;
+const TITLE_MIN_WORDS = 30;
+
 function headingMatch(
-  heading: HeadingInfo,
+  text: string,
   lexicon: Lexicon,
   query: SectionQuery,
 ): { match: Candidate['match']; term?: string } {
-  const folded = foldHeading(heading.text);
+  const folded = foldHeading(text);
   const matcher = query.topic
     ? lexicon.heading(query.topic, query.patterns ?? [])
     : new TermMatcher({}, [], query.patterns ?? []);
@@ -100,12 +108,18 @@ function isQuestion(heading: HeadingInfo, lexicon: Lexicon): boolean {
   return /\?\s*$/.test(heading.text) || lexicon.question.test(foldHeading(heading.text));
 }
 
-/** Scores every heading of the notes (the title excepted) for a topic and picks the best. */
+/** Scores every heading of the notes (the title only when it names the topic) for a topic and picks the best. */
 export function selectSection(doc: NotesDocument, lexicon: Lexicon, query: SectionQuery): Selection {
   const candidates: Candidate[] = [];
   for (const heading of doc.headings) {
-    if (heading === doc.title) continue;
-    const { match, term } = headingMatch(heading, lexicon, query);
+    let text = heading.text;
+    if (heading === doc.title) {
+      const separator = TITLE_SEPARATOR.exec(text);
+      if (!separator || sectionWords(doc, heading) < TITLE_MIN_WORDS) continue;
+      text = text.slice(separator.index + separator[0].length);
+      if (headingMatch(text, lexicon, query).match === 'none') continue;
+    }
+    const { match, term } = headingMatch(text, lexicon, query);
     const content = query.judge?.(heading);
     if (match === 'none' && !content?.sufficient) continue;
     const words = sectionWords(doc, heading);
@@ -115,6 +129,8 @@ export function selectSection(doc: NotesDocument, lexicon: Lexicon, query: Secti
     score += Math.min(2, Math.log10(words + 1));
     score += content?.score ?? 0;
     score -= 0.05 * Math.max(0, heading.depth - 2);
+    // A section of the same name is the one meant, not the title.
+    if (heading === doc.title) score -= 0.5;
     const candidate: Candidate = { heading, match, question, words, score };
     if (term !== undefined) candidate.term = term;
     if (content) candidate.content = content;
