@@ -9,9 +9,11 @@
  * takes a ready one, or waits for one that is being cleaned or created when
  * there are as many of those as waiting jobs, or else creates a fresh cluster
  * of its own (the plain kind mode) while the pool refills. When the job ends,
- * its namespaces are deleted in the background and proven gone before the
- * cluster grades again; it is deleted instead (and replaced) after
- * `maxJobsPerCluster` jobs, when its namespaces do not go, when it fails its
+ * its pods are stopped and proven gone before the cluster grades again, and
+ * its namespaces go in the background (checked before the cluster is given
+ * out again); it is deleted instead (and replaced) after
+ * `maxJobsPerCluster` jobs, when its pods do not stop or its namespaces do
+ * not go within NAMESPACE_GONE_WITHIN_MS, when it fails its
  * health check, or when the job could have changed what outlives its
  * namespaces (a node drill drained or stopped a node, an image built from the
  * repository was loaded, the job was stopped half-way).
@@ -38,8 +40,9 @@ import {
   type KindTools,
 } from './kind-cluster.js';
 import type { ClusterSlot, ClusterSlots } from './slots.js';
+import { JOB_LABEL } from './plan.js';
 import {
-  deleteJobNamespaces,
+  stopJobNamespaces,
   type NodeAccess,
   type SessionDeps,
   type TargetSession,
@@ -47,6 +50,9 @@ import {
 } from './target.js';
 
 export type KindConfig = ClusterConfig & { target: KindTarget };
+
+/** An earlier job's namespace still there this long after its hand-back retires the cluster (a stuck finalizer). */
+export const NAMESPACE_GONE_WITHIN_MS = 120_000;
 
 export interface WarmClusterRequest {
   signal: AbortSignal;
@@ -134,6 +140,8 @@ interface WarmCluster {
   slot?: ClusterSlot;
   egressGuard?: { podCidrs: string[]; nodes: string[] };
   state: 'creating' | 'ready' | 'busy' | 'cleaning' | 'deleting';
+  /** Namespaces of earlier jobs still being deleted in the background, and since when (monotonic ms). */
+  terminating: Map<string, number>;
 }
 
 interface Waiter {
@@ -237,6 +245,7 @@ export function createKindClusterPool(options: KindClusterPoolOptions): ClusterP
       nodes: kindNodeNames(name, config.target.workers),
       served: 0,
       state: 'creating',
+      terminating: new Map(),
     };
     clusters.add(cluster);
     let created = false;
@@ -323,6 +332,25 @@ export function createKindClusterPool(options: KindClusterPoolOptions): ClusterP
       )
       .catch(() => undefined);
     if (!nodes) return 'its nodes could not be listed';
+    // Earlier jobs' namespaces go in the background (stopJobNamespaces): each must be on its way, and go in time.
+    const left = await kubectl
+      .run(['get', 'namespaces', '-l', JOB_LABEL, '-o', 'name'], { timeoutMs: 15_000, unrecorded: true })
+      .catch(() => undefined);
+    if (left?.exitCode !== 0) return 'its namespaces could not be listed';
+    const present = new Set(
+      left.stdout
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((n) => n.replace(/^namespace\//, '')),
+    );
+    for (const name of [...cluster.terminating.keys()]) if (!present.has(name)) cluster.terminating.delete(name);
+    for (const name of present) {
+      const since = cluster.terminating.get(name);
+      if (since === undefined) return `namespace ${name} of an earlier job is still there`;
+      if (clock.monotonicMs() - since > NAMESPACE_GONE_WITHIN_MS) {
+        return `namespace ${name} of an earlier job has not gone in ${NAMESPACE_GONE_WITHIN_MS / 1000} s`;
+      }
+    }
     for (const node of nodes.items) {
       const conditions = (node as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions;
       const ready = conditions?.find((c) => c.type === 'Ready')?.status === 'True';
@@ -342,7 +370,7 @@ export function createKindClusterPool(options: KindClusterPoolOptions): ClusterP
       served: cluster.served,
       maxJobs: options.maxJobsPerCluster,
       ...(cluster.egressGuard ? { egressGuard: cluster.egressGuard } : {}),
-      release({ job, namespaces, dirty, keep }) {
+      release({ namespaces, dirty, keep }) {
         if (released) return 'already given back';
         released = true;
         cluster.served += 1;
@@ -369,18 +397,19 @@ export function createKindClusterPool(options: KindClusterPoolOptions): ClusterP
               refill(cluster.shape);
               return;
             }
-            const cleaned: TeardownReport = await deleteJobNamespaces({
+            const stoppedAt = clock.monotonicMs();
+            const cleaned: TeardownReport = await stopJobNamespaces({
               kubectl: toolsOf(cluster.config, cluster.kubeconfig).kubectl,
               namespaces,
-              job,
               logger: log,
               now: () => clock.monotonicMs(),
             });
+            for (const name of namespaces) cluster.terminating.set(name, stoppedAt);
             const sick = cleaned.ok ? await healthy(cluster) : undefined;
             if (!cleaned.ok || sick || closing.signal.aborted) {
               await remove(
                 cluster,
-                !cleaned.ok ? `its job's namespaces did not go (${cleaned.detail})` : (sick ?? 'the pool is closing'),
+                !cleaned.ok ? `its job's pods did not stop (${cleaned.detail})` : (sick ?? 'the pool is closing'),
               );
               refill(cluster.shape);
               return;
@@ -394,7 +423,7 @@ export function createKindClusterPool(options: KindClusterPoolOptions): ClusterP
         );
         return why
           ? `gave warm cluster ${cluster.name} back after ${cluster.served} job${cluster.served === 1 ? '' : 's'}; it is deleted and replaced because ${why}`
-          : `gave warm cluster ${cluster.name} back (job ${cluster.served} of at most ${options.maxJobsPerCluster}); namespaces ${namespaces.join(', ') || '(none)'} are deleted and proven gone before it grades again`;
+          : `gave warm cluster ${cluster.name} back (job ${cluster.served} of at most ${options.maxJobsPerCluster}); namespaces ${namespaces.join(', ') || '(none)'} are deleted, and every pod of them is stopped and proven gone before it grades again`;
       },
     };
   };

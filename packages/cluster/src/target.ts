@@ -332,3 +332,76 @@ export async function deleteJobNamespaces(options: {
     return { ok: false, detail: `cleaning up ${namespaces.join(', ')} failed: ${String(err)}` };
   }
 }
+
+/**
+ * A warm cluster's hand-back, quicker than deleteJobNamespaces and as safe for
+ * the next job: the namespaces are deleted without waiting for the namespace
+ * controller (about 6 s even for an empty namespace on this 2-core machine:
+ * it lists and deletes every namespaced resource type), and the job's pods
+ * are stopped with a grace period of 1 s (their own, 20–30 s, would hold the
+ * cluster) and proven gone: when this returns ok no code of the job runs any
+ * more. A terminating namespace admits no new pods; the rest of its objects
+ * goes in the background, and the pool's health check retires a cluster
+ * whose earlier namespaces do not go. Never throws, never uses the job's
+ * AbortSignal.
+ */
+export async function stopJobNamespaces(options: {
+  kubectl: Tool;
+  namespaces: readonly string[];
+  logger: Logger;
+  now: () => number;
+}): Promise<TeardownReport> {
+  const { kubectl, namespaces, logger } = options;
+  if (namespaces.length === 0) return { ok: true, detail: 'no namespaces to delete' };
+  const t0 = options.now();
+  const run = (args: string[], timeoutMs = TEARDOWN_TIMEOUT_MS) =>
+    kubectl.run(args, { signal: null, timeoutMs }).catch((err: unknown) => {
+      logger.warn('kubectl failed while giving a warm cluster back', { args: args.join(' '), error: String(err) });
+      return undefined;
+    });
+  try {
+    const deleting = ['delete', 'namespace', ...namespaces, '--ignore-not-found', '--wait=false'];
+    // A Ctrl-C sent to the whole process group kills this command too (the runner then throws): once more.
+    const deleted = (await run(deleting)) ?? (await run(deleting));
+    if (deleted?.exitCode !== 0) {
+      return {
+        ok: false,
+        detail: `deleting namespaces ${namespaces.join(', ')} failed: ${firstLine(deleted?.stderr ?? '')}`,
+      };
+    }
+    for (const namespace of namespaces) {
+      await run([
+        'delete',
+        'pods',
+        '--all',
+        '-n',
+        namespace,
+        '--grace-period=1',
+        '--ignore-not-found',
+        '--wait=true',
+        '--timeout=120s',
+      ]);
+    }
+    const pods = await run(
+      ['get', 'pods', '--all-namespaces', '-o', 'jsonpath={range .items[*]}{.metadata.namespace}{"\\n"}{end}'],
+      60_000,
+    );
+    const running = pods?.exitCode === 0 ? pods.stdout.split('\n').filter((ns) => namespaces.includes(ns)) : undefined;
+    const seconds = ((options.now() - t0) / 1000).toFixed(1);
+    if (running === undefined) return { ok: false, detail: 'the pods of the job could not be listed' };
+    if (running.length > 0) {
+      logger.error('pods left after giving a warm cluster back', { namespaces: [...new Set(running)] });
+      return {
+        ok: false,
+        detail: `${running.length} pod(s) of ${[...new Set(running)].join(', ')} still there after ${seconds} s`,
+      };
+    }
+    return {
+      ok: true,
+      detail: `stopped every pod of ${namespaces.join(', ')} in ${seconds} s; the namespaces are being deleted`,
+    };
+  } catch (err) {
+    logger.error('giving a warm cluster back failed', { namespaces, error: String(err) });
+    return { ok: false, detail: `stopping ${namespaces.join(', ')} failed: ${String(err)}` };
+  }
+}

@@ -497,7 +497,7 @@ describe('the cluster stage with a missing image and a Dockerfile (scripted runn
           }),
         })
         .on(/ delete namespace /, { stdout: 'namespace deleted\n' })
-        .on(/ get namespaces -l labgrader\.dev\/job=/, { stdout: '' });
+        .on(/ get namespaces -l labgrader\.dev\/job( |=)/, { stdout: '' });
       const pool = createKindClusterPool({
         size: 1,
         maxJobsPerCluster: 10,

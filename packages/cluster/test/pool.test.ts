@@ -15,7 +15,7 @@ import path from 'node:path';
 import { AbortedError, silentLogger } from '@labgrader/core';
 import { createKindClusterPool, prepareCluster, resolveClusterConfig, clusterSettingsSchema } from '../src/index.js';
 import type { ClusterSlots } from '../src/index.js';
-import type { KindConfig } from '../src/pool.js';
+import { NAMESPACE_GONE_WITHIN_MS, type KindConfig } from '../src/pool.js';
 import { EXAMPLES, FakeClock, FakeRunner, repoOf, stageInput } from './helpers/fake.js';
 import { scriptIsolation, scriptKindCluster } from './helpers/scripted-cluster.js';
 
@@ -37,10 +37,12 @@ function kindConfig(settings: Record<string, unknown> = SETTINGS): KindConfig {
 }
 
 /** A scripted cluster that holds one Deployment; scripted again for each job (a new lab in new namespaces). */
-function setup(options: { namespacesGo?: boolean } = {}) {
+function setup(options: { namespacesGo?: boolean; podsStop?: boolean } = {}) {
   const clock = new FakeClock();
   const runner = new FakeRunner(clock);
   runner.commandMs = 0;
+  /** Namespaces given back (deleted without waiting). */
+  const given: string[] = [];
   const script = () => {
     scriptKindCluster(runner, clock, {
       replicas: 3,
@@ -55,12 +57,18 @@ function setup(options: { namespacesGo?: boolean } = {}) {
     runner
       .on(/ get nodes -o json$/, { stdout: READY_NODES })
       .on(/ get --raw \/readyz/, { stdout: 'ok' })
-      .on(/ delete namespace /, { stdout: 'namespace deleted\n' })
-      .on(/ get namespaces -l labgrader\.dev\/job=([0-9a-f]{6}) -o name$/, (c) =>
-        options.namespacesGo === false
-          ? { stdout: `namespace/lg-${c.args.at(-3)!.split('=')[1]}-lab85\n` }
-          : { stdout: '' },
-      );
+      .on(/ delete namespace /, (c) => {
+        if (c.args.includes('--wait=false')) given.push(...c.args.filter((a) => a.startsWith('lg-')));
+        return { stdout: 'namespace deleted\n' };
+      })
+      .on(/ delete pods --all -n lg-[0-9a-f]{6}-lab85 --grace-period=1 /, { stdout: 'pod "web-1" deleted\n' })
+      .on(/ get pods --all-namespaces -o jsonpath=/, () => ({
+        stdout: options.podsStop === false ? given.map((ns) => `${ns}\n`).join('') : '',
+      }))
+      // The namespaces of earlier jobs: going in the background, or stuck (a finalizer nobody removes).
+      .on(/ get namespaces -l labgrader\.dev\/job -o name$/, () => ({
+        stdout: options.namespacesGo === false ? given.map((ns) => `namespace/${ns}\n`).join('') : '',
+      }));
   };
   script();
   let n = 0;
@@ -141,15 +149,18 @@ describe('the warm cluster pool (scripted kind, kubectl, docker)', () => {
       new RegExp(`^gave warm cluster ${warm} back \\(job 1 of at most 10\\); namespaces ${ns} are deleted`),
     );
 
-    // Back in the pool once the namespaces are gone (and proven so).
+    // Back in the pool once the job's pods are stopped and proven gone; its namespaces go in the background.
     await pool.idle();
     const cleanup = runner.lines().slice(before);
-    expect(cleanup).toEqual(
-      expect.arrayContaining([
-        expect.stringMatching(new RegExp(` delete namespace ${ns} --ignore-not-found --wait=true`)),
-        expect.stringMatching(new RegExp(` get namespaces -l labgrader.dev/job=${ns.split('-')[1]} -o name$`)),
-      ]),
-    );
+    const at = (pattern: RegExp) => cleanup.findIndex((l) => pattern.test(l));
+    const steps = [
+      at(new RegExp(` delete namespace ${ns} --ignore-not-found --wait=false$`)),
+      at(new RegExp(` delete pods --all -n ${ns} --grace-period=1 --ignore-not-found --wait=true --timeout=120s$`)),
+      at(/ get pods --all-namespaces -o jsonpath=/),
+    ];
+    expect(steps.every((i) => i >= 0)).toBe(true);
+    expect([...steps].sort((a, b) => a - b)).toEqual(steps);
+    expect(cleanup.some((l) => / delete namespace .*--wait=true/.test(l))).toBe(false);
     expect(pool.stats()).toMatchObject({ ready: 1, busy: 0, hits: 1, created: 1 });
 
     script();
@@ -189,7 +200,7 @@ describe('the warm cluster pool (scripted kind, kubectl, docker)', () => {
     await pool.close();
   });
 
-  it('deletes a cluster whose job was stopped half-way, or whose job’s namespaces do not go', async () => {
+  it('deletes a cluster whose job was stopped half-way, whose job’s pods do not stop, or whose earlier namespaces do not go', async () => {
     const stopped = setup();
     let pool = stopped.pool();
     pool.prewarm(kindConfig());
@@ -211,6 +222,20 @@ describe('the warm cluster pool (scripted kind, kubectl, docker)', () => {
     expect(stopped.created()).toHaveLength(2);
     await pool.close();
 
+    const running = setup({ podsStop: false });
+    pool = running.pool();
+    pool.prewarm(kindConfig());
+    await pool.idle();
+    await prepareCluster(stageInput(await repoOf(passing), running.runner, SETTINGS, { checks: CHECKS }), {
+      ...running.deps,
+      clusterPool: pool,
+    });
+    await pool.idle();
+    expect(running.deleted()).toEqual([running.created()[0]]);
+    expect(pool.stats()).toMatchObject({ ready: 1, recycled: 1 });
+    await pool.close();
+
+    // A namespace that is still terminating does not hold the cluster back; one stuck for 2 minutes retires it.
     const stuck = setup({ namespacesGo: false });
     pool = stuck.pool();
     pool.prewarm(kindConfig());
@@ -220,8 +245,18 @@ describe('the warm cluster pool (scripted kind, kubectl, docker)', () => {
       clusterPool: pool,
     });
     await pool.idle();
-    expect(stuck.deleted()).toEqual([stuck.created()[0]]);
-    expect(pool.stats()).toMatchObject({ ready: 1, recycled: 1 });
+    expect(stuck.deleted()).toEqual([]);
+    expect(pool.stats()).toMatchObject({ ready: 1, recycled: 0 });
+    stuck.clock.t += NAMESPACE_GONE_WITHIN_MS + 1_000;
+    stuck.script();
+    const second = await prepareCluster(stageInput(await repoOf(passing), stuck.runner, SETTINGS, { checks: CHECKS }), {
+      ...stuck.deps,
+      clusterPool: pool,
+    });
+    // The stuck cluster failed its health check when the job came: deleted; the job made a cluster of its own.
+    expect(stuck.deleted()[0]).toBe(stuck.created()[0]);
+    expect(second.context.target).not.toMatch(new RegExp(`warm kind cluster ${stuck.created()[0]}`));
+    await pool.idle();
     await pool.close();
   });
 
