@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { CheckOutcome } from '@labgrader/core';
+import type { CheckOutcome, KubeObjectRef } from '@labgrader/core';
 import { prepare, run } from './helpers/grade.js';
 import { DIAGRAM_SVG, gif, jpeg, png, webp } from './helpers/images.js';
 import { memoryRepo, type MemoryFile, type MemoryRepo } from './helpers/memory-repo.js';
@@ -13,6 +13,22 @@ async function diagram(
   const repo = memoryRepo({ [notesPath]: notes, ...files });
   const outcome = await run(await prepare(repo), 'docs/diagram-embedded', options);
   return { ...outcome, repo };
+}
+
+/** A diagram graded with these manifests' objects. */
+async function diagramWith(notes: string, objects: [kind: string, name: string][]): Promise<CheckOutcome> {
+  const refs: KubeObjectRef[] = objects.map(([kind, name], i) => ({
+    apiVersion: 'v1',
+    kind,
+    name,
+    namespace: 'labotrack',
+    location: { file: 'manifests/all.yaml', line: i + 1, column: 1 },
+  }));
+  const repo = memoryRepo({ 'architecture-notes.md': notes });
+  return run(
+    await prepare(repo, { inventory: { objects: refs, files: ['manifests/all.yaml'] } }),
+    'docs/diagram-embedded',
+  );
 }
 
 const lines = (o: CheckOutcome): string[] => o.findings.map((f) => `${f.location?.line} ${f.severity}: ${f.message}`);
@@ -195,6 +211,93 @@ describe('docs/diagram-embedded: diagrams as code', () => {
     expect(lines(puml)).toEqual([]);
     const bare = await diagram('```\n@startuml\nnode a\nnode b\n@enduml\n```\n');
     expect(bare.passed).toBe(1);
+  });
+
+  it('says which objects the diagram names: what its labels name, not every object with a word in common', async () => {
+    // The diagram and the objects of a real submission (mikaellecam/tp-kubernetes, labotrack).
+    const notes = [
+      '```mermaid',
+      'flowchart LR',
+      '    subgraph User',
+      '      U[Browser / curl]',
+      '    end',
+      '',
+      '    subgraph K8s["Kubernetes namespace: labotrack (linkerd.io/inject=enabled)"]',
+      '      direction LR',
+      '      F[result-frontend\\nThymeleaf UI\\n:8080]',
+      '      S[sample-api\\nSpring Boot + JPA\\n:8080]',
+      '      A[analysis-api\\nSpring Boot + WebClient\\n:8080]',
+      '      DB[(Postgres\\nStatefulSet\\nsamples + analysis DBs)]',
+      '    end',
+      '',
+      '    U -- "NodePort 30080" --> F',
+      '    F -- "REST" --> S',
+      '    F -- "REST" --> A',
+      '    A -- "REST inter-service\\nGET /samples/{id}\\nPATCH /samples/{id}/status" --> S',
+      '    S --> DB',
+      '    A --> DB',
+      '',
+      '    classDef mesh fill:#e8f1fb,stroke:#2c5aa0,stroke-width:1.5px;',
+      '    class F,S,A mesh;',
+      '```',
+    ].join('\n');
+    const outcome = await diagramWith(notes, [
+      ['Namespace', 'labotrack'],
+      ['Secret', 'postgres-secret'],
+      ['ConfigMap', 'postgres-init'],
+      ['Service', 'postgres'],
+      ['StatefulSet', 'postgres'],
+      ['ServiceAccount', 'sample-api'],
+      ['Deployment', 'sample-api'],
+      ['Service', 'sample-api'],
+      ['ServiceAccount', 'analysis-api'],
+      ['Deployment', 'analysis-api'],
+      ['Service', 'analysis-api'],
+      ['ServiceAccount', 'result-frontend'],
+      ['Deployment', 'result-frontend'],
+      ['Service', 'result-frontend'],
+      ['ServiceProfile', 'sample-api.labotrack.svc.cluster.local'],
+      ['ServiceProfile', 'analysis-api.labotrack.svc.cluster.local'],
+      ['Server', 'sample-api'],
+      ['Server', 'analysis-api'],
+      ['Server', 'result-frontend'],
+      ['MeshTLSAuthentication', 'result-frontend-identity'],
+      ['MeshTLSAuthentication', 'analysis-api-identity'],
+      ['NetworkAuthentication', 'all-networks'],
+      ['AuthorizationPolicy', 'sample-api-allow-frontend'],
+      ['AuthorizationPolicy', 'sample-api-allow-analysis'],
+      ['AuthorizationPolicy', 'analysis-api-allow-frontend'],
+      ['AuthorizationPolicy', 'result-frontend-allow-public'],
+      ['Namespace', 'rogue'],
+      ['Pod', 'rogue'],
+    ]);
+    expect(lines(outcome)).toEqual([]);
+    expect(outcome.evidence?.map((e) => e.detail)).toEqual([
+      'mermaid flowchart diagram at line 1 naming 5 components: Browser / curl, result-frontend Thymeleaf UI :8080, sample-api Spring Boot + JPA :8080, analysis-api Spring Boot + WebC…; names 4 objects of the manifests: StatefulSet postgres, Deployment sample-api, Deployment analysis-api, Deployment result-frontend',
+    ]);
+  });
+
+  it('takes the object of the kind a label says, and a secret or a policy only by its own name', async () => {
+    const objects: [string, string][] = [
+      ['Deployment', 'web'],
+      ['Service', 'web'],
+      ['PodDisruptionBudget', 'web'],
+      ['StatefulSet', 'postgres-db'],
+      ['Secret', 'postgres-secret'],
+    ];
+    const named = async (flow: string) =>
+      (await diagramWith(`\`\`\`mermaid\nflowchart LR\n  ${flow}\n\`\`\`\n`, objects)).evidence?.[0]?.detail?.split(
+        '; ',
+      )[1];
+    expect(await named('a[Service web] --> b[PostgreSQL]')).toBe(
+      'names 2 objects of the manifests: Service web, StatefulSet postgres-db',
+    );
+    expect(await named('web --> db[(postgres-secret)]')).toBe(
+      'names 2 objects of the manifests: Deployment web, Secret postgres-secret',
+    );
+    expect(await named('a[Ingress] --> b[Deployment web<br/>3 pods]')).toBe(
+      'names 1 object of the manifests: Deployment web',
+    );
   });
 
   it('rejects diagrams of the wrong type, with one component, or when the rubric wants an image', async () => {

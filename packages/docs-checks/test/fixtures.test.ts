@@ -39,7 +39,7 @@ describe('fixtures', () => {
     const { outcomes, actual } = await grade('complete');
     expect(actual).toEqual(FULL);
     expect(outcomes['docs/diagram-embedded']!.evidence?.map((e) => e.detail)).toEqual([
-      'docs/architecture.svg (SVG, 640×240, 8 drawing elements); names 4 objects of the manifests: Ingress web, Deployment web, PodDisruptionBudget web, Service web',
+      'docs/architecture.svg (SVG, 640×240, 8 drawing elements); names 3 objects of the manifests: Ingress web, Deployment web, Service web',
     ]);
     expect(outcomes['docs/failure-analysis']!.evidence?.map((e) => `${e.label}@${e.location?.line}`)).toEqual([
       'section@34',

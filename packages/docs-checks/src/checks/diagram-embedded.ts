@@ -6,7 +6,7 @@ import { MERMAID_VALIDATED_TYPES } from '../diagrams/mermaid.js';
 import { inspectRaster, type RasterOutcome } from '../images/raster.js';
 import { extensionOf, resolveTarget } from '../images/resolve.js';
 import { IMAGE_EXTENSIONS, IMAGE_FORMAT_NAMES, sniffImage, type ImageInfo, type SniffResult } from '../images/sniff.js';
-import { nameForms } from '../kube/names.js';
+import { nameFormsOf, WORKLOAD_KINDS } from '../kube/names.js';
 import { foldText } from '../language/vocabulary.js';
 import { selectSection } from '../markdown/sections.js';
 import { documentOf, notesLocation, notesUnavailable, plural, quote } from './shared.js';
@@ -89,8 +89,8 @@ interface Verdict {
   path?: string;
   /** Counted, but the grader is not sure it shows this lab: why (half credit, for an instructor to confirm). */
   unsure?: { message: string; review: string; location: SourceLocation };
-  /** Labels the diagram shows, to compare with the manifests. */
-  labels?: string[];
+  /** Labels the diagram shows, to compare with the manifests, with the id a diagram-as-code gave each. */
+  labels?: DiagramLabel[];
 }
 
 const EMBED_HINT = [
@@ -184,7 +184,7 @@ async function judgeSniff(
     evidence: `${name} (${describeInfo(info)})`,
   };
   if (info.format === 'svg') {
-    verdict.labels = info.labels ?? [];
+    verdict.labels = (info.labels ?? []).map((text) => ({ text }));
     return verdict;
   }
   if (!verdict.valid) return verdict;
@@ -440,26 +440,124 @@ function judgeCode(diagram: CodeDiagram, options: DiagramEmbeddedOptions): Verdi
     valid: true,
     problems: [],
     evidence: `${name} ${parse.type ?? ''} diagram at ${at} naming ${plural(names.length, 'component')}: ${quote(names.join(', '), 120)}`,
-    labels: parse.components.flatMap((c) => (c.label === c.id ? [c.label] : [c.label, c.id])),
+    labels: parse.components.map((c) => (c.label === c.id ? { text: c.label } : { text: c.label, id: c.id })),
   };
 }
 
-/** The objects of the manifests (and the Secrets they reference) that some labels name. */
-function namedObjects(labels: readonly string[], context: DocsContext): string[] {
-  const text = ` ${labels.map((l) => foldText(l)).join(' | ')} `;
-  const candidates: Pick<KubeObjectRef, 'kind' | 'name'>[] = [
+interface DiagramLabel {
+  text: string;
+  id?: string;
+}
+
+type Named = Pick<KubeObjectRef, 'kind' | 'name'>;
+
+/** An object with the phrases that name it, compiled once for every label. */
+interface Candidate {
+  object: Named;
+  forms: { form: string; loose: boolean; re: RegExp }[];
+}
+
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** How a label says a kind: "Service web", "web svc", "Deployment web", "web (StatefulSet)". */
+const KIND_ABBREVIATIONS: Record<string, readonly string[]> = {
+  Deployment: ['deploy'],
+  StatefulSet: ['sts'],
+  DaemonSet: ['ds'],
+  Service: ['svc'],
+  Ingress: ['ing'],
+  ConfigMap: ['cm'],
+  PersistentVolumeClaim: ['pvc'],
+  HorizontalPodAutoscaler: ['hpa'],
+  PodDisruptionBudget: ['pdb'],
+  NetworkPolicy: ['netpol'],
+};
+
+const kindWords = new Map<string, RegExp>();
+
+function saysKind(folded: string, kind: string): boolean {
+  let re = kindWords.get(kind);
+  if (!re) {
+    const words = [
+      foldText(kind),
+      foldText(kind.replace(/([a-z])([A-Z])/g, '$1 $2')),
+      ...(KIND_ABBREVIATIONS[kind] ?? []),
+    ];
+    re = new RegExp(`(?<![^\\s])(?:${words.map(escapeRegExp).join('|')})s?(?![^\\s])`);
+    kindWords.set(kind, re);
+  }
+  return re.test(folded);
+}
+
+/** Which object of a name a label means when it does not say the kind: what runs, then what routes to it. */
+function kindRank(kind: string): number {
+  if ((WORKLOAD_KINDS as readonly string[]).includes(kind) || kind === 'Pod') return 0;
+  if (kind === 'Service') return 1;
+  if (['Ingress', 'HTTPRoute', 'Route', 'Gateway'].includes(kind)) return 2;
+  return 3;
+}
+
+/**
+ * The objects one label names. Not every object with a word in common: a
+ * name inside a longer one is that one's ("result frontend" is not also the
+ * policy `sample-api-allow-frontend`); a word that only names the software of
+ * an object (`postgres-secret` → "Postgres") counts when nothing is named
+ * outright; and of the objects one name names (Deployment, Service,
+ * ServiceAccount `web`), the kind the label says, else the one that runs.
+ */
+function objectsOfLabel(label: string, candidates: readonly Candidate[]): Named[] {
+  const folded = foldText(label);
+  let hits: { object: Named; start: number; end: number; loose: boolean }[] = [];
+  for (const { object, forms } of candidates) {
+    let best: (typeof hits)[number] | undefined;
+    for (const { form, loose, re } of forms) {
+      const m = re.exec(folded);
+      if (m && (!best || form.length > best.end - best.start || (form.length === best.end - best.start && !loose)))
+        best = { object, start: m.index, end: m.index + form.length, loose };
+    }
+    if (best) hits.push(best);
+  }
+  hits = hits.filter(
+    (h) => !hits.some((o) => o.start <= h.start && o.end >= h.end && o.end - o.start > h.end - h.start),
+  );
+  if (hits.some((h) => !h.loose)) hits = hits.filter((h) => !h.loose);
+  const out: Named[] = [];
+  const spans = new Map<string, Named[]>();
+  for (const h of hits) {
+    const key = h.loose ? 'loose' : `${h.start}:${h.end}`;
+    spans.set(key, [...(spans.get(key) ?? []), h.object]);
+  }
+  for (const objects of spans.values()) {
+    const said = objects.filter((o) => saysKind(folded, o.kind));
+    if (said.length > 0) out.push(...said);
+    else {
+      const rank = Math.min(...objects.map((o) => kindRank(o.kind)));
+      out.push(...objects.filter((o) => kindRank(o.kind) === rank));
+    }
+  }
+  return out;
+}
+
+/** The objects of the manifests (and the Secrets they reference) that the labels name; an id when its label names none. */
+function namedObjects(labels: readonly DiagramLabel[], context: DocsContext): string[] {
+  const objects: Named[] = [
     ...context.inventory.objects,
     ...(context.inventory.references ?? []).filter((r) => !r.defined),
-  ];
-  const out = new Set<string>();
-  for (const o of candidates) {
-    if (o.kind === 'Namespace') continue;
-    const hit = nameForms(o.name).some((form) =>
-      new RegExp(`(?<![\\p{L}\\p{N}])${form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\p{L}\\p{N}])`, 'u').test(text),
-    );
-    if (hit) out.add(`${o.kind} ${o.name}`);
+  ].filter((o) => o.kind !== 'Namespace');
+  const candidates: Candidate[] = objects.map((object) => ({
+    object,
+    forms: nameFormsOf(object.name).map((f) => ({
+      ...f,
+      re: new RegExp(`(?<![^\\s])${escapeRegExp(f.form)}(?![^\\s])`),
+    })),
+  }));
+  const named = new Set<Named>();
+  for (const label of labels) {
+    let found = objectsOfLabel(label.text, candidates);
+    if (found.length === 0 && label.id !== undefined) found = objectsOfLabel(label.id, candidates);
+    for (const o of found) named.add(o);
   }
-  return [...out];
+  return objects.filter((o) => named.has(o)).map((o) => `${o.kind} ${o.name}`);
 }
 
 export const diagramEmbedded = defineCheck<DocsContext, DiagramEmbeddedOptions>({
@@ -515,7 +613,7 @@ export const diagramEmbedded = defineCheck<DocsContext, DiagramEmbeddedOptions>(
       if (named.length > 0) {
         verdict.evidence += `; names ${plural(named.length, 'object')} of the manifests: ${named.join(', ')}`;
       } else if (!verdict.unsure) {
-        const labels = verdict.labels.slice(0, 6).map((l) => quote(l, 24));
+        const labels = verdict.labels.slice(0, 6).map((l) => quote(l.text, 24));
         const workloads = context.inventory.objects
           .filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet', 'Service'].includes(o.kind))
           .map((o) => o.name);

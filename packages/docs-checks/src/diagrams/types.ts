@@ -32,15 +32,24 @@ export interface DiagramParse {
   unchecked?: string;
 }
 
+/** A label as it reads: the line breaks diagrams write as `\n` or `<br>` are spaces. */
+export function cleanLabel(label: string): string {
+  return label
+    .replace(/<br\s*\/?>|\\n/gi, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
 /** Collects components by id, keeping the first line and the most informative label. */
 export class ComponentSet {
   private readonly byId = new Map<string, DiagramComponent>();
 
   add(id: string, label: string | undefined, line: number): void {
     const existing = this.byId.get(id);
-    const text = label?.trim() || id;
+    const clean = label === undefined ? '' : cleanLabel(label);
+    const text = clean || id;
     if (!existing) this.byId.set(id, { id, label: text, line });
-    else if (existing.label === existing.id && label?.trim()) existing.label = text;
+    else if (existing.label === existing.id && clean) existing.label = text;
   }
 
   has(id: string): boolean {

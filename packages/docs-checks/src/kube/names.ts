@@ -65,22 +65,31 @@ function tokensOf(name: string): string[] {
 
 /** The folded phrases that name an object in prose, most specific first. */
 export function nameForms(name: string): string[] {
+  return nameFormsOf(name).map((f) => f.form);
+}
+
+/**
+ * The folded phrases that name an object, most specific first; `loose` when
+ * a phrase names the software one of its words is (`postgres-db` and
+ * `postgres-secret` → "PostgreSQL"), not the object itself.
+ */
+export function nameFormsOf(name: string): { form: string; loose: boolean }[] {
   const tokens = tokensOf(name);
-  const forms = new Set<string>();
-  forms.add(tokens.join(' '));
+  const forms = new Map<string, boolean>();
+  forms.set(tokens.join(' '), false);
   const core = tokens.filter((t) => !KIND_AFFIXES.has(t));
-  if (core.length > 0) forms.add(core.join(' '));
+  if (core.length > 0) forms.set(core.join(' '), false);
   const phrase = core.join(' ');
-  for (const alias of ALIASES.get(phrase) ?? []) forms.add(alias);
+  for (const alias of ALIASES.get(phrase) ?? []) forms.set(alias, false);
   for (const token of core) {
     const cls = ALIASES.get(token);
     if (!cls) continue;
     // `postgres-db`: PostgreSQL alone names it.
-    for (const alias of cls) if (!TOO_GENERIC.has(alias)) forms.add(alias);
+    for (const alias of cls) if (!TOO_GENERIC.has(alias) && !forms.has(alias)) forms.set(alias, true);
   }
-  return [...forms].filter(
-    (f) => f !== '' && !(f.split(' ').length === 1 && TOO_GENERIC.has(f) && f !== tokens.join(' ')),
-  );
+  return [...forms]
+    .filter(([f]) => f !== '' && !(f.split(' ').length === 1 && TOO_GENERIC.has(f) && f !== tokens.join(' ')))
+    .map(([form, loose]) => ({ form, loose }));
 }
 
 export interface FoldedLines {
