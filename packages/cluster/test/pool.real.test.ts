@@ -3,8 +3,9 @@
  * through the path a worker job takes (gradeSource with createBuiltinStages
  * and the execa runner): the pool makes one cluster, two submissions are
  * graded in it one after the other, each in namespaces of its own, each with
- * full marks and measured drills; between them the first job's namespaces are
- * proven gone, and closing the pool deletes the cluster with every container.
+ * full marks and measured drills; between them the first job's pods are
+ * proven gone (its namespaces go in the background, and are gone soon after),
+ * and closing the pool deletes the cluster with every container.
  *
  * Runs only where the offline node image and a Docker engine are present
  * (.ci/run prepares them); otherwise it says so loudly and is skipped.
@@ -15,7 +16,7 @@ import { cpSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createBuiltinStages, loadRubric } from '@labgrader/builtin';
 import { planClusterStage } from '@labgrader/builtin/cluster-plan';
-import { silentLogger, type Report } from '@labgrader/core';
+import type { Logger, Report } from '@labgrader/core';
 import { createExecaRunner } from '@labgrader/exec';
 import { gradeSource } from '@labgrader/pipeline';
 import { clusterSettingsSchema, createKindClusterPool, resolveClusterConfig, type KindConfig } from '../src/index.js';
@@ -30,6 +31,15 @@ import {
   run,
   work,
 } from './helpers/real-cluster.js';
+
+/** The pool's warnings and errors, printed: what went wrong with a cluster is then in the test's output. */
+const printing: Logger = {
+  debug: () => {},
+  info: () => {},
+  warn: (message, fields) => console.warn(`pool: ${message} ${JSON.stringify(fields ?? {})}`),
+  error: (message, fields) => console.error(`pool: ${message} ${JSON.stringify(fields ?? {})}`),
+  child: () => printing,
+};
 
 real('warm cluster pool on a real kind cluster', () => {
   it('grades two submissions in one warm cluster, each in namespaces of its own, and deletes it on close', async () => {
@@ -46,7 +56,7 @@ real('warm cluster pool on a real kind cluster', () => {
       size: 1,
       maxJobsPerCluster: 5,
       runner,
-      logger: silentLogger,
+      logger: printing,
       namePrefix: 'lgt-warm',
     });
     const stages = createBuiltinStages({ env, clusterPool: pool });
@@ -93,27 +103,33 @@ real('warm cluster pool on a real kind cluster', () => {
         ]);
         expect(evidence(report, 'egress-guard')[0]).toMatch(/installed when the cluster was made/);
       }
-      // Each job had namespaces of its own, and the first job's were gone before the second started.
+      // Each job had namespaces of its own.
       const ns = (r: Report) => /namespaces (lg-([0-9a-f]{6})-)\*/.exec(evidence(r, 'target')[0] ?? '')?.[2];
       expect(ns(first.report)).not.toBe(ns(second.report));
+      // Back in the pool: no pod of a job is left, and the jobs' namespaces are going (or gone) in the background.
       await pool.idle();
+      expect(pool.stats()).toMatchObject({ ready: 1, busy: 0, hits: 2 });
       const kubeconfig = path.join(work, 'warm-kubeconfig');
       const kc = run(KIND, ['get', 'kubeconfig', '--name', cluster1!]);
       expect(kc.status).toBe(0);
       writeFileSync(kubeconfig, kc.stdout, { mode: 0o600 });
-      const left = run(KUBECTL, [
-        '--kubeconfig',
-        kubeconfig,
-        'get',
-        'namespaces',
-        '-l',
-        'labgrader.dev/job',
-        '-o',
-        'name',
-      ]);
-      expect(left.status).toBe(0);
-      expect(left.stdout.trim()).toBe('');
-      expect(pool.stats()).toMatchObject({ ready: 1, busy: 0, hits: 2 });
+      const kubectl = (...args: string[]) => run(KUBECTL, ['--kubeconfig', kubeconfig, ...args]);
+      const pods = kubectl('get', 'pods', '--all-namespaces', '-o', 'jsonpath={.items[*].metadata.namespace}');
+      expect(pods.status).toBe(0);
+      expect(pods.stdout.split(/\s+/).filter((n) => n.startsWith('lg-'))).toEqual([]);
+      const going = kubectl('get', 'namespaces', '-l', 'labgrader.dev/job', '-o', 'jsonpath={.items[*].status.phase}');
+      expect(going.status).toBe(0);
+      expect(going.stdout.split(/\s+/).filter((phase) => phase && phase !== 'Terminating')).toEqual([]);
+      const t1 = performance.now();
+      let left = going.stdout.trim();
+      while (left && performance.now() - t1 < 120_000) {
+        await new Promise((r) => setTimeout(r, 1_000));
+        left = kubectl('get', 'namespaces', '-l', 'labgrader.dev/job', '-o', 'name').stdout.trim();
+      }
+      console.log(
+        `the jobs' namespaces were gone ${((performance.now() - t1) / 1000).toFixed(1)} s after the pool was idle`,
+      );
+      expect(left).toBe('');
     } finally {
       await pool.close();
     }
