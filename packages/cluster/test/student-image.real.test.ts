@@ -13,7 +13,7 @@
  * present; otherwise it says so loudly (NOT RUN) and is skipped. Durations
  * are printed, never asserted.
  */
-import { expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -35,7 +35,13 @@ const IMAGE = 'ghcr.io/student-0042/lab85-web:latest';
 const builtImages = () =>
   run('docker', ['images', '-q', '--filter', 'label=labgrader.built-by=labgrader']).stdout.split('\n').filter(Boolean);
 
-real('a student image built from the repository (--cluster kind)', () => {
+// The base image is made from this machine's Go (scripts/go-toolchain-image.sh): without Go, not run.
+const noGo = run('go', ['version']).status !== 0;
+if (noGo) {
+  console.warn('## STUDENT-IMAGE REAL TEST: NOT RUN (not counted): Go is not installed (it makes the base image)');
+}
+
+(noGo ? describe.skip : real)('a student image built from the repository (--cluster kind)', () => {
   it('builds app/Dockerfile, runs it under the :latest name without a pull, grades it, and leaves nothing', async () => {
     const toolchain = run(path.join(ROOT, 'scripts/go-toolchain-image.sh'), []);
     expect({ status: toolchain.status, stderr: toolchain.status === 0 ? '' : toolchain.stderr }).toEqual({
