@@ -143,6 +143,14 @@ describe('labgrader grade: outputs', () => {
     expect(report.score.percent).toBe(100);
   });
 
+  it("grades a bare repository's path as the repository it holds (cloned), not as git's own files", async () => {
+    const r = await runCli(['grade', remote.bareDir, '--cluster', 'none', '--format', 'json', '--no-progress']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(report.submission).toMatchObject({ source: 'git', repository: `file://${remote.bareDir}` });
+    expect(report.score.percent).toBe(100);
+  });
+
   it('grades with the bundled production-readiness rubric by id', async () => {
     const r = await runCli([
       'grade',

@@ -138,7 +138,7 @@ export function registerGrade(program: Command, io: CliIO, setExit: (code: numbe
       const { createExecaRunner } = await import('@labgrader/exec');
       const { gradeSource } = await import('@labgrader/pipeline');
       const { renderReport } = await import('@labgrader/report');
-      const source = parseSource(target, flags.ref);
+      const source = parseSource(target, flags.ref, io.cwd);
       if (flags.ref && source.kind === 'directory') {
         throw new UsageError('--ref only applies to git URLs', {
           hint: 'Check out the commit in your directory, or pass the repository URL.',
