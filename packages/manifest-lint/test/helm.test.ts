@@ -56,6 +56,134 @@ const rendered = [
   '',
 ].join('\n');
 
+/** The stock `helm create` test hook next to a Deployment and its Service (the ramirachdi/tp-kubernetes-helm-jenkins chart, reduced). */
+const chartWithTest = {
+  'chart/Chart.yaml': 'apiVersion: v2\nname: web\nversion: 0.1.0\n',
+  'chart/values.yaml': 'image: ghcr.io/acme/web:1.0.0\n',
+  'chart/templates/deployment.yaml': [
+    'apiVersion: apps/v1',
+    'kind: Deployment',
+    'metadata:',
+    '  name: {{ .Release.Name }}-web',
+    '  labels:',
+    '    app: web',
+    'spec:',
+    '  replicas: 2',
+    '  selector:',
+    '    matchLabels:',
+    '      app: web',
+    '  template:',
+    '    metadata:',
+    '      labels:',
+    '        app: web',
+    '    spec:',
+    '      containers:',
+    '        - name: web',
+    '          image: {{ .Values.image | quote }}',
+    '          ports:',
+    '            - name: http',
+    '              containerPort: 8080',
+    '---',
+    'apiVersion: v1',
+    'kind: Service',
+    'metadata:',
+    '  name: {{ .Release.Name }}-web',
+    'spec:',
+    '  selector:',
+    '    app: web',
+    '  ports:',
+    '    - name: http',
+    '      port: 80',
+    '      targetPort: http',
+    '',
+  ].join('\n'),
+  'chart/templates/tests/test-connection.yaml': [
+    'apiVersion: v1',
+    'kind: Pod',
+    'metadata:',
+    '  name: "{{ .Release.Name }}-web-test-connection"',
+    '  labels:',
+    '    app: web',
+    '  annotations:',
+    '    "helm.sh/hook": test',
+    'spec:',
+    '  containers:',
+    '    - name: wget',
+    '      image: busybox',
+    "      command: ['wget']",
+    "      args: ['{{ .Release.Name }}-web:80']",
+    '  restartPolicy: Never',
+    '',
+  ].join('\n'),
+};
+
+/** What `helm template release chart` prints for chartWithTest (recorded from helm v3.19). */
+const renderedWithTest = [
+  '---',
+  '# Source: web/templates/deployment.yaml',
+  'apiVersion: v1',
+  'kind: Service',
+  'metadata:',
+  '  name: release-web',
+  'spec:',
+  '  selector:',
+  '    app: web',
+  '  ports:',
+  '    - name: http',
+  '      port: 80',
+  '      targetPort: http',
+  '---',
+  '# Source: web/templates/deployment.yaml',
+  'apiVersion: apps/v1',
+  'kind: Deployment',
+  'metadata:',
+  '  name: release-web',
+  '  labels:',
+  '    app: web',
+  'spec:',
+  '  replicas: 2',
+  '  selector:',
+  '    matchLabels:',
+  '      app: web',
+  '  template:',
+  '    metadata:',
+  '      labels:',
+  '        app: web',
+  '    spec:',
+  '      containers:',
+  '        - name: web',
+  '          image: "ghcr.io/acme/web:1.0.0"',
+  '          ports:',
+  '            - name: http',
+  '              containerPort: 8080',
+  '---',
+  '# Source: web/templates/tests/test-connection.yaml',
+  'apiVersion: v1',
+  'kind: Pod',
+  'metadata:',
+  '  name: "release-web-test-connection"',
+  '  labels:',
+  '    app: web',
+  '  annotations:',
+  '    "helm.sh/hook": test',
+  'spec:',
+  '  containers:',
+  '    - name: wget',
+  '      image: busybox',
+  "      command: ['wget']",
+  "      args: ['release-web:80']",
+  '  restartPolicy: Never',
+  '',
+].join('\n');
+
+/** Findings on the hook Pod, or of a Service about it: there must be none. */
+const aboutTheHook = (result: Awaited<ReturnType<typeof lintFiles>>) =>
+  result.findings
+    .filter(
+      (f) => f.location?.file === 'chart/templates/tests/test-connection.yaml' || f.message.includes('test-connection'),
+    )
+    .map((f) => `${f.checkId} ${f.location?.file}:${f.location?.line} ${f.message}`);
+
 describe('Helm charts', () => {
   it('renders with helm template and places findings on the template lines', async () => {
     const runner = scriptedRunner((command) => (command === 'helm' ? { stdout: rendered } : 'missing'));
@@ -130,6 +258,15 @@ describe('Helm charts', () => {
     expect(runner.calls.map((c) => c.command).filter((c) => c !== 'unshare')).toEqual([binary]);
   });
 
+  it('grades a helm test hook neither as a workload nor as one of the pods a Service sends to', async () => {
+    const runner = scriptedRunner((command) => (command === 'helm' ? { stdout: renderedWithTest } : 'missing'));
+    const result = await lintFiles(chartWithTest, { runner, env: {} });
+    expect(result.inventory.objects.map((o) => `${o.kind} ${o.name}`)).toContain('Pod release-web-test-connection');
+    expect(aboutTheHook(result)).toEqual([]);
+    // The Deployment itself is still graded.
+    expect(result.findings.map((f) => f.checkId)).toContain('lint/container-resources');
+  });
+
   it('reports a chart that fails to render', async () => {
     const runner: CommandRunner = scriptedRunner(() => ({
       exitCode: 1,
@@ -162,4 +299,18 @@ describe('Helm charts', () => {
       repo.cleanup();
     }
   });
+
+  (helmAvailable ? it : it.skip)(
+    'renders the test hook with the real helm binary and grades it as no workload',
+    async () => {
+      const repo = tempRepo(chartWithTest);
+      try {
+        const result = await lintRepository(await openRepoFiles(repo.dir), { runner: realRunner() });
+        expect(result.inventory.objects.map((o) => `${o.kind} ${o.name}`)).toContain('Pod release-web-test-connection');
+        expect(aboutTheHook(result)).toEqual([]);
+      } finally {
+        repo.cleanup();
+      }
+    },
+  );
 });

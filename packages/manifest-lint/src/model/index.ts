@@ -5,9 +5,18 @@
  * comparing every Service with every Deployment.
  */
 import { asRecord, asString, isRecord, type KubeObject } from './object.js';
-import { mapSelector, sameNamespace, selectorMatches, type LabelSelector } from './selectors.js';
+import {
+  ALL_NAMESPACES,
+  inScope,
+  mapSelector,
+  mayShareNamespace,
+  sameNamespace,
+  selectorMatches,
+  type LabelSelector,
+  type NamespaceScope,
+} from './selectors.js';
 import { statefulFacts, type StatefulFacts } from './stateful.js';
-import { REPLICATED_KINDS, toWorkload, type Workload } from './workloads.js';
+import { isHelmHook, REPLICATED_KINDS, toWorkload, type Workload } from './workloads.js';
 
 /** How many replicas a workload runs, as a message can say it truthfully. */
 export interface ReplicaSummary {
@@ -23,7 +32,10 @@ export interface ReplicaSummary {
 }
 
 export class ObjectIndex {
+  /** The workloads of the running application: every rule about what runs reads these (Helm hooks are not among them). */
   readonly workloads: Workload[];
+  /** Every workload, Helm hooks included: for what is committed whether or not it runs (a literal password). */
+  readonly allWorkloads: Workload[];
   private readonly byKind = new Map<string, KubeObject[]>();
   private readonly byKindName = new Map<string, KubeObject[]>();
   /** Workloads by each `key=value` pod label. */
@@ -38,7 +50,8 @@ export class ObjectIndex {
       push(this.byKind, object.kind, object);
       push(this.byKindName, `${object.kind}\u0000${object.name}`, object);
     }
-    this.workloads = objects.map(toWorkload).filter((w): w is Workload => w !== undefined);
+    this.allWorkloads = objects.map(toWorkload).filter((w): w is Workload => w !== undefined);
+    this.workloads = this.allWorkloads.filter((w) => !isHelmHook(w.object));
     for (const workload of this.workloads) {
       this.workloadOf.set(workload.object, workload);
       for (const [k, v] of Object.entries(workload.labels)) push(this.byLabel, `${k}\u0000${v}`, workload);
@@ -66,9 +79,9 @@ export class ObjectIndex {
     });
   }
 
-  /** Objects of a kind with this name in a compatible namespace. */
+  /** Objects of a kind with this name in a compatible namespace (a reference by name: see mayShareNamespace). */
   find(kind: string, name: string, namespace: string | undefined): KubeObject[] {
-    return (this.byKindName.get(`${kind}\u0000${name}`) ?? []).filter((o) => sameNamespace(o.namespace, namespace));
+    return (this.byKindName.get(`${kind}\u0000${name}`) ?? []).filter((o) => mayShareNamespace(o.namespace, namespace));
   }
 
   /** The workload of this kind and name in a compatible namespace. */
@@ -80,9 +93,12 @@ export class ObjectIndex {
     return undefined;
   }
 
-  /** Workloads whose pod template labels the selector matches (any kind, jobs included). Memoized. */
-  podsSelectedBy(selector: LabelSelector, namespace: string | undefined): Workload[] {
-    const key = `${namespace ?? ''}\u0001${JSON.stringify(selector)}`;
+  /**
+   * Workloads of the namespace whose pod template labels the selector matches
+   * (any kind, jobs included; not Helm hooks). Memoized.
+   */
+  podsSelectedBy(selector: LabelSelector, namespace: NamespaceScope): Workload[] {
+    const key = `${String(namespace ?? '')}\u0001${JSON.stringify(selector)}`;
     let found = this.selections.get(key);
     if (!found) {
       // Narrow with the rarest matchLabels pair; an empty matchLabels means every workload.
@@ -91,16 +107,19 @@ export class ObjectIndex {
         const list = this.byLabel.get(`${k}\u0000${v}`) ?? [];
         if (list.length < candidates.length) candidates = list;
       }
-      found = candidates.filter(
-        (w) => sameNamespace(w.object.namespace, namespace) && selectorMatches(selector, w.labels),
-      );
+      found = candidates.filter((w) => inScope(w.object.namespace, namespace) && selectorMatches(selector, w.labels));
       this.selections.set(key, found);
     }
     return found;
   }
 
+  /** Workloads of other namespaces the selector matches (why a selector that matches nothing here looks right). */
+  podsSelectedElsewhere(selector: LabelSelector, namespace: string | undefined): Workload[] {
+    return this.podsSelectedBy(selector, ALL_NAMESPACES).filter((w) => !sameNamespace(w.object.namespace, namespace));
+  }
+
   /** Long-running workloads (not Jobs or CronJobs) the selector matches. */
-  workloadsSelectedBy(selector: LabelSelector, namespace: string | undefined): Workload[] {
+  workloadsSelectedBy(selector: LabelSelector, namespace: NamespaceScope): Workload[] {
     return this.podsSelectedBy(selector, namespace).filter((w) => w.kind !== 'CronJob' && w.kind !== 'Job');
   }
 
@@ -109,7 +128,7 @@ export class ObjectIndex {
     return (this.hpasByTarget.get(`${workload.kind}\u0000${workload.object.name}`) ?? []).filter(
       (hpa) =>
         asString(asRecord(hpa.get(['spec', 'scaleTargetRef'])).name) === workload.object.name &&
-        sameNamespace(hpa.namespace, workload.object.namespace),
+        mayShareNamespace(hpa.namespace, workload.object.namespace),
     );
   }
 

@@ -64,9 +64,36 @@ export function formatSelector(selector: LabelSelector): string {
 }
 
 /**
- * Manifests often leave the namespace to `kubectl -n`; two objects are in
- * the same namespace unless both name different ones.
+ * The namespace an object lands in. Manifests often leave it out; `kubectl
+ * apply` then puts every such object in one namespace, `default` (the cluster
+ * stage does the same), so "no namespace" is one namespace, and it is `default`.
+ */
+export function namespaceOf(namespace: string | undefined): string {
+  return namespace ?? 'default';
+}
+
+/**
+ * Whether two objects are in the same namespace. Selectors (a Service's,
+ * a PodDisruptionBudget's, a NetworkPolicy's) only ever match pods of their
+ * own namespace: use this for them.
  */
 export function sameNamespace(a: string | undefined, b: string | undefined): boolean {
+  return namespaceOf(a) === namespaceOf(b);
+}
+
+/**
+ * For references by name (an HPA's target, an Ingress backend, a roleRef):
+ * an object without a namespace may be applied with `kubectl -n` next to the
+ * one it names, so only two different namespaces rule it out.
+ */
+export function mayShareNamespace(a: string | undefined, b: string | undefined): boolean {
   return a === undefined || b === undefined || a === b;
+}
+
+/** Selects in every namespace (a ServiceMonitor with `namespaceSelector.any`). */
+export const ALL_NAMESPACES: unique symbol = Symbol('all namespaces');
+export type NamespaceScope = string | undefined | typeof ALL_NAMESPACES;
+
+export function inScope(namespace: string | undefined, scope: NamespaceScope): boolean {
+  return scope === ALL_NAMESPACES || sameNamespace(namespace, scope);
 }

@@ -129,6 +129,16 @@ export function toWorkload(object: KubeObject): Workload | undefined {
   return workload;
 }
 
+/**
+ * Helm hooks (`helm.sh/hook`: `helm test` pods, pre-install migration jobs)
+ * are created around an install, upgrade or test and are not part of the
+ * release (Helm does not even track them): not the application that runs.
+ */
+export function isHelmHook(object: KubeObject): boolean {
+  const hook = object.annotations['helm.sh/hook'];
+  return typeof hook === 'string' && hook.trim() !== '';
+}
+
 export function allContainers(workload: Workload): Container[] {
   return [...workload.initContainers, ...workload.containers];
 }

@@ -35,16 +35,16 @@ data:
         if (inValue) {
           reporter.report({
             subject,
-            message: `${subject} key ${key} contains a credential; move it to a Secret`,
+            message: `${subject} key "${key}" contains a credential; move it to a Secret`,
             location: configMap.locateText(path, inValue),
           });
           continue;
         }
         if (!raw.includes('\n')) {
-          if (matcher.sensitiveName(key) && !matcher.isPlaceholder(raw)) {
+          if (matcher.sensitiveName(key) && !matcher.notASecret(raw)) {
             reporter.report({
               subject,
-              message: `${subject} key ${key} looks like a secret; move it to a Secret`,
+              message: `${subject} key "${key}" looks like a secret; move it to a Secret`,
               location: configMap.locate(path),
             });
           }
@@ -53,10 +53,10 @@ data:
         // An embedded config file: look for `password = ...` style lines.
         for (const line of raw.split('\n')) {
           const match = ASSIGNMENT.exec(line);
-          if (!match || !matcher.sensitiveName(match[1]!) || matcher.isPlaceholder(match[2]!)) continue;
+          if (!match || !matcher.sensitiveName(match[1]!) || matcher.notASecret(match[2]!)) continue;
           reporter.report({
             subject,
-            message: `${subject} key ${key} sets ${match[1]} in plain text; move the value to a Secret and mount it`,
+            message: `${subject} key "${key}" sets ${match[1]} in plain text; move the value to a Secret and mount it`,
             location: configMap.locateText(path, line.trim()),
           });
         }

@@ -30,7 +30,8 @@ envFrom:
   options: z.object(secretPatternOptions).strict(),
   run(context, options, reporter) {
     const matcher = new SecretMatcher(options);
-    for (const workload of context.index.workloads) {
+    // Helm hooks too: a password committed in a test pod is committed all the same.
+    for (const workload of context.index.allWorkloads) {
       for (const container of allContainers(workload)) {
         reporter.examine(container.subject);
         asArray(container.value.env).forEach((entry, i) => {
@@ -39,7 +40,7 @@ envFrom:
           const value = entry.value;
           if (matcher.isPlaceholder(value)) return;
           const inValue = matcher.secretInValue(value);
-          if (inValue || matcher.sensitiveName(name)) {
+          if (inValue || (matcher.sensitiveName(name) && !matcher.notASecret(value))) {
             reporter.report({
               subject: container.subject,
               message: `Env var ${name} of container "${container.name}" (${workload.subject}) holds a literal ${inValue ? 'credential' : 'secret-looking value'}; read it from a Secret with valueFrom.secretKeyRef`,
@@ -54,7 +55,7 @@ envFrom:
             if (typeof arg !== 'string') return;
             const flag = FLAG.exec(arg);
             const inValue = matcher.secretInValue(arg);
-            const sensitiveFlag = flag && matcher.sensitiveName(flag[1]!) && !matcher.isPlaceholder(flag[2]!);
+            const sensitiveFlag = flag && matcher.sensitiveName(flag[1]!) && !matcher.notASecret(flag[2]!);
             if (!inValue && !sensitiveFlag) return;
             reporter.report({
               subject: container.subject,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { asArray, asRecord, asString } from '../model/object.js';
-import { sameNamespace } from '../model/selectors.js';
+import { mayShareNamespace } from '../model/selectors.js';
 import { allContainers, REPLICATED_KINDS } from '../model/workloads.js';
 import { defineRule, hint } from './support/rule.js';
 
@@ -37,7 +37,7 @@ spec:
       const workload = context.index.workload(kind, name, hpa.namespace);
       if (!workload) {
         const sameName = context.index.workloads.find(
-          (w) => w.object.name === name && sameNamespace(w.object.namespace, hpa.namespace),
+          (w) => w.object.name === name && mayShareNamespace(w.object.namespace, hpa.namespace),
         );
         reporter.report({
           subject,

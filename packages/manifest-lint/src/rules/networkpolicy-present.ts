@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { KubeObject } from '../model/object.js';
-import { sameNamespace, toLabelSelector } from '../model/selectors.js';
+import { namespaceOf, sameNamespace, toLabelSelector } from '../model/selectors.js';
 import { SERVING_KINDS, type Workload } from '../model/workloads.js';
 import { defineRule, hint } from './support/rule.js';
 
@@ -67,14 +67,12 @@ spec:
     const byNamespace = new Map<string, Workload[]>();
     for (const workload of context.index.workloads) {
       if (!SERVING_KINDS.has(workload.kind)) continue;
-      // `helm test` pods are not installed with the release.
-      if (/(^|,)\s*test(-success|-failure)?\s*($|,)/.test(String(workload.object.annotations['helm.sh/hook'] ?? '')))
-        continue;
-      const key = workload.object.namespace ?? '';
+      const key = namespaceOf(workload.object.namespace);
       byNamespace.set(key, [...(byNamespace.get(key) ?? []), workload]);
     }
     for (const [key, workloads] of byNamespace) {
-      const namespace = key || undefined;
+      // Named only when a manifest names it (`default` is also where manifests without a namespace land).
+      const namespace = workloads.some((w) => w.object.namespace !== undefined) ? key : undefined;
       const subject = namespace ? `namespace ${namespace}` : 'namespace (not set in the manifests)';
       reporter.examine(subject);
       const applicable = policies.filter((p) => sameNamespace(p.namespace, namespace));

@@ -10,6 +10,7 @@ import {
 } from '../model/selectors.js';
 import type { Workload } from '../model/workloads.js';
 import { closestMatch } from '../util/text.js';
+import { inOtherNamespaces, whereIs } from './support/helpers.js';
 import { defineRule, hint } from './support/rule.js';
 
 /** A typo of `intended`: a near spelling, or the same letters with two swapped (`wbe` for `web`). */
@@ -84,11 +85,15 @@ spec:
         context.index.podsSelectedBy(selector, policy.namespace).length === 0
       ) {
         const near = nearMiss(context.index, selector, policy.namespace);
+        const elsewhere = near ? [] : context.index.podsSelectedElsewhere(selector, policy.namespace);
         reporter.report({
           subject,
-          message: `${subject} applies to pods labelled ${formatSelector(selector)}, but no pod template in the repository has these labels${
-            near ? ` (did you mean ${near.label}, as in ${near.workload.subject}?)` : ''
-          }: it restricts none of the repository's pods`,
+          message:
+            elsewhere.length > 0
+              ? `${subject} applies to pods labelled ${formatSelector(selector)}, but only pods of other namespaces have these labels (${inOtherNamespaces(elsewhere)}), and a NetworkPolicy applies to pods of its own namespace only (${whereIs(policy)}); give the policy the namespace of the pods it is for, or it restricts none of them`
+              : `${subject} applies to pods labelled ${formatSelector(selector)}, but no pod template in the repository has these labels${
+                  near ? ` (did you mean ${near.label}, as in ${near.workload.subject}?)` : ''
+                }: it restricts none of the repository's pods`,
           location: policy.locate(['spec', 'podSelector'], 'key'),
         });
       }
@@ -112,6 +117,16 @@ spec:
               reporter.report({
                 subject,
                 message: `${subject} ${allows} pods labelled ${formatSelector(peerSelector)}, which no pod template in the repository has; did you mean ${near.label}, as in ${near.workload.subject}? As written, this rule does not allow ${direction === 'ingress' ? `traffic from ${near.workload.subject}` : `traffic to ${near.workload.subject}`}`,
+                location,
+              });
+              return;
+            }
+            const elsewhere = context.index.podsSelectedElsewhere(peerSelector, policy.namespace);
+            if (elsewhere.length > 0) {
+              // A podSelector alone means pods of the policy's namespace: these pods are not among them.
+              reporter.report({
+                subject,
+                message: `${subject} ${allows} pods labelled ${formatSelector(peerSelector)} of its own namespace, but only pods of other namespaces have these labels (${inOtherNamespaces(elsewhere)}), so this rule does not allow that traffic; add a namespaceSelector for their namespace next to the podSelector, or move the policy to it`,
                 location,
               });
               return;

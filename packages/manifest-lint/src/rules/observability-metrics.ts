@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { asRecord, type KubeObject } from '../model/object.js';
-import { mapSelector, sameNamespace, selectorMatches, toLabelSelector } from '../model/selectors.js';
+import {
+  ALL_NAMESPACES,
+  inScope,
+  mapSelector,
+  selectorMatches,
+  toLabelSelector,
+  type LabelSelector,
+  type NamespaceScope,
+} from '../model/selectors.js';
 import { containerPorts, type Workload } from '../model/workloads.js';
 import { stringMap } from '../model/workloads.js';
 import { defineRule, hint } from './support/rule.js';
@@ -45,10 +53,10 @@ spec:
     const podMonitors = context.index.ofKind('PodMonitor');
     // Workloads scraped through a Service (annotation or ServiceMonitor) or a PodMonitor, found by inverting the selectors once.
     const scraped = new Set<Workload>();
-    const monitored = (monitor: KubeObject) => {
+    const monitored = (monitor: KubeObject): { selector: LabelSelector | undefined; namespace: NamespaceScope } => {
       const selector = toLabelSelector(monitor.get(['spec', 'selector']));
       const anyNamespace = asRecord(monitor.get(['spec', 'namespaceSelector'])).any === true;
-      return { selector, namespace: anyNamespace ? undefined : monitor.namespace };
+      return { selector, namespace: anyNamespace ? ALL_NAMESPACES : monitor.namespace };
     };
     for (const monitor of podMonitors) {
       const { selector, namespace } = monitored(monitor);
@@ -59,7 +67,7 @@ spec:
       const { selector, namespace } = monitored(monitor);
       if (!selector) continue;
       for (const service of services) {
-        if (sameNamespace(service.namespace, namespace) && selectorMatches(selector, stringMap(service.labels)))
+        if (inScope(service.namespace, namespace) && selectorMatches(selector, stringMap(service.labels)))
           monitoredServices.add(service);
       }
     }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isEmptySelector, toLabelSelector, type LabelSelector } from '../model/selectors.js';
 import type { KubeObject } from '../model/object.js';
-import { scaledValue } from './support/helpers.js';
+import { inOtherNamespaces, scaledValue, whereIs } from './support/helpers.js';
 import { defineRule, hint } from './support/rule.js';
 
 export const pdbDrain = defineRule({
@@ -41,10 +41,14 @@ spec:
       const selector = selectors.get(pdb)!;
       const workloads = context.index.podsSelectedBy(selector, pdb.namespace);
       if (workloads.length === 0) {
+        const elsewhere = isEmptySelector(selector) ? [] : context.index.podsSelectedElsewhere(selector, pdb.namespace);
         reporter.report({
           subject,
           severity: 'warning',
-          message: `${subject} selects no pod template in the repository${isEmptySelector(selector) ? '' : '; check the labels'}, so it protects nothing`,
+          message:
+            elsewhere.length > 0
+              ? `${subject} selects no pod template of its namespace: only pods of other namespaces have these labels (${inOtherNamespaces(elsewhere)}), and a budget covers pods of its own namespace only (${whereIs(pdb)}); give it their namespace, or it protects nothing`
+              : `${subject} selects no pod template in the repository${isEmptySelector(selector) ? '' : '; check the labels'}, so it protects nothing`,
           location: pdb.locate(['spec', 'selector'], 'key'),
         });
         continue;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { formatSelector, sameNamespace } from '../model/selectors.js';
+import { inOtherNamespaces, whereIs } from './support/helpers.js';
 import { defineRule, hint } from './support/rule.js';
 
 export const serviceSelector = defineRule({
@@ -29,6 +30,15 @@ spec:
     for (const { service, selector } of context.index.selectingServices()) {
       reporter.examine(service.ref);
       if (context.index.podsSelectedBy(selector, service.namespace).length > 0) continue;
+      const elsewhere = context.index.podsSelectedElsewhere(selector, service.namespace);
+      if (elsewhere.length > 0) {
+        reporter.report({
+          subject: service.ref,
+          message: `${service.ref} selects ${formatSelector(selector)}, but only pods of other namespaces have these labels (${inOtherNamespaces(elsewhere)}), and a Service selects pods of its own namespace only (${whereIs(service)}); give the Service and the workload the same metadata.namespace, or the Service has no endpoints`,
+          location: service.locate(['spec', 'selector'], 'key'),
+        });
+        continue;
+      }
       // Help: which workloads in the namespace share at least one label key?
       const near = context.index.workloads
         .filter((w) => sameNamespace(w.object.namespace, service.namespace))

@@ -1,7 +1,9 @@
 /** Shared pieces of the lint rules. */
 import type { SourceLocation } from '@labgrader/core';
-import type { Path } from '../../yaml/parse.js';
+import type { KubeObject } from '../../model/object.js';
+import { namespaceOf } from '../../model/selectors.js';
 import type { Container, Workload } from '../../model/workloads.js';
+import type { Path } from '../../yaml/parse.js';
 
 /** Location of a field of a container (or of the container's `name:` when the field is missing). */
 export function containerLocation(
@@ -30,4 +32,23 @@ export function scaledValue(value: unknown, total: number, roundUp: boolean): nu
   if (!match) return undefined;
   const scaled = (Number(match[1]) * total) / 100;
   return roundUp ? Math.ceil(scaled) : Math.floor(scaled);
+}
+
+/** Where an object is, as a message says it: `Service shop/api is in namespace shop`. */
+export function whereIs(object: KubeObject): string {
+  return object.namespace
+    ? `${object.ref} is in namespace ${object.namespace}`
+    : `${object.ref} sets no namespace, so it lands where it is applied: \`default\` with a plain kubectl apply`;
+}
+
+/**
+ * Why a selector that matches nothing in its namespace looks right: pods of
+ * other namespaces have the labels (`Deployment team-b/api`, `Deployment api in default`).
+ */
+export function inOtherNamespaces(workloads: readonly Workload[]): string {
+  const shown = workloads
+    .slice(0, 3)
+    .map((w) => (w.object.namespace ? w.subject : `${w.subject} in ${namespaceOf(undefined)}`));
+  const more = workloads.length > shown.length ? `, and ${workloads.length - shown.length} more` : '';
+  return `${shown.join(', ')}${more}`;
 }

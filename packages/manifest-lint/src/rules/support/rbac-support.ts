@@ -1,7 +1,7 @@
 /** RBAC lookups shared by the RBAC rules. */
 import { asArray, asRecord, asString, isRecord, type KubeObject } from '../../model/object.js';
 import type { ObjectIndex } from '../../model/index.js';
-import { sameNamespace } from '../../model/selectors.js';
+import { mayShareNamespace, sameNamespace } from '../../model/selectors.js';
 
 export interface BoundServiceAccount {
   name: string;
@@ -36,15 +36,20 @@ export function referencedRole(index: ObjectIndex, binding: KubeObject): KubeObj
   if (!kind || !name) return undefined;
   return index
     .ofKind(kind)
-    .find((r) => r.name === name && (kind === 'ClusterRole' || sameNamespace(r.namespace, binding.namespace)));
+    .find((r) => r.name === name && (kind === 'ClusterRole' || mayShareNamespace(r.namespace, binding.namespace)));
 }
 
 /** Workloads running as a ServiceAccount (`default` when unset). */
 export function workloadsUsing(index: ObjectIndex, account: BoundServiceAccount): string[] {
+  // `system:serviceaccounts` (no namespace) is every ServiceAccount of the cluster.
+  const everywhere = account.name === '*' && account.namespace === undefined;
   return index.workloads
     .filter((w) => {
       const name = asString(w.podSpec.serviceAccountName) ?? asString(w.podSpec.serviceAccount) ?? 'default';
-      return (account.name === '*' || name === account.name) && sameNamespace(w.object.namespace, account.namespace);
+      return (
+        (account.name === '*' || name === account.name) &&
+        (everywhere || sameNamespace(w.object.namespace, account.namespace))
+      );
     })
     .map((w) => w.subject);
 }

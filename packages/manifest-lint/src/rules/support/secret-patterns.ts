@@ -12,7 +12,8 @@ export const DEFAULT_SENSITIVE_NAMES = [
   'api[_.-]?key',
   'private[_.-]?key',
   'access[_.-]?key',
-  '(^|[_.-])key$',
+  // `signing_key`, `encryption.key`; a bare `key` says nothing (a placeholder `key: value`, a lookup key).
+  '[_.-]key$',
   'credential',
   '(^|[_.-])dsn$',
   'connection[_.-]?string',
@@ -44,8 +45,14 @@ export const DEFAULT_PLACEHOLDERS = [
   '^\\$\\{[^}]*\\}$',
   '^\\$\\([^)]*\\)$',
   '^\\{\\{.*\\}\\}$',
-  '^(changeme|change[-_]me|replace[-_]?me|todo|tbd|x{3,}|\\*{3,}|placeholder|dummy|example|redacted|fixme)$',
+  '^(changeme|change[-_]me|replace[-_]?me|todo|tbd|x{3,}|\\*{3,}|placeholder|dummy|example|redacted|fixme|value)$',
 ];
+
+/**
+ * A switch, not a credential: `MYSQL_ALLOW_EMPTY_PASSWORD: "yes"`,
+ * `MYSQL_RANDOM_ROOT_PASSWORD: "true"`. Nobody's password is "yes".
+ */
+const SWITCH = /^(yes|no|y|n|true|false|on|off|0|1|enabled?|disabled?)$/i;
 
 function regexList(defaults: string[]) {
   return z
@@ -100,6 +107,11 @@ export class SecretMatcher {
 
   isPlaceholder(value: string): boolean {
     return this.placeholders.some((r) => r.test(value.trim()));
+  }
+
+  /** A value under a secret-sounding name that is still no secret: a placeholder, or a yes/no switch. */
+  notASecret(value: string): boolean {
+    return this.isPlaceholder(value) || SWITCH.test(value.trim());
   }
 
   /** The part of the value that is a secret (for the exact location), if any pattern matches. */
