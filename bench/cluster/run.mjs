@@ -130,14 +130,21 @@ const clusterConfig = resolveClusterConfig(
   clusterSettingsSchema.parse(planned.rubric.stages.cluster.settings ?? {}),
   process.env,
 );
-const silent = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
+/** The pool's warnings and errors go to stderr: a pool that cannot make its clusters says why. */
+const quiet = {
+  debug() {},
+  info() {},
+  warn: (message, fields) => console.error(`pool: ${message} ${JSON.stringify(fields ?? {})}`),
+  error: (message, fields) => console.error(`pool: ${message} ${JSON.stringify(fields ?? {})}`),
+  child: () => quiet,
+};
 /** A pool of `size` warm clusters, made before the clock starts (a worker makes them at start-up). */
 async function warmPool(size) {
   const pool = createKindClusterPool({
     size,
     maxJobsPerCluster: 50,
     runner,
-    logger: silent,
+    logger: quiet,
     namePrefix: 'lgbench-warm',
   });
   const t0 = performance.now();
