@@ -8,7 +8,7 @@
  * are applied with `IfNotPresent`, each change said at its line; the lint
  * rule lint/image-pull-policy still judges what the student wrote.
  */
-import { toWorkload } from '@labgrader/manifest-lint';
+import { toWorkload, valueAt } from '@labgrader/manifest-lint';
 import type { Change } from './isolation/admission.js';
 import { normalizeReference, parseReference } from './images.js';
 import type { PlannedObject } from './plan.js';
@@ -21,15 +21,6 @@ export function effectivePullPolicy(image: string, written: unknown): string {
   if (!ref) return 'IfNotPresent';
   if (ref.digest) return 'IfNotPresent';
   return ref.tag === undefined || ref.tag === 'latest' ? 'Always' : 'IfNotPresent';
-}
-
-function at(root: Json, path: readonly (string | number)[]): unknown {
-  let node: unknown = root;
-  for (const key of path) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<string | number, unknown>)[key];
-  }
-  return node;
 }
 
 /**
@@ -48,7 +39,7 @@ export function preferImagesInNodes(objects: readonly PlannedObject[], inNodes: 
       if (typeof image !== 'string' || !wanted.has(normalizeReference(image))) continue;
       const written = container.value.imagePullPolicy;
       if (effectivePullPolicy(image, written) !== 'Always') continue;
-      const target = at(planned.manifest, container.path);
+      const target = valueAt(planned.manifest, container.path);
       if (target === null || typeof target !== 'object' || Array.isArray(target)) continue;
       (target as Json).imagePullPolicy = 'IfNotPresent';
       const why = written === undefined ? `no imagePullPolicy and the tag of ${image} defaults to Always` : 'Always';

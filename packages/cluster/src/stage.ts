@@ -58,6 +58,7 @@ import { CLUSTER_ABORT_GRACE_MS, clusterRegistry } from './registry.js';
 import { unreportedCause } from './cause.js';
 import { StudentImages } from './images.js';
 import { preferImagesInNodes } from './pull-policy.js';
+import type { Change } from './isolation/admission.js';
 import { Redactor, secretManifests } from './secrets.js';
 import { clusterSettingsSchema, type ClusterSettings } from './settings.js';
 import type { ClusterSlots } from './slots.js';
@@ -130,6 +131,16 @@ function emptyDeploy(timeoutSeconds: number): DeployOutcome {
 
 function ev(label: string, detail: string): Evidence {
   return { checkId: 'cluster/deploys-ready', label, detail };
+}
+
+/** What labgrader changed in the lab's objects to grade them, at the student's line. */
+function changedEvidence(changed: Change): Evidence {
+  return {
+    checkId: 'cluster/deploys-ready',
+    label: 'changed',
+    detail: `${changed.subject}: ${changed.change}`,
+    location: changed.location,
+  };
 }
 
 async function makeProber(
@@ -468,26 +479,12 @@ export async function prepareCluster(
         location: refused.location,
       });
     }
-    for (const changed of plan.changes) {
-      evidence.push({
-        checkId: 'cluster/deploys-ready',
-        label: 'changed',
-        detail: `${changed.subject}: ${changed.change}`,
-        location: changed.location,
-      });
-    }
+    evidence.push(...plan.changes.map(changedEvidence));
 
     if (config.images.loadLocal && plan.images.length > 0) {
       // Local images loaded, missing ones built from the repository's Dockerfile (images.ts).
       evidence.push(...(await studentImages.provide(session, plan.images, session.loadsImages, progress)));
-      for (const changed of preferImagesInNodes(plan.objects, studentImages.inNodes)) {
-        evidence.push({
-          checkId: 'cluster/deploys-ready',
-          label: 'changed',
-          detail: `${changed.subject}: ${changed.change}`,
-          location: changed.location,
-        });
-      }
+      evidence.push(...preferImagesInNodes(plan.objects, studentImages.inNodes).map(changedEvidence));
       // Removed from the nodes after the job, but a warm cluster is not trusted with the next student's job.
       if (studentImages.built.length > 0) session.markDirty('it loaded an image built from the repository');
     }

@@ -386,15 +386,13 @@ export async function stopJobNamespaces(options: {
       ['get', 'pods', '--all-namespaces', '-o', 'jsonpath={range .items[*]}{.metadata.namespace}{"\\n"}{end}'],
       60_000,
     );
-    const running = pods?.exitCode === 0 ? pods.stdout.split('\n').filter((ns) => namespaces.includes(ns)) : undefined;
+    if (pods?.exitCode !== 0) return { ok: false, detail: 'the pods of the job could not be listed' };
+    const running = pods.stdout.split('\n').filter((ns) => namespaces.includes(ns));
     const seconds = ((options.now() - t0) / 1000).toFixed(1);
-    if (running === undefined) return { ok: false, detail: 'the pods of the job could not be listed' };
     if (running.length > 0) {
-      logger.error('pods left after giving a warm cluster back', { namespaces: [...new Set(running)] });
-      return {
-        ok: false,
-        detail: `${running.length} pod(s) of ${[...new Set(running)].join(', ')} still there after ${seconds} s`,
-      };
+      const where = [...new Set(running)];
+      logger.error('pods left after giving a warm cluster back', { namespaces: where });
+      return { ok: false, detail: `${running.length} pod(s) of ${where.join(', ')} still there after ${seconds} s` };
     }
     return {
       ok: true,

@@ -9,7 +9,7 @@ export {
   type LintRuleMetadata,
 } from './lint.js';
 export { ObjectIndex } from './model/index.js';
-export { KubeObject } from './model/object.js';
+export { KubeObject, valueAt } from './model/object.js';
 export { parseQuantity } from './model/quantity.js';
 export {
   isEmptySelector,
