@@ -84,6 +84,13 @@ function measured(report: Report): string {
   return `cluster stage ${((stage?.durationMs ?? 0) / 1000).toFixed(1)} s; recovery: ${evidence(report, 'recovery-time').join(', ')}${drills}`;
 }
 
+/** ok/total of the first `(\d+)/(\d+)` pair `pattern` finds in an evidence line. */
+function shareOf(line: string | undefined, pattern: RegExp): number {
+  const m = pattern.exec(line ?? '');
+  if (!m) throw new Error(`${String(pattern)} not in: ${line}`);
+  return Number(m[1]) / Number(m[2]);
+}
+
 /** The share of requests a drill's probe evidence says were answered. */
 function answered(report: Report, drill: string): number {
   const line = evidence(report, drill)[0] ?? '';
@@ -126,12 +133,22 @@ real('the node, readiness and Secret drills on kind clusters of their own', () =
     expect(answered(report, 'secret-rotation')).toBeGreaterThanOrEqual(0.95);
     // Readiness gate: one pod refused connections; its readiness probe (5 s × 2) took it out; no error after.
     expect(evidence(report, 'readiness-gate')[0]).toMatch(
-      /^pod web-\S+ stopped accepting connections \(packet filter in node lgt-pass-[0-9a-f]{6}-worker2?\), without being killed; marked not Ready after [\d.]+ s; out of the endpoints of web after [\d.]+ s; \d+ of \d+ requests failed until then; (\d+)\/\1 answered after it was out;/,
+      /^pod web-\S+ stopped accepting connections \(packet filter in node lgt-pass-[0-9a-f]{6}-worker2?\), without being killed; marked not Ready after [\d.]+ s; out of the endpoints of web after [\d.]+ s; \d+ of \d+ requests failed until then; \d+\/\d+ answered after it was out;/,
     );
+    // Graded as the check grades it (cluster/readiness-gate's minSuccessRatio, 95%), not as "every request": the
+    // prober's node may still route one request to the pod while kube-proxy applies the endpoint change.
+    expect(
+      shareOf(evidence(report, 'readiness-gate')[0], /(\d+)\/(\d+) answered after it was out/),
+    ).toBeGreaterThanOrEqual(0.95);
     // Node failure: the busiest worker paused; declared lost, pods evicted, replaced on the other worker.
     const failure = evidence(report, 'node-failure')[0] ?? '';
     expect(failure).toMatch(
-      /^stopped node lgt-pass-[0-9a-f]{6}-worker2? \(docker pause\) with [23] of 3 pods on it; declared lost after [\d.]+ s; its pods evicted after [\d.]+ s; 3\/3 Ready on other nodes after [\d.]+ s \(lgt-pass-[0-9a-f]{6}-worker2? \(3\)\);.* (\d+)\/\1 requests answered once the node was declared lost/,
+      /^stopped node lgt-pass-[0-9a-f]{6}-worker2? \(docker pause\) with [23] of 3 pods on it; declared lost after [\d.]+ s; its pods evicted after [\d.]+ s; 3\/3 Ready on other nodes after [\d.]+ s \(lgt-pass-[0-9a-f]{6}-worker2? \(3\)\);.* \d+\/\d+ requests answered once the node was declared lost/,
+    );
+    // At cluster/node-failure's threshold (95%), not 100%: CI once saw 57/58, one request timing out a few seconds
+    // after the replacements were Ready; the check grades a ratio, so one stray timeout costs the lab nothing.
+    expect(shareOf(failure, /(\d+)\/(\d+) requests answered once the node was declared lost/)).toBeGreaterThanOrEqual(
+      0.95,
     );
     const timelines = evidence(report, 'timeline');
     expect(timelines).toHaveLength(4);
