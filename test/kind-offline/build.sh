@@ -247,8 +247,10 @@ step_coredns() {
 # kube-network-policies, the default CNI's NetworkPolicy engine. Its command
 # is the module's ./cmd package, so `go install` names the binary "cmd".
 step_kube_network_policies() {
-  if [ -x "$KNP_BIN" ] && go version -m "$KNP_BIN" 2>/dev/null |
-      grep -qE "^[[:space:]]+mod[[:space:]]+sigs\.k8s\.io/kube-network-policies[[:space:]]+$KNP_VERSION([[:space:]]|\$)"; then
+  # Outputs captured before matching: with pipefail, `grep -q` exiting at its first match can kill the
+  # writer with SIGPIPE and fail the whole pipeline (it did: "does not look like kube-network-policies").
+  if [ -x "$KNP_BIN" ] && grep -qE "^[[:space:]]+mod[[:space:]]+sigs\.k8s\.io/kube-network-policies[[:space:]]+$KNP_VERSION([[:space:]]|\$)" \
+      <<<"$(go version -m "$KNP_BIN" 2>/dev/null)"; then
     STEP_RESULT=cached; return
   fi
   local dir
@@ -256,7 +258,9 @@ step_kube_network_policies() {
   rm -rf "$dir"; mkdir -p "$dir"
   GOBIN=$dir "${NICE[@]}" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kube-network-policies/cmd@$KNP_VERSION"
   mv "$dir/cmd" "$KNP_BIN"
-  "$KNP_BIN" --help 2>&1 | grep -q -- '-nfqueue-id' || die "$KNP_BIN does not look like kube-network-policies"
+  local help
+  help=$("$KNP_BIN" --help 2>&1 || true)
+  [[ $help == *-nfqueue-id* ]] || die "$KNP_BIN does not look like kube-network-policies"
   STEP_RESULT=built
 }
 
