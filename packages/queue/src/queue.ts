@@ -3,11 +3,20 @@
  * deterministic id (see `gradeJobId`).
  */
 import { randomUUID } from 'node:crypto';
-import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { Job, Queue, type JobsOptions } from 'bullmq';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { InfrastructureError } from '@labgrader/core';
 import { redisReachable } from './connection.js';
-import { afterAdd, type QueueKeys, type StreamHead } from './supersede.js';
+import {
+  afterAddArgs,
+  defineAfterAdd,
+  parseAfterAdd,
+  type AfterAdd,
+  type AfterAddArgs,
+  type AfterAddCommander,
+  type QueueKeys,
+  type StreamHead,
+} from './supersede.js';
 import {
   GRADE_JOB_SCHEMA_VERSION,
   gradeJobId,
@@ -51,7 +60,7 @@ export interface GradeQueueOptions {
   jobOptions?: JobsOptions;
 }
 
-/** The connection each queue was created with: enqueueGrade's own commands go through it. */
+/** The queues made by createGradeQueue (with their connection): enqueueGrade's scripts need its key layout. */
 const connections = new WeakMap<GradeQueue, Redis>();
 
 export function createGradeQueue(options: GradeQueueOptions): GradeQueue {
@@ -64,7 +73,14 @@ export function createGradeQueue(options: GradeQueueOptions): GradeQueue {
   return queue;
 }
 
-type PendingAdd = { job: GradeJob; jobId: string; resolve: () => void; reject: (err: unknown) => void };
+/** One enqueue waiting for its batch: the job, and what `afterAdd` needs to run right behind its add. */
+type PendingAdd = {
+  job: GradeJob;
+  jobId: string;
+  after: AfterAddArgs;
+  resolve: (after: AfterAdd) => void;
+  reject: (err: unknown) => void;
+};
 
 /** Per queue: the adds waiting to go, and whether a batch is on its way to Redis. */
 interface AddBatcher {
@@ -75,22 +91,28 @@ interface AddBatcher {
 const batchers = new WeakMap<GradeQueue, AddBatcher>();
 
 /**
- * BullMQ's add, batched by group commit: while one batch is on its way to Redis, the adds requested
- * meanwhile wait and go together as the next batch, one pipeline (`addBulk`: one write, one Redis
- * read) instead of one round trip each. A lone add goes at the end of its event-loop turn, so a
- * quiet service adds no latency; under a burst the batches grow by themselves. Same script, same
- * dedupe by job id. If a bulk add fails, each of its jobs is added on its own, so one job's error
- * never fails the others.
+ * BullMQ's add and our `afterAdd` script, for every enqueue of a batch, in one pipeline: one write,
+ * one Redis read, so an enqueue costs one round trip. Each `afterAdd` runs right behind its add on
+ * the same connection, so Redis runs it after the add, and it claims the branch only if the job is
+ * there (see supersede.ts), so a failed add claims nothing. Batches form by group commit: while one
+ * is on its way to Redis, the enqueues requested meanwhile wait and go together as the next; a lone
+ * one goes at the end of its event-loop turn, so a quiet service adds no latency, and under a burst
+ * the batches grow by themselves. Every command has its own reply: one job's error fails that job
+ * only.
+ *
+ * Only BullMQ's public API: `Job.addJob(client)` accepts a pipeline (it queues the add script on it
+ * synchronously, as BullMQ's own `addBulk` relies on), with the queue's default job options merged
+ * as `Queue.add` merges them.
  */
-function addBatched(queue: GradeQueue, job: GradeJob, jobId: string): Promise<void> {
+function addBatched(queue: GradeQueue, job: GradeJob, jobId: string, after: AfterAddArgs): Promise<AfterAdd> {
   let batcher = batchers.get(queue);
   if (!batcher) {
     batcher = { pending: [], scheduled: false, inFlight: false };
     batchers.set(queue, batcher);
   }
   const b = batcher;
-  return new Promise<void>((resolve, reject) => {
-    b.pending.push({ job, jobId, resolve, reject });
+  return new Promise<AfterAdd>((resolve, reject) => {
+    b.pending.push({ job, jobId, after, resolve, reject });
     if (!b.scheduled && !b.inFlight) {
       b.scheduled = true;
       setImmediate(() => {
@@ -116,14 +138,50 @@ async function sendBatches(queue: GradeQueue, b: AddBatcher): Promise<void> {
 }
 
 async function addAll(queue: GradeQueue, batch: PendingAdd[]): Promise<void> {
-  const addOne = (p: PendingAdd) => queue.add(GRADE_JOB_NAME, p.job, { jobId: p.jobId }).then(p.resolve, p.reject);
-  if (batch.length === 1) return addOne(batch[0]!);
+  let pipeline: ChainableCommander;
+  const sent: PendingAdd[] = [];
   try {
-    await queue.addBulk(batch.map((p) => ({ name: GRADE_JOB_NAME, data: p.job, opts: { jobId: p.jobId } })));
-    for (const p of batch) p.resolve();
-  } catch {
-    await Promise.all(batch.map(addOne));
+    // BullMQ's own client (the connection createGradeQueue was given): its adds and ours share one pipeline.
+    const client = (await queue.getBackend().client) as unknown as Redis;
+    pipeline = defineAfterAdd(client).pipeline();
+    for (const p of batch) {
+      const job = new Job(queue, GRADE_JOB_NAME, p.job, { ...queue.defaultJobOptions, jobId: p.jobId }, p.jobId);
+      try {
+        // Queues the add on the pipeline now; its promise settles with the pipeline, its reply comes from exec().
+        job.addJob(pipeline as unknown as Parameters<Job['addJob']>[0]).catch(() => {});
+      } catch (err) {
+        p.reject(err); // options BullMQ refuses, before anything is sent
+        continue;
+      }
+      (pipeline as unknown as AfterAddCommander).labgraderAfterAdd(...p.after);
+      sent.push(p);
+    }
+  } catch (err) {
+    for (const p of batch) p.reject(err);
+    return;
   }
+  if (sent.length === 0) return;
+  let replies: [Error | null, unknown][] | null;
+  try {
+    replies = await pipeline.exec();
+  } catch (err) {
+    for (const p of sent) p.reject(err);
+    return;
+  }
+  sent.forEach((p, i) => {
+    const [addError, added] = replies?.[2 * i] ?? [new Error('Redis sent no reply for the add'), undefined];
+    const [afterError, after] = replies?.[2 * i + 1] ?? [new Error('Redis sent no reply for afterAdd'), undefined];
+    if (addError) p.reject(addError);
+    else if (typeof added === 'number' && added < 0) p.reject(new Error(`BullMQ refused the add (code ${added})`));
+    else if (afterError) p.reject(afterError);
+    else {
+      try {
+        p.resolve(parseAfterAdd(after, p.after));
+      } catch (err) {
+        p.reject(err);
+      }
+    }
+  });
 }
 
 /** The queue's keys (prefix and name), for the side keys kept beside BullMQ's. */
@@ -164,11 +222,11 @@ export interface EnqueueOptions {
  * commit was graded with this rubric (a re-run request); it requires a
  * distinct `deliveryId` per request.
  *
- * Round trips: BullMQ's add (one script, batched with the other adds of this event-loop turn),
- * then one script of ours reading back
- * whether this request created the job, claiming the job's branch or pull
- * request (see supersede.ts) and recording its pull request. A failed or
- * superseded job with the same id is retried in place (rare path, a few more).
+ * One round trip: BullMQ's add and, right behind it in the same pipeline, one script of ours
+ * reading back whether this request created the job, claiming the job's branch or pull request
+ * (see supersede.ts) and recording its pull request; batched with the other enqueues of this
+ * event-loop turn (see addBatched). A failed or superseded job with the same id is retried in
+ * place (rare path, a few more).
  */
 export async function enqueueGrade(
   queue: GradeQueue,
@@ -184,24 +242,26 @@ export async function enqueueGrade(
   });
   const jobId = gradeJobId(job, { force });
   const keys = queueKeys(queue);
-  const redis = connections.get(queue);
-  if (!redis) throw new Error('enqueueGrade needs a queue made by createGradeQueue');
-  await addBatched(queue, job, jobId);
-
-  // BullMQ answers an add with an existing id exactly like a new add; the
-  // stored data tells us whose request created the job (one script, see supersede.ts).
+  if (!connections.has(queue)) throw new Error('enqueueGrade needs a queue made by createGradeQueue');
+  // BullMQ answers an add with an existing id exactly like a new add; the stored data tells us whose
+  // request created the job (afterAdd, in the same round trip: see addBatched and supersede.ts).
   const stream = gradeJobStream(job);
-  const after = await afterAdd(redis, keys, {
-    jobKey: `${keys.prefix}:${keys.queueName}:${jobId}`,
-    prsKey: pullRequestsKey(keys, jobId),
-    requestId: job.requestId,
+  const after = await addBatched(
+    queue,
+    job,
     jobId,
-    commit: job.commit,
-    pushedAt: job.pushedAt,
-    ...(stream ? { stream } : {}),
-    ...(job.pullRequest ? { pullRequest: job.pullRequest } : {}),
-    prTtlSeconds: PR_SET_TTL_SECONDS,
-  });
+    afterAddArgs(keys, {
+      jobKey: `${keys.prefix}:${keys.queueName}:${jobId}`,
+      prsKey: pullRequestsKey(keys, jobId),
+      requestId: job.requestId,
+      jobId,
+      commit: job.commit,
+      pushedAt: job.pushedAt,
+      ...(stream ? { stream } : {}),
+      ...(job.pullRequest ? { pullRequest: job.pullRequest } : {}),
+      prTtlSeconds: PR_SET_TTL_SECONDS,
+    }),
+  );
   const claim = after.claim;
 
   let status: EnqueueResult['status'] = after.mine ? 'queued' : 'duplicate';

@@ -75,10 +75,12 @@ return claim(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 `;
 
 /**
- * What `enqueueGrade` does after BullMQ's add, in one script (one round trip,
- * a few bytes back): whether the stored job is this request's (its data holds
- * the request id), whether it finished without grading (failed, or
- * superseded), recording its pull request, and claiming its stream.
+ * What `enqueueGrade` does right behind BullMQ's add, in the same pipeline (one round trip, a few
+ * bytes back): whether the stored job is this request's (its data holds the request id), whether it
+ * finished without grading (failed, or superseded), recording its pull request, and claiming its
+ * stream. Redis runs it after the add (same connection, same pipeline), and only a job that is there
+ * claims anything: when the add failed (and no earlier request made the job), nothing is claimed or
+ * recorded, and no older job is told to stop.
  *
  * KEYS: job hash, stream hash, pull-request set.
  * ARGV: requestId, jobId, commit, pushedAtMs, streamTtl, channel, claim ('1'|'0'), pr ('' = none), prTtl.
@@ -86,8 +88,9 @@ return claim(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
  */
 const AFTER_ADD_SCRIPT = `${CLAIM_FUNCTION}
 local job = redis.call('HMGET', KEYS[1], 'data', 'finishedOn', 'failedReason', 'returnvalue')
+if not job[1] then return {'0', '', 'absent', '', ''} end
 local mine = '0'
-if job[1] and string.find(job[1], ARGV[1], 1, true) then mine = '1' end
+if string.find(job[1], ARGV[1], 1, true) then mine = '1' end
 local finished = ''
 if mine == '0' and job[2] then
   if job[4] and string.find(job[4], '"outcome":"superseded"', 1, true) then finished = 'superseded'
@@ -110,7 +113,7 @@ export interface AfterAdd {
   claim?: ClaimOutcome;
 }
 
-type AfterAddArgs = [
+export type AfterAddArgs = [
   jobKey: string,
   streamKey: string,
   prsKey: string,
@@ -125,26 +128,34 @@ type AfterAddArgs = [
   prTtl: string,
 ];
 
-export function afterAdd(
-  redis: Redis,
-  keys: QueueKeys,
-  args: {
-    jobKey: string;
-    prsKey: string;
-    requestId: string;
-    jobId: string;
-    commit: string;
-    pushedAt: string;
-    stream?: string;
-    pullRequest?: number;
-    prTtlSeconds: number;
-  },
-): Promise<AfterAdd> {
-  const r = redis as Redis & { labgraderAfterAdd?: (...a: AfterAddArgs) => Promise<unknown> };
+/** A connection or pipeline with the afterAdd script defined. */
+export interface AfterAddCommander {
+  labgraderAfterAdd(...args: AfterAddArgs): unknown;
+}
+
+/** Defines the afterAdd script on this connection (once; pipelines created afterwards have it too). */
+export function defineAfterAdd(redis: Redis): Redis & AfterAddCommander {
+  const r = redis as Redis & Partial<AfterAddCommander>;
   if (typeof r.labgraderAfterAdd !== 'function') {
     redis.defineCommand('labgraderAfterAdd', { numberOfKeys: 3, lua: AFTER_ADD_SCRIPT });
   }
-  return r.labgraderAfterAdd!(
+  return r as Redis & AfterAddCommander;
+}
+
+export interface AfterAddRequest {
+  jobKey: string;
+  prsKey: string;
+  requestId: string;
+  jobId: string;
+  commit: string;
+  pushedAt: string;
+  stream?: string;
+  pullRequest?: number;
+  prTtlSeconds: number;
+}
+
+export function afterAddArgs(keys: QueueKeys, args: AfterAddRequest): AfterAddArgs {
+  return [
     args.jobKey,
     args.stream ? streamKey(keys, args.stream) : `${keys.prefix}:${keys.queueName}:lg-stream:`,
     args.prsKey,
@@ -157,14 +168,18 @@ export function afterAdd(
     args.stream ? '1' : '0',
     args.pullRequest ? String(args.pullRequest) : '',
     String(args.prTtlSeconds),
-  ).then((reply) => {
-    const [mine, finished, outcome, jobId, commit] = reply as string[];
-    return {
-      mine: mine === '1',
-      ...(finished === 'failed' || finished === 'superseded' ? { finished } : {}),
-      ...(args.stream ? { claim: parseClaim([outcome, jobId, commit]) } : {}),
-    };
-  });
+  ];
+}
+
+/** The script's reply; an absent job (the add did not happen) is an error: the job was not enqueued. */
+export function parseAfterAdd(reply: unknown, args: AfterAddArgs): AfterAdd {
+  const [mine, finished, outcome, jobId, commit] = Array.isArray(reply) ? (reply as string[]) : [];
+  if (outcome === 'absent') throw new Error(`job ${args[4]} is not in Redis after its add`);
+  return {
+    mine: mine === '1',
+    ...(finished === 'failed' || finished === 'superseded' ? { finished } : {}),
+    ...(args[9] === '1' ? { claim: parseClaim([outcome, jobId, commit]) } : {}),
+  };
 }
 
 type ClaimArgs = [key: string, jobId: string, commit: string, pushedAtMs: string, ttl: string, channel: string];

@@ -10,7 +10,7 @@ import {
   type GradeJobRequest,
   type GradeQueue,
 } from '@labgrader/queue';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { privateRedis } from './support/redis-server.js';
 import { TEST_REDIS_URL, countKeys, deleteKeys, uniqueName } from './support/services.js';
 
@@ -87,21 +87,47 @@ describe('grading queue', () => {
     expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 3 });
   });
 
+  /** Counts the writes to the Redis socket of `queue`'s connection while `during` runs: one write is one round trip. */
+  async function socketWrites<T>(during: () => Promise<T>): Promise<{ writes: number; result: T }> {
+    const write = jest.spyOn(connection.stream, 'write');
+    try {
+      const result = await during();
+      return { writes: write.mock.calls.length, result };
+    } finally {
+      write.mockRestore();
+    }
+  }
+
+  it('an enqueue is one round trip: the add and our afterAdd script go in one write', async () => {
+    const sha = (i: number) => i.toString(16).padStart(40, 'f');
+    await enqueueGrade(queue, { ...request, commit: sha(100), deliveryId: 'warm-up' }); // scripts loaded
+    const pipeline = jest.spyOn(connection, 'pipeline');
+    const { writes, result } = await socketWrites(() =>
+      enqueueGrade(queue, { ...request, commit: sha(1), ref: 'refs/heads/one-trip', deliveryId: 'one-trip' }),
+    );
+    expect(pipeline).toHaveBeenCalledTimes(1);
+    pipeline.mockRestore();
+    expect(writes).toBe(1);
+    // And it did all an enqueue does: queued, claimed its branch.
+    expect(result).toMatchObject({ status: 'queued' });
+    const [stream] = await connection.keys(`${prefix}:grade:lg-stream:*one-trip*`);
+    expect(await connection.hget(stream!, 'jobId')).toBe(result.jobId);
+  });
+
   it('a burst of enqueues in one event-loop turn goes as one batch: each is one job, duplicates within it too', async () => {
     const sha = (i: number) => i.toString(16).padStart(40, 'c');
     const before = (await queue.getJobCounts('waiting')).waiting ?? 0;
-    const addBulk = jest.spyOn(queue, 'addBulk');
-    const burst = Array.from({ length: 25 }, (_, i) =>
-      enqueueGrade(queue, { ...request, commit: sha(i), deliveryId: `burst-${i}`, requestId: `burst-${i}` }),
-    );
-    // The same commit twice in the same turn: one job, the other request a duplicate.
-    burst.push(
-      enqueueGrade(queue, { ...request, commit: sha(3), deliveryId: 'burst-again', requestId: 'burst-again' }),
-    );
-    const results = await Promise.all(burst);
-    expect(addBulk).toHaveBeenCalledTimes(1);
-    expect(addBulk.mock.calls[0]![0]).toHaveLength(26);
-    addBulk.mockRestore();
+    const { writes, result: results } = await socketWrites(() => {
+      const burst = Array.from({ length: 25 }, (_, i) =>
+        enqueueGrade(queue, { ...request, commit: sha(i), deliveryId: `burst-${i}`, requestId: `burst-${i}` }),
+      );
+      // The same commit twice in the same turn: one job, the other request a duplicate.
+      burst.push(
+        enqueueGrade(queue, { ...request, commit: sha(3), deliveryId: 'burst-again', requestId: 'burst-again' }),
+      );
+      return Promise.all(burst);
+    });
+    expect(writes).toBe(1);
     expect(results.filter((r) => r.status === 'queued')).toHaveLength(25);
     expect(results.at(-1)).toMatchObject({ status: 'duplicate', jobId: results[3]!.jobId });
     expect(new Set(results.map((r) => r.jobId)).size).toBe(25);
@@ -109,23 +135,19 @@ describe('grading queue', () => {
     for (const i of [0, 3, 24]) expect((await queue.getJob(results[i]!.jobId))?.data.commit).toBe(sha(i));
   });
 
-  it('adds requested while a batch is on its way to Redis go together as the next batch (group commit)', async () => {
+  it('enqueues requested while a batch is on its way to Redis go together as the next batch (group commit)', async () => {
     const sha = (i: number) => i.toString(16).padStart(40, 'e');
-    const add = jest.spyOn(queue, 'add');
-    const addBulk = jest.spyOn(queue, 'addBulk');
-    const first = enqueueGrade(queue, { ...request, commit: sha(0), deliveryId: 'group-0' });
-    await new Promise((resolve) => setImmediate(resolve)); // the lone add has left, alone
-    expect(add).toHaveBeenCalledTimes(1);
-    const rest = Array.from({ length: 10 }, (_, i) =>
-      enqueueGrade(queue, { ...request, commit: sha(i + 1), deliveryId: `group-${i + 1}` }),
-    );
-    await new Promise((resolve) => setImmediate(resolve));
-    const results = await Promise.all([first, ...rest]);
+    const { writes, result: results } = await socketWrites(async () => {
+      const first = enqueueGrade(queue, { ...request, commit: sha(0), deliveryId: 'group-0' });
+      await new Promise((resolve) => setImmediate(resolve)); // the lone enqueue has left, alone
+      const rest = Array.from({ length: 10 }, (_, i) =>
+        enqueueGrade(queue, { ...request, commit: sha(i + 1), deliveryId: `group-${i + 1}` }),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+      return Promise.all([first, ...rest]);
+    });
     expect(results.map((r) => r.status)).toEqual(Array(11).fill('queued'));
-    expect(addBulk).toHaveBeenCalledTimes(1);
-    expect(addBulk.mock.calls[0]![0].map((j) => j.data.commit)).toEqual(rest.map((_, i) => sha(i + 1)));
-    add.mockRestore();
-    addBulk.mockRestore();
+    expect(writes).toBe(2);
   });
 
   it("one job's Redis error in a batch fails that job only: the others are added", async () => {
@@ -143,6 +165,42 @@ describe('grading queue', () => {
     expect(String((settled[2] as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/);
     expect(await queue.getJobCounts('waiting')).toEqual({ waiting: before + 4 });
     await connection.del(`${prefix}:grade:${broken}`);
+  });
+
+  it('a failed add claims nothing: the older job on the branch is not told to stop, its pull request not recorded', async () => {
+    const q = createGradeQueue({ connection, name: 'claims', prefix });
+    await q.waitUntilReady();
+    const subscriber = new Redis(TEST_REDIS_URL); // offline queue on: commands wait for the connection
+    const messages: string[] = [];
+    try {
+      await subscriber.subscribe(`${prefix}:claims:lg-superseded`);
+      subscriber.on('message', (_channel, message) => messages.push(message));
+      const older = await enqueueGrade(q, { ...request, commit: '1'.repeat(40), ref: 'refs/heads/claims' });
+      // BullMQ's add script fails before it stores the job (INCR of its id counter), on the same connection.
+      await connection.set(`${prefix}:claims:id`, 'not a number');
+      await expect(
+        enqueueGrade(q, {
+          ...request,
+          commit: '2'.repeat(40),
+          ref: 'refs/heads/claims',
+          deliveryId: 'newer',
+          pushedAt: '2026-03-01T11:00:00.000Z',
+          event: 'pull_request',
+          pullRequest: 7,
+        }),
+      ).rejects.toThrow(/not an integer/);
+      const [stream] = await connection.keys(`${prefix}:claims:lg-stream:*`);
+      expect(await connection.hmget(stream!, 'jobId', 'commit')).toEqual([older.jobId, '1'.repeat(40)]);
+      expect(await connection.keys(`${prefix}:claims:lg-prs:*`)).toEqual([]);
+      await connection.ping(); // a message published meanwhile would have reached the subscriber by now
+      await subscriber.ping();
+      expect(messages).toEqual([]);
+    } finally {
+      await connection.del(`${prefix}:claims:id`);
+      await subscriber.quit();
+      await q.obliterate({ force: true });
+      await q.close();
+    }
   });
 
   it('a producer fails fast, not hangs, while Redis is down, and works again once it is back', async () => {
