@@ -11,6 +11,7 @@ import {
 import type { Workload } from '../model/workloads.js';
 import { closestMatch } from '../util/text.js';
 import { inOtherNamespaces, whereIs } from './support/helpers.js';
+import { peerShape, type PeerShape } from './support/network-peers.js';
 import { defineRule, hint } from './support/rule.js';
 
 /** A typo of `intended`: a near spelling, or the same letters with two swapped (`wbe` for `web`). */
@@ -48,11 +49,22 @@ function nearMiss(
   return undefined;
 }
 
+/** An item with a namespaceSelector and nothing else: every pod of the selected namespaces. */
+function isLoneNamespace(shape: PeerShape): shape is PeerShape & { namespace: LabelSelector } {
+  return shape.namespace !== undefined && shape.pod === undefined && !shape.ipBlock;
+}
+
+/** `the podSelector app=web` / `the namespaceSelector team=a` (what an item selects, as a message says it). */
+function describePeer(shape: PeerShape): string {
+  if (shape.pod) return `the podSelector ${formatSelector(shape.pod)}`;
+  return `the namespaceSelector ${formatSelector(shape.namespace!)}`;
+}
+
 export const networkPolicySelector = defineRule({
   id: 'lint/networkpolicy-selector',
   title: 'NetworkPolicy selectors select pods',
   rationale:
-    "A policy whose podSelector matches no pod does nothing, so the traffic you meant to restrict flows freely; an ingress or egress peer whose labels are a typo of a workload's silently blocks the traffic you meant to allow. A peer that names pods the repository does not define (a database deployed separately) is a design choice, reported as a note.",
+    "A policy whose podSelector matches no pod does nothing, so the traffic you meant to restrict flows freely; an ingress or egress peer whose labels are a typo of a workload's silently blocks the traffic you meant to allow. A peer that names pods the repository does not define (a database deployed separately) is a design choice, reported as a note. The items of `from`/`to` are ORed and the selectors inside one item ANDed: a lone `namespaceSelector: {}` item next to a podSelector item allows every pod of every namespace, which is reported; a lone namespace item next to a podSelector item that selects nothing of the policy's namespace is noted.",
   severity: 'warning',
   fixHint: hint(
     "Copy the labels from the workload's pod template (`spec.template.metadata.labels`).",
@@ -104,13 +116,37 @@ spec:
       ] as const) {
         asArray(policy.get(['spec', direction])).forEach((rule, r) => {
           if (!isRecord(rule)) return;
-          asArray(rule[peersKey]).forEach((peer, i) => {
+          const peers = asArray(rule[peersKey]);
+          const shapes = peers.map(peerShape);
+          const allows = direction === 'ingress' ? 'allows traffic from' : 'allows traffic to';
+          // Items of `to`/`from` are ORed: a lone `namespaceSelector: {}` (every pod of every namespace)
+          // makes its pod-selecting siblings redundant, which says they were meant to be ANDed with it.
+          const everywhere = shapes.findIndex((s) => s && isLoneNamespace(s) && isEmptySelector(s.namespace));
+          const redundant = shapes.filter((s, i): s is PeerShape => i !== everywhere && s !== undefined && !s.ipBlock);
+          if (everywhere >= 0 && redundant.length > 0) {
+            const lonePod = redundant.find((s) => s.pod && !s.namespace);
+            const sibling =
+              redundant.length > 1
+                ? `the other ${redundant.length} items`
+                : `the item with ${describePeer(redundant[0]!)}`;
+            reporter.report({
+              subject,
+              message: `${subject} ${allows} every pod of every namespace: this \`namespaceSelector: {}\` is an item of its own in \`${peersKey}\`, and the items of \`${peersKey}\` are ORed, so it also makes ${sibling} redundant. ${
+                lonePod
+                  ? 'To select only those pods, in any namespace, put both selectors in one item (no dash before the second)'
+                  : 'Remove it, or put it in the same item as the podSelector it was meant for'
+              }`,
+              location: policy.locate(['spec', direction, r, peersKey, everywhere, 'namespaceSelector'], 'key'),
+            });
+          }
+          // A lone namespace item next to a lone podSelector item that selects nothing of the own namespace.
+          const namespaceItem = everywhere >= 0 ? undefined : shapes.find((s) => s && isLoneNamespace(s));
+          peers.forEach((peer, i) => {
             if (!isRecord(peer) || peer.namespaceSelector !== undefined) return;
             const peerSelector = toLabelSelector(peer.podSelector);
             if (!peerSelector || isEmptySelector(peerSelector)) return;
             if (context.index.podsSelectedBy(peerSelector, policy.namespace).length > 0) return;
             const location = policy.locate(['spec', direction, r, peersKey, i, 'podSelector'], 'key');
-            const allows = direction === 'ingress' ? 'allows traffic from' : 'allows traffic to';
             const near = nearMiss(context.index, peerSelector, policy.namespace);
             if (near) {
               // A typo of a workload's labels: the traffic meant for it is not allowed by this rule.
@@ -127,6 +163,17 @@ spec:
               reporter.report({
                 subject,
                 message: `${subject} ${allows} pods labelled ${formatSelector(peerSelector)} of its own namespace, but only pods of other namespaces have these labels (${inOtherNamespaces(elsewhere)}), so this rule does not allow that traffic; add a namespaceSelector for their namespace next to the podSelector, or move the policy to it`,
+                location,
+              });
+              return;
+            }
+            if (everywhere >= 0) return; // said above, at the `namespaceSelector: {}`
+            if (namespaceItem?.namespace) {
+              // Likely meant as one item (ANDed); possibly an intended OR with pods deployed separately: a note.
+              reporter.report({
+                subject,
+                severity: 'info',
+                message: `${subject} ${allows} pods labelled ${formatSelector(peerSelector)} of its own namespace, which the repository does not define, OR ${direction === 'ingress' ? 'from' : 'to'} every pod of the namespaces of the namespaceSelector ${formatSelector(namespaceItem.namespace)}: the two are separate items of \`${peersKey}\`, and items are ORed. If you meant only the pods labelled ${formatSelector(peerSelector)} of those namespaces, put both selectors in one item (no dash before podSelector)`,
                 location,
               });
               return;
