@@ -383,7 +383,7 @@ export async function discoverObjects(options: DiscoverOptions): Promise<Discove
     loader.prefetch(plain.slice(i + 1, i + 1 + PREFETCH).map((e) => e.path));
     const loaded = await loader.load(entry.path, { requireKubernetes: true });
     if (!loaded) continue;
-    const found = objectsOfFile(loaded, settings.ignoreApiGroups);
+    const found = objectsOfFile(loaded, settings.ignoreApiGroups, plainBuild(loaded, byDir));
     if (found.length > 0 || loaded.parsed.documents.some((d) => d.problems.length > 0)) examined.add(entry.path);
     objects.push(...found);
     loader.release(entry.path);
@@ -404,6 +404,20 @@ function governingKustomization(file: string, byDir: ReadonlyMap<string, Kustomi
     if (found) return found;
     if (dir === '') return undefined;
   }
+}
+
+/**
+ * The build a plain file is part of: the kustomization tree it is under (one
+ * that was not rendered, so its resources are linted as written; each
+ * overlay and base is built separately), a file of `helm template` output
+ * (one rendering, with one values file, each), or the repository's plain
+ * manifests (undefined), applied together.
+ */
+function plainBuild(file: LoadedFile, byDir: ReadonlyMap<string, Kustomization>): string | undefined {
+  const governor = governingKustomization(file.path, byDir);
+  if (governor) return `kustomization ${governor.dir || '.'}`;
+  if (/^# Source: [^\n]*\/templates\//m.test(file.source.text)) return `helm output ${file.path}`;
+  return undefined;
 }
 
 function escapeRegExp(text: string): string {
@@ -516,6 +530,7 @@ async function mapKustomizeOutput(
       transformerFields,
       renderedBy: 'kustomize',
       renderedFrom: root.dir || '.',
+      build: `kustomization ${root.dir || '.'}`,
     });
     out.push(...objectsOfDocument(ds, value, settings.ignoreApiGroups, origin));
   }
@@ -562,6 +577,7 @@ async function mapHelmOutput(
       locator,
       renderedBy: 'helm',
       renderedFrom: chartDir || '.',
+      build: `chart ${chartDir || '.'}`,
     });
     out.push(...objectsOfDocument(ds, doc.value, settings.ignoreApiGroups, origin));
   }

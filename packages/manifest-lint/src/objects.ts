@@ -27,6 +27,7 @@ class PlainOrigin implements ObjectOrigin {
   constructor(
     readonly sources: ObjectSource[],
     private readonly doc: DocumentSource,
+    readonly build?: string,
   ) {}
 
   get fallback(): SourceLocation {
@@ -54,11 +55,12 @@ export function objectsOfDocument(
   return [new KubeObject(value, origin([{ doc, basePath: [], value, role: 'object' }]))];
 }
 
-export function objectsOfFile(file: LoadedFile, ignoreGroups: readonly string[]): KubeObject[] {
+/** Objects of a plain file; `build` names the build it is part of (see ObjectOrigin.build). */
+export function objectsOfFile(file: LoadedFile, ignoreGroups: readonly string[], build?: string): KubeObject[] {
   const out: KubeObject[] = [];
   file.parsed.documents.forEach((parsed, i) => {
     const doc = file.documents[i]!;
-    out.push(...objectsOfDocument(doc, parsed.value, ignoreGroups));
+    out.push(...objectsOfDocument(doc, parsed.value, ignoreGroups, (sources) => new PlainOrigin(sources, doc, build)));
   });
   return out;
 }

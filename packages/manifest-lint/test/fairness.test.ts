@@ -232,3 +232,30 @@ describe('Helm charts', () => {
     },
   );
 });
+
+describe('gaps that got full marks', () => {
+  it('an old copy of the Deployment costs the valid-manifests points, at its name, naming the first definition', async () => {
+    const base = await grade(undefined, { rubric: 'production-readiness' });
+    const report = await grade('duplicate-deployment', { rubric: 'production-readiness' });
+    // Before: 5/5 (both copies pass every check; the cluster ran the old image).
+    expect(costing(report)).toEqual([...costing(base), 'lint/duplicate-object k8s/old-deployment.yaml:6']);
+    expect(lintFindings(report).find((f) => f.checkId === 'lint/duplicate-object')?.message).toBe(
+      'Deployment lab85/web is already defined at k8s/deployment.yaml:4, differently: kubectl apply applies both and the one applied last replaces the other, so the cluster runs only one of the definitions that were graded; keep one (or give this one another name)',
+    );
+    // yaml-valid, schema-valid, workload-selector, service-selector, service-target-port pass; duplicate-object
+    // 7/8 objects (render, ingress-backend, statefulset-service: nothing to examine) → 5 × (5 + 7/8) / 6
+    expect(points(report, ['valid-manifests'])).toEqual({ 'valid-manifests': 4.9 });
+  });
+
+  it('a Role reading every Secret bound to the default ServiceAccount costs RBAC least privilege; the web one reading its Secret does not', async () => {
+    const base = await grade(undefined, { rubric: 'production-readiness' });
+    const report = await grade('default-sa-secrets', { rubric: 'production-readiness' });
+    // Before: 15/15 (no wildcard, no admin role).
+    expect(costing(report)).toEqual([...costing(base), 'lint/rbac-privileged k8s/rbac.yaml:49']);
+    expect(lintFindings(report).find((f) => f.checkId === 'lint/rbac-privileged')?.message).toBe(
+      'RoleBinding lab85/default-secret-reader grants Role lab85/secret-reader (get, list, watch on Secrets, k8s/rbac.yaml:35) to ServiceAccount default, which every pod of namespace lab85 without a serviceAccountName runs as: any of those pods can read every Secret of namespace lab85, credentials meant for other workloads included',
+    );
+    // rbac-privileged (w2) 1/2; rbac-cluster-scope has no ClusterRoleBinding to examine → 15 × 1/2
+    expect(points(report, ['rbac-least-privilege'])).toEqual({ 'rbac-least-privilege': 7.5 });
+  });
+});

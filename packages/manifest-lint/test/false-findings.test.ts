@@ -7,6 +7,11 @@
  *  - Helm test hooks graded as workloads (the stock `helm create` test-connection Pod)
  *  - yes/no switches under password-sounding names (`MYSQL_ALLOW_EMPTY_PASSWORD: "yes"`)
  *  - a placeholder ConfigMap `key: value` (antoinedespres/efrei-s9-kubernetes-project)
+ *
+ * and the legitimate cases next to two gaps closed later: Secrets every pod of
+ * a namespace can read (a dedicated ServiceAccount reading one named Secret,
+ * an operator's own ServiceAccount, are not), and objects defined twice (base
+ * and overlays, per-environment renderings and other namespaces are not).
  */
 import { describe, expect, it } from '@jest/globals';
 import type { LintResult } from '../src/index.js';
@@ -247,6 +252,150 @@ describe('secret-sounding names', () => {
     expect(found(result, 'lint/configmap-secrets')).toEqual([
       'error k8s/config.yaml:8 ConfigMap gateway key "api_key" looks like a secret; move it to a Secret',
       'error k8s/config.yaml:9 ConfigMap gateway key "secret_key" looks like a secret; move it to a Secret',
+    ]);
+  });
+});
+
+describe('RBAC: what every pod of a namespace can read', () => {
+  const role = (name: string, rule: string, namespace = 'shop') =>
+    `apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: { name: ${name}, namespace: ${namespace} }\nrules:\n  - ${rule}\n`;
+  const binding = (name: string, roleName: string, subject: string, namespace = 'shop') =>
+    `apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: { name: ${name}, namespace: ${namespace} }\nroleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: ${roleName} }\nsubjects:\n  - ${subject}\n`;
+  const withAccount = (yaml: string, account: string) =>
+    yaml.replace('      containers:\n', `      serviceAccountName: ${account}\n      containers:\n`);
+  const readAll = '{ apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch"] }';
+
+  it('a Role reading every Secret bound to default is reported at the subject; for a dedicated ServiceAccount, or one named Secret, it is not', async () => {
+    const result = await lintFiles(
+      {
+        'k8s/app.yaml': [
+          deployment('web', { namespace: 'shop' }),
+          withAccount(deployment('worker', { namespace: 'shop' }), 'worker'),
+        ].join('---\n'),
+        'k8s/rbac.yaml': [
+          role('read-secrets', readAll),
+          binding('default-read-secrets', 'read-secrets', '{ kind: ServiceAccount, name: default }'),
+          binding('worker-read-secrets', 'read-secrets', '{ kind: ServiceAccount, name: worker }'),
+          role(
+            'read-db-credentials',
+            '{ apiGroups: [""], resources: ["secrets"], resourceNames: ["db-credentials"], verbs: ["get"] }',
+          ),
+          binding('default-read-db-credentials', 'read-db-credentials', '{ kind: ServiceAccount, name: default }'),
+        ].join('---\n'),
+      },
+      { checks: ['lint/rbac-privileged'] },
+    );
+    expect(found(result, 'lint/rbac-privileged')).toEqual([
+      'error k8s/rbac.yaml:12 RoleBinding shop/default-read-secrets grants Role shop/read-secrets (get, list, watch on Secrets, k8s/rbac.yaml:5) to ServiceAccount default, which every pod of namespace shop without a serviceAccountName runs as (Deployment shop/web): any of those pods can read every Secret of namespace shop, credentials meant for other workloads included',
+    ]);
+    expect(result.findings[0]?.fixHint).toContain('resourceNames: ["db-credentials"]');
+    expect(result.runs[0]?.outcome).toMatchObject({ examined: 3, passed: 2 });
+  });
+
+  it('the one ServiceAccount every workload runs as is the same as default; an operator reading the Secrets of its own namespace is not', async () => {
+    const result = await lintFiles(
+      {
+        'k8s/app.yaml': [
+          withAccount(deployment('web', { namespace: 'shop' }), 'app'),
+          withAccount(deployment('worker', { namespace: 'shop' }), 'app'),
+          withAccount(deployment('rotator', { namespace: 'operators' }), 'rotator'),
+        ].join('---\n'),
+        'k8s/rbac.yaml': [
+          role('read-secrets', readAll),
+          binding('app-read-secrets', 'read-secrets', '{ kind: ServiceAccount, name: app }'),
+          role(
+            'rotator',
+            '{ apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch", "update"] }',
+            'operators',
+          ),
+          binding('rotator', 'rotator', '{ kind: ServiceAccount, name: rotator }', 'operators'),
+        ].join('---\n'),
+      },
+      { checks: ['lint/rbac-privileged'] },
+    );
+    expect(found(result, 'lint/rbac-privileged')).toEqual([
+      'error k8s/rbac.yaml:12 RoleBinding shop/app-read-secrets grants Role shop/read-secrets (get, list, watch on Secrets, k8s/rbac.yaml:5) to ServiceAccount app, which every workload of namespace shop runs as (Deployment shop/web, Deployment shop/worker): any of those pods can read every Secret of namespace shop, credentials meant for other workloads included',
+    ]);
+  });
+
+  it('every ServiceAccount of the cluster reading every Secret of every namespace', async () => {
+    const result = await lintFiles(
+      {
+        'k8s/rbac.yaml':
+          'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: { name: secret-reader }\nrules:\n  - { apiGroups: ["*"], resources: ["secrets"], verbs: ["list"] }\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: { name: everyone-reads-secrets }\nroleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: secret-reader }\nsubjects:\n  - kind: Group\n    apiGroup: rbac.authorization.k8s.io\n    name: system:serviceaccounts\n',
+      },
+      { checks: ['lint/rbac-privileged'] },
+    );
+    expect(found(result, 'lint/rbac-privileged')).toEqual([
+      'error k8s/rbac.yaml:10 ClusterRoleBinding everyone-reads-secrets gives all ServiceAccounts ClusterRole secret-reader, which grants "*" apiGroups (k8s/rbac.yaml:5)',
+      'error k8s/rbac.yaml:14 ClusterRoleBinding everyone-reads-secrets grants ClusterRole secret-reader (list on Secrets, k8s/rbac.yaml:5) to every ServiceAccount of the cluster (group system:serviceaccounts), that is every pod of every namespace: any of those pods can read every Secret of every namespace, credentials meant for other workloads included',
+    ]);
+  });
+
+  it('a roleRef the API server refuses is reported at its line, whoever the subjects are', async () => {
+    const refused = (kind: string, apiGroup: string, roleKind: string, subject: string) =>
+      `apiVersion: rbac.authorization.k8s.io/v1\nkind: ${kind}\nmetadata: { name: ops, namespace: shop }\nroleRef:\n  apiGroup: ${apiGroup}\n  kind: ${roleKind}\n  name: view\nsubjects:\n  - ${subject}\n`;
+    const user = '{ kind: User, apiGroup: rbac.authorization.k8s.io, name: ops@example.com }';
+    const result = await lintFiles(
+      {
+        'k8s/a.yaml': refused('RoleBinding', '""', 'ClusterRole', '{ kind: ServiceAccount, name: web }'),
+        'k8s/b.yaml': refused('RoleBinding', 'rbac.authorization.k8s.io/v1', 'ClusterRole', user),
+        'k8s/c.yaml': refused('ClusterRoleBinding', 'rbac.authorization.k8s.io', 'Role', user),
+        'k8s/d.yaml': refused('RoleBinding', 'rbac.authorization.k8s.io', 'ClusterRole', user),
+      },
+      { checks: ['lint/rbac-privileged'] },
+    );
+    expect(found(result, 'lint/rbac-privileged')).toEqual([
+      'error k8s/a.yaml:5 The API server refuses RoleBinding shop/ops: roleRef.apiGroup must be "rbac.authorization.k8s.io", not "" (the binding is never created and grants nothing)',
+      'error k8s/b.yaml:5 The API server refuses RoleBinding shop/ops: roleRef.apiGroup must be "rbac.authorization.k8s.io" (the group alone, without its version), not "rbac.authorization.k8s.io/v1" (the binding is never created and grants nothing)',
+      'error k8s/c.yaml:6 The API server refuses ClusterRoleBinding shop/ops: roleRef.kind must be "ClusterRole" in a ClusterRoleBinding, not "Role" (the binding is never created and grants nothing)',
+    ]);
+  });
+});
+
+describe('duplicate objects: one build at a time', () => {
+  const namespace = (name: string, labels = '') =>
+    `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${name}\n${labels ? `  labels: ${labels}\n` : ''}`;
+  const kustomization = (resources: string[]) =>
+    `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n${resources.map((r) => `  - ${r}\n`).join('')}`;
+
+  it('the second definition is reported at its name, naming the first one; without a namespace is in default', async () => {
+    const result = await lintFiles(
+      {
+        'k8s/a.yaml': deployment('web', { namespace: 'default' }),
+        'k8s/b.yaml': `# v2\n${deployment('web', { port: 8080 })}`,
+        'k8s/c.yaml': [deployment('web', { namespace: 'other' }), namespace('shop'), namespace('shop')].join('---\n'),
+      },
+      { checks: ['lint/duplicate-object'] },
+    );
+    expect(found(result, 'lint/duplicate-object')).toEqual([
+      'error k8s/b.yaml:5 Deployment default/web is already defined at k8s/a.yaml:4 (an object without a namespace lands in default), differently: kubectl apply applies both and the one applied last replaces the other, so the cluster runs only one of the definitions that were graded; keep one (or give this one another name)',
+      'info k8s/c.yaml:23 Namespace shop is already defined at k8s/c.yaml:18, identically: kubectl apply leaves it as it is, but keep one copy, or a change made to one of them will be undone by the other',
+    ]);
+  });
+
+  it('kustomization trees linted as written are builds of their own, and so is each file of committed helm template output', async () => {
+    const rendered = (replicas: number) =>
+      `---\n# Source: web/templates/deployment.yaml\n${deployment('web', { namespace: 'shop' }).replace('spec:\n', `spec:\n  replicas: ${replicas}\n`)}`;
+    const result = await lintFiles(
+      {
+        'deploy/base/kustomization.yaml': kustomization(['deployment.yaml']),
+        'deploy/base/deployment.yaml': deployment('api'),
+        'deploy/overlays/dev/kustomization.yaml': kustomization(['../../base', 'namespace.yaml']),
+        'deploy/overlays/dev/namespace.yaml': namespace('api', '{ env: dev }'),
+        'deploy/overlays/prod/kustomization.yaml': kustomization(['../../base', 'namespace.yaml', 'extra.yaml']),
+        'deploy/overlays/prod/namespace.yaml': namespace('api', '{ env: prod }'),
+        // Within one tree, a copy is still a copy.
+        'deploy/overlays/prod/extra.yaml': namespace('api', '{ env: production }'),
+        'rendered/dev.yaml': rendered(1),
+        'rendered/prod.yaml': rendered(3),
+        'k8s/api.yaml': deployment('api'),
+      },
+      { checks: ['lint/duplicate-object'] },
+    );
+    // No runner: the kustomizations are linted as written (lint/render says so).
+    expect(found(result, 'lint/duplicate-object')).toEqual([
+      'error deploy/overlays/prod/namespace.yaml:4 Namespace api is already defined at deploy/overlays/prod/extra.yaml:4, differently: kubectl apply applies both and the one applied last replaces the other, so the cluster runs only one of the definitions that were graded; keep one (or give this one another name)',
     ]);
   });
 });

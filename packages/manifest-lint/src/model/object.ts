@@ -59,6 +59,13 @@ export interface ObjectOrigin {
   renderedBy?: 'kustomize' | 'helm';
   /** The kustomization directory or chart that rendered it. */
   renderedFrom?: string;
+  /**
+   * The build it is part of, when not the repository's plain manifests: the
+   * rendered kustomization or chart, the kustomization tree whose resources
+   * were linted as written, a file of committed `helm template` output.
+   * Objects of different builds are deployed separately (an overlay each).
+   */
+  build?: string;
 }
 
 export class KubeObject {

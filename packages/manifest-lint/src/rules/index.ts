@@ -6,6 +6,7 @@ import type { LintRule } from './support/rule.js';
 import { configMapSecrets } from './configmap-secrets.js';
 import { containerResources } from './container-resources.js';
 import { databaseExposed } from './database-exposed.js';
+import { duplicateObject } from './duplicate-object.js';
 import { envSecretLiteral } from './env-secret-literal.js';
 import { hostAccess } from './host-access.js';
 import { hpaReplicas } from './hpa-replicas.js';
@@ -48,6 +49,7 @@ export const LINT_RULES: readonly LintRule<any>[] = [
   configMapSecrets,
   containerResources,
   databaseExposed,
+  duplicateObject,
   envSecretLiteral,
   hostAccess,
   hpaReplicas,
