@@ -43,6 +43,11 @@ export function createGradeWorker(processor: GradeProcessor, options: GradeWorke
       prefix: options.prefix ?? DEFAULT_QUEUE_PREFIX,
       concurrency: options.concurrency ?? 1,
       lockDuration: options.lockDurationMs ?? 60_000,
+      // A dead worker's job is found by the stalled check, two checks after its lock expired at most (the first
+      // marks active jobs, the next moves those still without a lock; BullMQ throttles the check queue-wide to
+      // one per interval). BullMQ's 30 s interval is kept for the default lock; a shorter lock (JOB_LOCK_SECONDS)
+      // brings the job back sooner, as its operator asked, instead of after 60–90 s whatever the lock.
+      stalledInterval: Math.min(30_000, options.lockDurationMs ?? 60_000),
       // A job whose worker died is picked up again once; a second stall fails it.
       maxStalledCount: 1,
       autorun: options.autorun ?? true,
