@@ -351,6 +351,38 @@ describe('RBAC: what every pod of a namespace can read', () => {
       'error k8s/c.yaml:6 The API server refuses ClusterRoleBinding shop/ops: roleRef.kind must be "ClusterRole" in a ClusterRoleBinding, not "Role" (the binding is never created and grants nothing)',
     ]);
   });
+
+  it('a refused binding that would hand every Secret to the default ServiceAccount says both, the second as what it would do once fixed', async () => {
+    const result = await lintFiles(
+      {
+        'k8s/rbac.yaml': `apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: { name: reader, namespace: shop }
+rules:
+  - { apiGroups: [""], resources: [secrets], verbs: [get, list] }
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: { name: reader-binding, namespace: shop }
+subjects:
+  - kind: ServiceAccount
+    name: default
+    namespace: shop
+roleRef:
+  kind: Role
+  name: reader
+  apiGroup: ""
+`,
+      },
+      { checks: ['lint/rbac-privileged'] },
+    );
+    expect(found(result, 'lint/rbac-privileged')).toEqual([
+      expect.stringMatching(
+        /^error k8s\/rbac\.yaml:12 RoleBinding shop\/reader-binding would grant, once its roleRef is fixed, Role shop\/reader \(get, list on Secrets, k8s\/rbac\.yaml:5\) to ServiceAccount default, /,
+      ),
+      'error k8s/rbac.yaml:17 The API server refuses RoleBinding shop/reader-binding: roleRef.apiGroup must be "rbac.authorization.k8s.io", not "" (the binding is never created and grants nothing)',
+    ]);
+  });
 });
 
 describe('duplicate objects: one build at a time', () => {

@@ -95,6 +95,9 @@ rules:
       }
       const accounts = boundServiceAccounts(binding);
       if (accounts.length === 0) continue;
+      // A refused binding grants nothing yet; what it would grant once fixed is said as such, not as a fact.
+      const gives = refused ? 'would give, once its roleRef is fixed,' : 'gives';
+      const grants = refused ? 'would grant, once its roleRef is fixed,' : 'grants';
       reporter.examine(subject);
       const roleName = asString(binding.get(['roleRef', 'name'])) ?? '';
       const users = [...new Set(accounts.flatMap((a) => workloadsUsing(context.index, a)))];
@@ -107,7 +110,7 @@ rules:
       if (options.dangerousRoles.includes(roleName)) {
         reporter.report({
           subject,
-          message: `${subject} gives ${accountNames}${usedBy} the ${roleName} role${binding.kind === 'ClusterRoleBinding' ? ' across the whole cluster' : ''}`,
+          message: `${subject} ${gives} ${accountNames}${usedBy} the ${roleName} role${binding.kind === 'ClusterRoleBinding' ? ' across the whole cluster' : ''}`,
           location: binding.locate(['roleRef', 'name']),
         });
         continue;
@@ -129,7 +132,7 @@ rules:
           const where = role.locate(wildcard.path);
           reporter.report({
             subject,
-            message: `${subject} gives ${accountNames}${usedBy} ${role.ref}, which grants "*" ${wildcard.field} (${where.file}:${where.line})`,
+            message: `${subject} ${gives} ${accountNames}${usedBy} ${role.ref}, which grants "*" ${wildcard.field} (${where.file}:${where.line})`,
             location: binding.locate(['roleRef', 'name']),
           });
         }
@@ -147,7 +150,7 @@ rules:
       for (const { account, who } of sharedIdentities(context.index, binding)) {
         reporter.report({
           subject,
-          message: `${subject} grants ${granted} to ${who}: any of those pods can read ${scope}, credentials meant for other workloads included`,
+          message: `${subject} ${grants} ${granted} to ${who}: any of those pods can read ${scope}, credentials meant for other workloads included`,
           location: binding.locate(['subjects', account.index, 'name']),
           fixHint: SHARED_SECRETS_HINT,
         });
