@@ -32,28 +32,56 @@ export function isEmptySelector(selector: LabelSelector): boolean {
   return Object.keys(selector.matchLabels).length === 0 && selector.matchExpressions.length === 0;
 }
 
-export function selectorMatches(selector: LabelSelector, labels: Record<string, string>): boolean {
-  for (const [k, v] of Object.entries(selector.matchLabels)) if (labels[k] !== v) return false;
+/** Whether a selector or peer selects something: `maybe` when it depends on labels the repository cannot tell. */
+export type Verdict = 'yes' | 'no' | 'maybe';
+
+/** The labels of a namespace or pod, as far as they are known (`complete`: no other label exists). */
+export interface KnownLabels {
+  labels: Record<string, string>;
+  complete: boolean;
+}
+
+/** A selector against labels that may be incomplete: a requirement on an unknown label is `maybe`. */
+export function selectorVerdict(selector: LabelSelector, known: KnownLabels): Verdict {
+  let verdict: Verdict = 'yes';
+  const unknown = () => {
+    if (known.complete) return false;
+    verdict = 'maybe';
+    return true;
+  };
+  const has = (key: string) => Object.prototype.hasOwnProperty.call(known.labels, key);
+  for (const [key, value] of Object.entries(selector.matchLabels)) {
+    if (has(key)) {
+      if (known.labels[key] !== value) return 'no';
+    } else if (!unknown()) return 'no';
+  }
   for (const { key, operator, values } of selector.matchExpressions) {
-    const has = Object.prototype.hasOwnProperty.call(labels, key);
+    const present = has(key);
+    const value = known.labels[key];
     switch (operator) {
       case 'In':
-        if (!has || !values.includes(labels[key]!)) return false;
+        if (present ? !values.includes(value!) : !unknown()) return 'no';
         break;
       case 'NotIn':
-        if (has && values.includes(labels[key]!)) return false;
+        if (present ? values.includes(value!) : false) return 'no';
+        if (!present) unknown();
         break;
       case 'Exists':
-        if (!has) return false;
+        if (!present && !unknown()) return 'no';
         break;
       case 'DoesNotExist':
-        if (has) return false;
+        if (present) return 'no';
+        unknown();
         break;
       default:
-        return false;
+        return 'no'; // not a valid operator: the API server rejects the policy
     }
   }
-  return true;
+  return verdict;
+}
+
+export function selectorMatches(selector: LabelSelector, labels: Record<string, string>): boolean {
+  return selectorVerdict(selector, { labels, complete: true }) === 'yes';
 }
 
 export function formatSelector(selector: LabelSelector): string {

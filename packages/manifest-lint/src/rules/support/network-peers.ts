@@ -10,10 +10,14 @@
  *  - a policy without policyTypes isolates ingress, and egress only if its `egress` list has rules.
  */
 import { asArray, isRecord, type KubeObject } from '../../model/object.js';
-import { namespaceOf, toLabelSelector, type LabelSelector } from '../../model/selectors.js';
-
-/** Whether a selector or peer selects something: `maybe` when it depends on labels the repository cannot tell. */
-export type Verdict = 'yes' | 'no' | 'maybe';
+import {
+  namespaceOf,
+  selectorVerdict,
+  toLabelSelector,
+  type KnownLabels,
+  type LabelSelector,
+  type Verdict,
+} from '../../model/selectors.js';
 
 export type Direction = 'Ingress' | 'Egress';
 
@@ -23,51 +27,6 @@ export function isolates(policy: KubeObject, direction: Direction): boolean {
   if (types.length > 0) return types.includes(direction);
   // SetDefaults_NetworkPolicy: Ingress always, Egress when `egress` has at least one rule.
   return direction === 'Ingress' || asArray(policy.get(['spec', 'egress'])).length > 0;
-}
-
-/** The labels of a namespace or pod, as far as they are known (`complete`: no other label exists). */
-export interface KnownLabels {
-  labels: Record<string, string>;
-  complete: boolean;
-}
-
-/** A selector against labels that may be incomplete: a requirement on an unknown label is `maybe`. */
-export function selectorVerdict(selector: LabelSelector, known: KnownLabels): Verdict {
-  let verdict: Verdict = 'yes';
-  const unknown = () => {
-    if (known.complete) return false;
-    verdict = 'maybe';
-    return true;
-  };
-  const has = (key: string) => Object.prototype.hasOwnProperty.call(known.labels, key);
-  for (const [key, value] of Object.entries(selector.matchLabels)) {
-    if (has(key)) {
-      if (known.labels[key] !== value) return 'no';
-    } else if (!unknown()) return 'no';
-  }
-  for (const { key, operator, values } of selector.matchExpressions) {
-    const present = has(key);
-    const value = known.labels[key];
-    switch (operator) {
-      case 'In':
-        if (present ? !values.includes(value!) : !unknown()) return 'no';
-        break;
-      case 'NotIn':
-        if (present ? values.includes(value!) : false) return 'no';
-        if (!present) unknown();
-        break;
-      case 'Exists':
-        if (!present && !unknown()) return 'no';
-        break;
-      case 'DoesNotExist':
-        if (present) return 'no';
-        unknown();
-        break;
-      default:
-        return 'no'; // not a valid operator: the API server rejects the policy
-    }
-  }
-  return verdict;
 }
 
 /** What a peer is made of (`namespace`/`pod`: the selectors written in that one item). */
