@@ -60,8 +60,8 @@ export interface GradeQueueOptions {
   jobOptions?: JobsOptions;
 }
 
-/** The queues made by createGradeQueue (with their connection): enqueueGrade's scripts need its key layout. */
-const connections = new WeakMap<GradeQueue, Redis>();
+/** The queues made by createGradeQueue: enqueueGrade's scripts need their key layout and options. */
+const gradeQueues = new WeakSet<GradeQueue>();
 
 export function createGradeQueue(options: GradeQueueOptions): GradeQueue {
   const queue = new Queue<GradeJob, GradeJobResult, typeof GRADE_JOB_NAME>(options.name ?? DEFAULT_QUEUE_NAME, {
@@ -69,7 +69,7 @@ export function createGradeQueue(options: GradeQueueOptions): GradeQueue {
     prefix: options.prefix ?? DEFAULT_QUEUE_PREFIX,
     defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, ...options.jobOptions },
   });
-  connections.set(queue, options.connection);
+  gradeQueues.add(queue);
   return queue;
 }
 
@@ -242,7 +242,7 @@ export async function enqueueGrade(
   });
   const jobId = gradeJobId(job, { force });
   const keys = queueKeys(queue);
-  if (!connections.has(queue)) throw new Error('enqueueGrade needs a queue made by createGradeQueue');
+  if (!gradeQueues.has(queue)) throw new Error('enqueueGrade needs a queue made by createGradeQueue');
   // BullMQ answers an add with an existing id exactly like a new add; the stored data tells us whose
   // request created the job (afterAdd, in the same round trip: see addBatched and supersede.ts).
   const stream = gradeJobStream(job);
