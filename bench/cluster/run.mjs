@@ -9,7 +9,10 @@
  * throughput with several submissions at once, fresh and warm.
  *
  *   eval "$(test/kind-offline/env.sh)"
- *   node bench/cluster/run.mjs [--rubric lab-85] [--runs 2] [--concurrency 1,2,4] [--only fresh|warm]
+ *   node bench/cluster/run.mjs [--rubric lab-85] [--runs 2] [--concurrency 1,2,4] [--only fresh|warm] [--trace]
+ *
+ * --trace prints every progress message of each grading with its time from
+ * the submission's start (where the seconds of a phase go).
  *
  * Phases come from the stage's own progress messages (each lasts until the
  * next message): create (kind create + nodes Ready + kube-proxy/CoreDNS), load
@@ -34,6 +37,7 @@ const option = (name, fallback) => {
 const rubricId = option('rubric', 'lab-85');
 const runs = Number(option('runs', '2'));
 const only = option('only', 'both');
+const trace = args.includes('--trace');
 const levels = option('concurrency', '1,2')
   .split(',')
   .map(Number)
@@ -53,7 +57,25 @@ const { gradeSource } = await load('pipeline');
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'labgrader-cluster-bench-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
-const runner = createExecaRunner();
+const execa = createExecaRunner();
+/** With --trace (and LABGRADER_BENCH_COMMANDS=1), every command too, with its time and duration. */
+let traceStart = 0;
+const traceCommands = trace && process.env.LABGRADER_BENCH_COMMANDS === '1';
+const runner = traceCommands
+  ? {
+      async run(command, args, options) {
+        const t = performance.now();
+        try {
+          return await execa.run(command, args, options);
+        } finally {
+          const shown = [path.basename(command), ...args.filter((a) => !a.startsWith('--kubeconfig'))].join(' ');
+          console.log(
+            `    ${((t - traceStart) / 1000).toFixed(2).padStart(7)} s  +${Math.round(performance.now() - t)} ms  ${shown.slice(0, 160)}`,
+          );
+        }
+      },
+    }
+  : execa;
 const planned = await planClusterStage({
   mode: 'kind',
   rubric: await loadRubric(rubricId, root),
@@ -66,7 +88,7 @@ const PHASES = [
   ['wait for slot', /^waiting for a cluster slot/],
   ['take warm cluster', /^(waiting for a warm cluster|grading in the warm kind cluster)/],
   ['create', /^(creating kind cluster|waiting for \d+ worker|waiting for kube-proxy)/],
-  ['load images', /^loading \d+ image/],
+  ['load images', /^(loading|reusing) \d+ image/],
   ['isolation', /admission policies|API discovery|^creating \d+ namespace|guard rails/],
   ['apply', /^applying \d+ object/],
   ['Ready', /^(waiting for|stopped waiting|probing|reading the manifests)/],
@@ -89,6 +111,7 @@ async function gradeOnce(pool) {
   const marks = [];
   let clusterEnd;
   const t0 = performance.now();
+  traceStart = t0;
   const report = await gradeSource(
     { kind: 'directory', path: dir },
     { rubric: planned.rubric, skip: planned.skip },
@@ -96,13 +119,20 @@ async function gradeOnce(pool) {
       runner,
       stages: createBuiltinStages({ env: process.env, ...(pool ? { clusterPool: pool } : {}) }),
       onEvent: (e) => {
+        if (trace && e.type === 'stage-start') console.log(`    ${fmt((performance.now() - t0) / 1000)}  [${e.stage}]`);
         if (e.stage !== 'cluster') return;
+        if (trace && e.type === 'progress') console.log(`    ${fmt((performance.now() - t0) / 1000)}  ${e.message}`);
         if (e.type === 'progress') marks.push([performance.now(), phaseOf(e.message)]);
         if (e.type === 'stage-end') clusterEnd = performance.now();
       },
     },
   );
   const total = (performance.now() - t0) / 1000;
+  if (trace) {
+    for (const e of report.evidence ?? [])
+      if (/timeline|steady-state|bad-rollout|pod-kill|container-kill/.test(e.label))
+        console.log(`    evidence ${e.label}: ${e.detail.replace(/\n/g, '\n      ')}`);
+  }
   const phases = {};
   marks.forEach(([at, phase], i) => {
     const next = i + 1 < marks.length ? marks[i + 1][0] : (clusterEnd ?? at);
@@ -171,6 +201,9 @@ async function sequential(label, pool) {
   console.log(`\n== ${label}: ${runs} submissions one after the other`);
   const results = [];
   for (let i = 0; i < runs; i++) {
+    // A submission that finds the pool ready (the previous job's namespaces are cleaned up in the background
+    // between submissions; back to back, the next one waits for that: see the concurrent runs).
+    await pool?.idle();
     const r = await gradeOnce(pool);
     results.push(r);
     console.log(`run ${i + 1}: ${fmt(r.total)} end to end, ${r.status} ${r.score} (${r.cluster})`);

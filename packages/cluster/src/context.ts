@@ -44,9 +44,11 @@ export interface RootCause {
 export interface SteadyStateResult {
   /** Seconds watched after every workload was Ready (the drills included). */
   watchedSeconds: number;
-  /** The least it was to watch, and why. */
+  /** The restart window (what it watches when a liveness probe failed, or always with `until: restart-window`). */
   windowSeconds: number;
+  /** Why it watched as long as it did. */
   because: string;
+  until: 'liveness-answered' | 'restart-window';
 }
 
 export interface ClusterContext {

@@ -191,27 +191,85 @@ export async function createKindCluster(options: {
   }
 }
 
-/** Copies the images the local Docker daemon has into the cluster's nodes; the others are left to pull. */
+/**
+ * What a warm cluster remembers of the images it was given: per node and
+ * image reference, the Docker image ID loaded and the manifest digest
+ * containerd then held under that reference.
+ */
+export type LoadedImages = Map<string, { imageId: string; digest: string }>;
+
+/** The manifest digest containerd holds under `ref` on a node (`ctr images ls`), if any. */
+async function nodeImageDigest(docker: Tool, node: string, ref: string): Promise<string | undefined> {
+  const r = await docker.run(['exec', node, 'ctr', '-n', 'k8s.io', 'images', 'ls', `name==${ref}`], {
+    unrecorded: true,
+  });
+  if (r.exitCode !== 0) return undefined;
+  for (const line of r.stdout.split('\n')) {
+    const fields = line.trim().split(/\s+/);
+    if (fields[0] === ref) return fields.find((f) => /^sha256:[0-9a-f]{64}$/.test(f));
+  }
+  return undefined;
+}
+
+/**
+ * Copies the images the local Docker daemon has into the cluster's nodes; the
+ * others are left to pull. With `reuse` (a warm cluster), an image an earlier
+ * job loaded is not copied again when every node still holds, under its
+ * reference, the very manifest it was given (the same Docker image ID on this
+ * side, the same digest on the nodes): a pull under the same name by a later
+ * job, or the kubelet's image garbage collection, makes it load again.
+ */
 export async function loadKindImages(
   name: string,
   images: readonly string[],
   tools: Pick<KindTools, 'kind' | 'docker'>,
   progress: (message: string) => void,
+  reuse?: { nodes: readonly string[]; loaded: LoadedImages; normalize: (ref: string) => string },
 ): Promise<{ loaded: string[]; notLocal: string[] }> {
   const loaded: string[] = [];
   const notLocal: string[] = [];
+  const ids = new Map<string, string>();
   for (const image of images) {
     const inspect = await tools.docker.run(['image', 'inspect', '--format', '{{.Id}}', image]);
     (inspect.exitCode === 0 ? loaded : notLocal).push(image);
+    if (inspect.exitCode === 0) ids.set(image, inspect.stdout.trim());
   }
-  if (loaded.length > 0) {
-    progress(`loading ${loaded.length} image${loaded.length === 1 ? '' : 's'} into the cluster`);
-    const load = await tools.kind.run(['load', 'docker-image', ...loaded, '--name', name], { timeoutMs: 600_000 });
+  const key = (node: string, image: string) => `${node}\u0000${image}`;
+  const present = async (image: string): Promise<boolean> => {
+    if (!reuse || reuse.nodes.length === 0) return false;
+    const digests = await Promise.all(
+      reuse.nodes.map(async (node) => {
+        const was = reuse.loaded.get(key(node, image));
+        if (!was || was.imageId !== ids.get(image)) return false;
+        return (await nodeImageDigest(tools.docker, node, reuse.normalize(image))) === was.digest;
+      }),
+    );
+    return digests.every(Boolean);
+  };
+  const reused: string[] = [];
+  const toLoad: string[] = [];
+  for (const image of loaded) ((await present(image)) ? reused : toLoad).push(image);
+  if (reused.length > 0) {
+    progress(
+      `reusing ${reused.length} image${reused.length === 1 ? '' : 's'} an earlier job loaded into this warm cluster (same image ID, same digest on every node)`,
+    );
+  }
+  if (toLoad.length > 0) {
+    progress(`loading ${toLoad.length} image${toLoad.length === 1 ? '' : 's'} into the cluster`);
+    const load = await tools.kind.run(['load', 'docker-image', ...toLoad, '--name', name], { timeoutMs: 600_000 });
     if (load.exitCode !== 0) {
       throw unavailable(
         `kind load docker-image failed: ${firstLine(load.stderr)}`,
         'The images could not be copied into the cluster; this is not your fault. Try again, or report it.',
       );
+    }
+    if (reuse) {
+      for (const image of toLoad)
+        for (const node of reuse.nodes) {
+          const digest = await nodeImageDigest(tools.docker, node, reuse.normalize(image));
+          if (digest) reuse.loaded.set(key(node, image), { imageId: ids.get(image)!, digest });
+          else reuse.loaded.delete(key(node, image));
+        }
     }
   }
   return { loaded, notLocal };

@@ -38,7 +38,9 @@ import {
   kindNodeNames,
   loadKindImages,
   type KindTools,
+  type LoadedImages,
 } from './kind-cluster.js';
+import { normalizeReference } from './images.js';
 import type { ClusterSlot, ClusterSlots } from './slots.js';
 import { JOB_LABEL } from './plan.js';
 import {
@@ -69,6 +71,8 @@ export interface WarmLease {
   readonly served: number;
   readonly maxJobs: number;
   readonly egressGuard?: { podCidrs: string[]; nodes: string[] };
+  /** The images earlier jobs loaded into it (loadKindImages reuses them when they are unchanged). */
+  readonly loadedImages: LoadedImages;
   /**
    * Gives the cluster back: its job's namespaces are deleted in the background
    * and the cluster grades again once they are gone, unless `dirty` says why
@@ -142,6 +146,7 @@ interface WarmCluster {
   state: 'creating' | 'ready' | 'busy' | 'cleaning' | 'deleting';
   /** Namespaces of earlier jobs still being deleted in the background, and since when (monotonic ms). */
   terminating: Map<string, number>;
+  loadedImages: LoadedImages;
 }
 
 interface Waiter {
@@ -246,6 +251,7 @@ export function createKindClusterPool(options: KindClusterPoolOptions): ClusterP
       served: 0,
       state: 'creating',
       terminating: new Map(),
+      loadedImages: new Map(),
     };
     clusters.add(cluster);
     let created = false;
@@ -370,6 +376,7 @@ export function createKindClusterPool(options: KindClusterPoolOptions): ClusterP
       served: cluster.served,
       maxJobs: options.maxJobsPerCluster,
       ...(cluster.egressGuard ? { egressGuard: cluster.egressGuard } : {}),
+      loadedImages: cluster.loadedImages,
       release({ namespaces, dirty, keep }) {
         if (released) return 'already given back';
         released = true;
@@ -553,7 +560,12 @@ export function createWarmSession(config: KindConfig, deps: SessionDeps, lease: 
     async setUp(progress) {
       progress(`grading in the warm kind cluster ${lease.name}`);
     },
-    loadImages: (images, progress) => loadKindImages(lease.name, images, { kind, docker }, progress),
+    loadImages: (images, progress) =>
+      loadKindImages(lease.name, images, { kind, docker }, progress, {
+        nodes: lease.nodes,
+        loaded: lease.loadedImages,
+        normalize: normalizeReference,
+      }),
     registerNamespace(name) {
       if (!namespaces.includes(name)) namespaces.push(name);
     },

@@ -247,14 +247,19 @@ export const clusterSettingsSchema = z.strictObject({
     .prefault({}),
   /**
    * After every workload is Ready, the stage keeps watching them, through the
-   * drills and at least as long as the slowest liveness probe needs to get a
-   * container restarted (initialDelaySeconds + periodSeconds ×
-   * failureThreshold + timeoutSeconds) plus `marginSeconds`, but no longer
-   * than `maxSeconds`; restarts no drill caused are findings, and make the
-   * drills' measurements meaningless.
+   * drills, until their liveness probes have acted (steady.ts): with
+   * `until: liveness-answered`, until the kubelet counted a successful answer
+   * of every liveness probe (without its counters: the time each needs to
+   * run once, initialDelaySeconds + periodSeconds + timeoutSeconds, plus
+   * `marginSeconds`); once one fails, or always with `until: restart-window`,
+   * as long as the slowest needs to get a container restarted
+   * (initialDelaySeconds + periodSeconds × failureThreshold + timeoutSeconds)
+   * plus `marginSeconds`; never longer than `maxSeconds`. Restarts no drill
+   * caused are findings, and make the drills' measurements meaningless.
    */
   steadyState: z
     .strictObject({
+      until: z.enum(['liveness-answered', 'restart-window']).default('liveness-answered'),
       marginSeconds: z.number().min(0).max(300).default(5),
       maxSeconds: z.number().min(0).max(1200).default(120),
     })

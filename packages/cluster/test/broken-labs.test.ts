@@ -104,15 +104,20 @@ const credits = (outcomes: CheckOutcome[]) =>
   outcomes.map((o) => (o.examined === 0 ? null : (o.score ?? o.passed / o.examined)));
 
 describe('the passing example', () => {
-  it('is watched as long as its liveness probe needs to act, through the drills, and nothing restarts by itself', async () => {
-    const { context, prep, clock } = await run(path.join(EXAMPLES, 'lab-85-passing'), HEALTHY);
-    // 5 + 10 × 3 + 1 s for its liveness probe, plus 5 s.
-    expect(context.steady).toMatchObject({ windowSeconds: 41 });
-    expect(context.steady!.watchedSeconds).toBeGreaterThanOrEqual(41);
-    expect(clock.t).toBeGreaterThanOrEqual(4_000 + 41_000);
+  it('is watched through the drills until the kubelet counted an answer of its liveness probe, and nothing restarts by itself', async () => {
+    const { context, prep, runner, progress } = await run(path.join(EXAMPLES, 'lab-85-passing'), HEALTHY);
+    // The restart window (5 + 10 × 3 + 1 s for its liveness probe, plus 5 s) is what a failure would extend it to.
+    expect(context.steady).toMatchObject({ windowSeconds: 41, until: 'liveness-answered' });
+    // The drills took longer than the probe needed to answer: nothing more to wait for.
+    expect(progress.filter((m) => m.startsWith('watching the Ready pods'))).toEqual([]);
     expect(prep.evidence?.find((e) => e.label === 'steady-state')?.detail).toMatch(
-      /^watched the Ready workloads for [\d.]+ s after they were Ready, the drills included \(at least 41 s: the liveness probe of container "web" of Deployment lab85\/web restarts it within initialDelaySeconds 5 \+ periodSeconds 10 × failureThreshold 3 \+ timeoutSeconds 1 = 36 s, plus 5 s\): no container restarted by itself$/,
+      /^watched the Ready workloads for [\d.]+ s after they were Ready, the drills included \(every liveness probe answered \(the kubelet counted \d+ successful liveness results? of container "web" of Deployment lab85\/web, none failed\)\): no container restarted by itself$/,
     );
+    expect(
+      runner
+        .lines()
+        .some((l) => / get --raw \/api\/v1\/nodes\/labgrader-000001-control-plane\/proxy\/metrics\/probes$/.test(l)),
+    ).toBe(true);
     // The container kill restarted a container: the drill's doing, not the lab's.
     expect(context.drills['container-kill']?.restartedContainers).toHaveLength(1);
     expect(context.cause).toBeUndefined();
@@ -120,37 +125,73 @@ describe('the passing example', () => {
     expect(findings(outcomes)).toEqual([]);
     expect(credits(outcomes)).toEqual([1, 1, 1, 1, 1, 1]);
   });
+
+  it("without the kubelet's counters: watched as long as its liveness probe needs to run once (5 + 10 + 1 s, plus 5 s)", async () => {
+    const { context, prep, clock } = await run(path.join(EXAMPLES, 'lab-85-passing'), {
+      ...HEALTHY,
+      livenessCounters: 'refused',
+    });
+    expect(context.steady!.watchedSeconds).toBeGreaterThanOrEqual(21);
+    expect(context.steady!.watchedSeconds).toBeLessThan(41);
+    expect(clock.t).toBeGreaterThanOrEqual(4_000 + 21_000);
+    expect(prep.evidence?.find((e) => e.label === 'steady-state')?.detail).toMatch(
+      /\(the kubelet's probe counters could not be read, so at least the time each liveness probe needs to run once, 21 s: the liveness probe of container "web" of Deployment lab85\/web runs a first time within initialDelaySeconds 5 \+ periodSeconds 10 \+ timeoutSeconds 1 = 16 s, plus 5 s\): no container restarted by itself$/,
+    );
+    expect(credits(await gradeAll(context))).toEqual([1, 1, 1, 1, 1, 1]);
+  });
+
+  it('with steadyState.until: restart-window, watched the whole restart window', async () => {
+    const { context, prep, clock } = await run(path.join(EXAMPLES, 'lab-85-passing'), HEALTHY, {
+      steadyState: { until: 'restart-window' },
+    });
+    expect(context.steady).toMatchObject({ windowSeconds: 41, until: 'restart-window' });
+    expect(context.steady!.watchedSeconds).toBeGreaterThanOrEqual(41);
+    expect(clock.t).toBeGreaterThanOrEqual(4_000 + 41_000);
+    expect(prep.evidence?.find((e) => e.label === 'steady-state')?.detail).toMatch(
+      /\(at least 41 s: the liveness probe of container "web" of Deployment lab85\/web restarts it within initialDelaySeconds 5 \+ periodSeconds 10 × failureThreshold 3 \+ timeoutSeconds 1 = 36 s, plus 5 s\): no container restarted by itself$/,
+    );
+  });
 });
 
 describe('one cause, one finding, at its line; the drills it makes meaningless earn nothing', () => {
-  it('a liveness probe that kills the app every 30 s: found at livenessProbe, the drills not meaningful', async () => {
-    const { context, prep } = await run(lab(BROKEN_LABS.livenessNotFound), { ...HEALTHY, livenessKillEveryMs: 30_000 });
-    const web = context.deploy.workloads[0]!;
-    expect(web.ready).toBe(true);
-    // Stopped watching at the first restart it saw (the other pods were deleted or killed by the drills).
-    expect(web.restartsAfterReady).toBeGreaterThanOrEqual(1);
-    expect(context.cause).toMatchObject({
-      summary: expect.stringMatching(
-        /^Deployment lab85\/web restarted \d+ times? by itself after it was Ready \(LivenessProbeFailed\)$/,
-      ) as unknown,
-      reportedBy: 'cluster/deploys-ready',
-      location: expect.objectContaining({ file: 'k8s/deployment.yaml', line: 71 }) as unknown,
-    });
-    expect(prep.evidence?.find((e) => e.label === 'steady-state')?.detail).toMatch(
-      /: Deployment lab85\/web restarted \d+ times? by itself$/,
-    );
-    const outcomes = await gradeAll(context);
-    expect(findings(outcomes)).toEqual([
-      expect.stringMatching(
-        /^error cluster\/deploys-ready k8s\/deployment\.yaml:71 Deployment lab85\/web became Ready but did not stay Ready: The liveness probe of container "web" of Deployment lab85\/web fails \(HTTP probe failed with statuscode: 404\), so the kubelet restarted the container \d+ times? in the \d+ s after its pods were Ready\.$/,
-      ),
-    ]);
-    // deploys-ready 0; the baseline answered; every drill: not meaningful, no credit.
-    expect(credits(outcomes)).toEqual([0, 1, 0, 0, 0, 0]);
-    expect(outcomes[2]!.summary).toMatch(
-      /^not meaningful, no credit \(Deployment lab85\/web restarted \d+ times? by itself after it was Ready \(LivenessProbeFailed\); the cause is reported once, by cluster\/deploys-ready at k8s\/deployment\.yaml:71\)$/,
-    );
-  });
+  it.each([
+    ['counted', 'the kubelet counts its failures'],
+    ['refused', "without the kubelet's counters, from its Unhealthy events"],
+  ] as const)(
+    'a liveness probe that kills the app every 30 s (%s: %s): found at livenessProbe, the drills not meaningful',
+    async (counters, _how) => {
+      const { context, prep } = await run(lab(BROKEN_LABS.livenessNotFound), {
+        ...HEALTHY,
+        livenessKillEveryMs: 30_000,
+        livenessCounters: counters,
+      });
+      const web = context.deploy.workloads[0]!;
+      expect(web.ready).toBe(true);
+      // Stopped watching at the first restart it saw (the other pods were deleted or killed by the drills).
+      expect(web.restartsAfterReady).toBeGreaterThanOrEqual(1);
+      expect(context.cause).toMatchObject({
+        summary: expect.stringMatching(
+          /^Deployment lab85\/web restarted \d+ times? by itself after it was Ready \(LivenessProbeFailed\)$/,
+        ) as unknown,
+        reportedBy: 'cluster/deploys-ready',
+        location: expect.objectContaining({ file: 'k8s/deployment.yaml', line: 71 }) as unknown,
+      });
+      expect(prep.evidence?.find((e) => e.label === 'steady-state')?.detail).toMatch(
+        /: Deployment lab85\/web restarted \d+ times? by itself$/,
+      );
+      const outcomes = await gradeAll(context);
+      expect(findings(outcomes)).toEqual([
+        expect.stringMatching(
+          /^error cluster\/deploys-ready k8s\/deployment\.yaml:71 Deployment lab85\/web became Ready but did not stay Ready: The liveness probe of container "web" of Deployment lab85\/web fails \(HTTP probe failed with statuscode: 404\), so the kubelet restarted the container \d+ times? in the \d+ s after its pods were Ready\.$/,
+        ),
+      ]);
+      // deploys-ready 0; the baseline answered; every drill: not meaningful, no credit.
+      expect(credits(outcomes)).toEqual([0, 1, 0, 0, 0, 0]);
+      expect(outcomes[2]!.summary).toMatch(
+        /^not meaningful, no credit \(Deployment lab85\/web restarted \d+ times? by itself after it was Ready \(LivenessProbeFailed\); the cause is reported once, by cluster\/deploys-ready at k8s\/deployment\.yaml:71\)$/,
+      );
+    },
+  );
 
   it.each([
     [BROKEN_LABS.targetPortNothing, ''],
@@ -177,8 +218,8 @@ describe('one cause, one finding, at its line; the drills it makes meaningless e
       );
       expect(context.drills).toEqual({});
       expect(runner.lines().some((l) => / delete pod | set image | ctr /.test(l))).toBe(false);
-      // Still watched long enough to see the liveness probe act.
-      expect(context.steady!.watchedSeconds).toBeGreaterThanOrEqual(41);
+      // Still watched until its liveness probe acted.
+      expect(context.steady!.because).toMatch(/^every liveness probe answered \(the kubelet counted/);
       const outcomes = await gradeAll(context);
       expect(findings(outcomes)).toEqual([
         `error cluster/service-availability k8s/service.yaml:15 Service lab85/web never answered although its pods were Ready (${context.baseline!.attempts} requests in ${context.baseline!.afterSeconds} s, then labgrader stopped waiting: the state is terminal): Service lab85/web sends its requests to targetPort 8081 of its 3 ready endpoints, where nothing answers (last: curl exit 7 (connection refused)): the pods' containers declare http (8080), metrics (9090)${note}.`,

@@ -43,6 +43,9 @@ function setup(options: { namespacesGo?: boolean; podsStop?: boolean } = {}) {
   runner.commandMs = 0;
   /** Namespaces given back (deleted without waiting). */
   const given: string[] = [];
+  /** What containerd holds on the nodes, by reference: the manifest digest (kind load writes one). */
+  const nodeImages = new Map<string, string>();
+  let loads = 0;
   const script = () => {
     scriptKindCluster(runner, clock, {
       replicas: 3,
@@ -55,6 +58,22 @@ function setup(options: { namespacesGo?: boolean; podsStop?: boolean } = {}) {
     });
     scriptIsolation(runner);
     runner
+      .on(/^kind load docker-image /, (c) => {
+        loads += 1;
+        for (const ref of c.args.slice(2, -2)) nodeImages.set(ref, `sha256:${String(loads).repeat(64).slice(0, 64)}`);
+        return { stdout: '' };
+      })
+      .on(/^docker exec \S+ ctr -n k8s\.io images ls name==\S+$/, (c) => {
+        const ref = c.args[c.args.length - 1]!.slice('name=='.length);
+        const digest = nodeImages.get(ref);
+        return {
+          stdout:
+            'REF TYPE DIGEST SIZE PLATFORMS LABELS\n' +
+            (digest
+              ? `${ref} application/vnd.docker.distribution.manifest.v2+json ${digest} 3.9 MiB linux/amd64 io.cri-containerd.image=managed\n`
+              : ''),
+        };
+      })
       .on(/ get nodes -o json$/, { stdout: READY_NODES })
       .on(/ get --raw \/readyz/, { stdout: 'ok' })
       .on(/ delete namespace /, (c) => {
@@ -107,7 +126,7 @@ function setup(options: { namespacesGo?: boolean; podsStop?: boolean } = {}) {
       .lines()
       .filter((l) => l.startsWith('kind delete cluster'))
       .map((l) => l.split(' ')[4]!);
-  return { clock, runner, deps, pool, script, created, deleted, held };
+  return { clock, runner, deps, pool, script, created, deleted, held, nodeImages };
 }
 
 describe('the warm cluster pool (scripted kind, kubectl, docker)', () => {
@@ -170,6 +189,12 @@ describe('the warm cluster pool (scripted kind, kubectl, docker)', () => {
     });
     expect(second.context.target).toMatch(new RegExp(`in the warm kind cluster ${warm} \\(job 2 of at most 10`));
     expect(second.context.drills['pod-kill']).toMatchObject({ status: 'completed' });
+    // The image job 1 loaded is still there, the same manifest under the same name: not copied again.
+    const job2 = runner.lines().slice(before + job1.length);
+    expect(job2.filter((l) => l.startsWith('kind load'))).toEqual([]);
+    expect(job2).toContain(
+      `docker exec ${warm}-control-plane ctr -n k8s.io images ls name==ghcr.io/labgrader-examples/lab85-web:1.0.0`,
+    );
     await pool.idle();
     expect(created()).toEqual([warm]);
     expect(deleted()).toEqual([]);
@@ -177,6 +202,45 @@ describe('the warm cluster pool (scripted kind, kubectl, docker)', () => {
     await pool.close();
     expect(deleted()).toEqual([warm]);
     expect(held).toEqual([]);
+  });
+
+  it('loads an image again when the node holds another manifest under its name, or none (a pull, image GC)', async () => {
+    const { runner, deps, pool: makePool, script, nodeImages } = setup();
+    const pool = makePool();
+    pool.prewarm(kindConfig());
+    await pool.idle();
+    const ref = 'ghcr.io/labgrader-examples/lab85-web:1.0.0';
+    const job = async () => {
+      const before = runner.calls.length;
+      script();
+      const progress: string[] = [];
+      await prepareCluster(stageInput(await repoOf(passing), runner, SETTINGS, { checks: CHECKS, progress }), {
+        ...deps,
+        clusterPool: pool,
+      });
+      await pool.idle();
+      return {
+        loads: runner
+          .lines()
+          .slice(before)
+          .filter((l) => l.startsWith('kind load')).length,
+        progress,
+      };
+    };
+    expect((await job()).loads).toBe(1);
+    const reused = await job();
+    expect(reused.loads).toBe(0);
+    expect(reused.progress).toContain(
+      'reusing 1 image an earlier job loaded into this warm cluster (same image ID, same digest on every node)',
+    );
+    // A job pulled another image under the same name.
+    nodeImages.set(ref, `sha256:${'f'.repeat(64)}`);
+    expect((await job()).loads).toBe(1);
+    expect((await job()).loads).toBe(0);
+    // The kubelet's image garbage collection removed it.
+    nodeImages.delete(ref);
+    expect((await job()).loads).toBe(1);
+    await pool.close();
   });
 
   it('deletes and replaces a cluster after maxJobsPerCluster jobs', async () => {

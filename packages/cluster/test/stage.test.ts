@@ -198,7 +198,8 @@ describe('the cluster stage, kind target (scripted runner)', () => {
       status: 'completed',
       minReady: 2,
       desired: 3,
-      observedSeconds: 8,
+      // The pull failed and the rollout held still from the start: watched the minimum, 2 s.
+      observedSeconds: 2,
       recoverySeconds: 1.5,
       pullError: expect.stringMatching(/^ImagePullBackOff/) as unknown,
     });
@@ -235,6 +236,24 @@ describe('the cluster stage, kind target (scripted runner)', () => {
         location: expect.objectContaining({ file: 'k8s/deployment.yaml', line: 78 }) as unknown, // readinessProbe:
       }),
     ]);
+  });
+
+  it('watches a stuck rollout until the Ready count held for a poll, then undoes it', async () => {
+    const { runner, deps } = setup({
+      ...HEALTHY,
+      rollout: { minReady: 3, undoReadyAfterMs: 1_200, oldPodDeletedAfterMs: 1_800 },
+    });
+    const prep = await prepareCluster(
+      stageInput(await repoOf(passing), runner, {
+        drills: { podKill: { run: 'never' }, containerKill: { run: 'never' } },
+      }),
+      deps,
+    );
+    const rollout = prep.context.drills['bad-rollout'];
+    // The pull failed at once; the Ready count changed between the polls at 1.5 s and 2 s: at the 2 s minimum it had
+    // not held yet, so one poll more (500 ms).
+    expect(rollout?.observedSeconds).toBe(2.5);
+    expect(rollout).toMatchObject({ status: 'completed', minReady: 2, desired: 3, recoverySeconds: 1.5 });
   });
 
   it('deletes the cluster when the job is aborted in the middle of a drill, and reports the abort', async () => {

@@ -130,15 +130,28 @@ export function byName(a: Pod, b: Pod): number {
 
 export { isPodReady };
 
+/**
+ * Whether the workload is fully rolled out and Ready and, unless
+ * `terminating` allows them, has no pod Terminating (one look: the workload
+ * and its pods at once).
+ */
+export async function isSteady(ctx: DrillContext, terminating: 'allowed' | 'gone' = 'gone'): Promise<boolean> {
+  const [workload, pods] = await Promise.all([getWorkload(ctx), listPods(ctx)]);
+  return (
+    workloadReady(workload) &&
+    (terminating === 'allowed' || !pods.some((p) => p.metadata.deletionTimestamp !== undefined))
+  );
+}
+
 /** Waits (bounded) until the workload is fully rolled out and Ready again before the next drill. */
-export async function waitSteady(ctx: DrillContext, timeoutMs: number): Promise<boolean> {
+export async function waitSteady(
+  ctx: DrillContext,
+  timeoutMs: number,
+  terminating: 'allowed' | 'gone' = 'gone',
+): Promise<boolean> {
   const started = ctx.clock.monotonicMs();
   for (;;) {
-    const workload = await getWorkload(ctx);
-    if (workloadReady(workload)) {
-      const pods = await listPods(ctx);
-      if (!pods.some((p) => p.metadata.deletionTimestamp !== undefined)) return true;
-    }
+    if (await isSteady(ctx, terminating)) return true;
     if (ctx.clock.monotonicMs() - started >= timeoutMs) return false;
     await ctx.sleep(ctx.config.pollIntervalMs);
   }

@@ -58,6 +58,13 @@ export interface Drill<
    * is then deleted rather than given to the next job.
    */
   changesClusterState?: string;
+  /**
+   * Whether it may start while pods of the workload are still Terminating (a
+   * pod an earlier drill deleted, finishing its graceful shutdown outside the
+   * Service's endpoints). Absent: it waits until they are gone (the node
+   * drills count the pods on each node, where a terminating one still is).
+   */
+  startsBesideTerminatingPods?: boolean;
   /** Why it cannot run on this target or with this lab (reported as not applicable), if so. */
   unsupported(target: DrillTarget): string | undefined;
   run(ctx: DrillContext, settings: z.output<Schema>): Promise<Result>;

@@ -17,7 +17,11 @@ export interface Script {
   readyAfterMs?: number;
   podKill: { readyAfterMs: number; goneAfterMs: number };
   containerKill: { readyAfterMs: number };
-  rollout: { minReady: number; undoReadyAfterMs: number };
+  /**
+   * `oldPodDeletedAfterMs`: the rolling update scales one old pod down this
+   * long after the bad image is set (it is then Terminating for 3 s).
+   */
+  rollout: { minReady: number; undoReadyAfterMs: number; oldPodDeletedAfterMs?: number };
   /** Node probe loop output per drill (lines `<ms> <curl exit> <code>`), in drill order. */
   probeOutputs: string[];
   /** The one-shot baseline probe answers this (`200`, or `000` for no answer). */
@@ -26,6 +30,12 @@ export interface Script {
   endpointPort?: number | null;
   /** Once Ready, the kubelet kills each pod's container this often for failing its liveness probe. */
   livenessKillEveryMs?: number;
+  /**
+   * The kubelet's probe counters (/metrics/probes): `counted` (the default)
+   * answers them (the lab's liveness probe runs every 10 s from 5 s after
+   * Ready, failing when livenessKillEveryMs is set); `refused`: RBAC says no.
+   */
+  livenessCounters?: 'counted' | 'refused';
   /** Why the pods never start (with readyAfterMs undefined): their statuses and events, as the kubelet shows them. */
   trouble?: 'pull' | 'crash' | 'sandbox-oom';
 }
@@ -99,6 +109,12 @@ export function scriptKindCluster(runner: FakeRunner, clock: FakeClock, script: 
       ? Math.floor((clock.t - p.readyAt) / script.livenessKillEveryMs)
       : 0;
   const at = (ms: number) => new Date(clock.base + ms).toISOString();
+  /** Liveness results of a running pod so far: one every 10 s, the first 5 s after Ready. */
+  const livenessResults = (p: FakePod) =>
+    p.image === IMAGE && Number.isFinite(p.readyAt) && clock.t >= p.readyAt + 5_000
+      ? 1 + Math.floor((clock.t - p.readyAt - 5_000) / 10_000)
+      : 0;
+  const livenessFailures = (p: FakePod) => (script.livenessKillEveryMs ? livenessResults(p) : 0);
   /** The container's state while it cannot start (script.trouble), `since` ms after the pod was created. */
   const troubleState = (p: FakePod) => {
     const since = clock.t - p.createdAt;
@@ -174,22 +190,28 @@ export function scriptKindCluster(runner: FakeRunner, clock: FakeClock, script: 
           },
         ];
       }
+      // A failing liveness probe: an Unhealthy event at each failure (every 10 s), a kill every livenessKillEveryMs.
+      const failures = livenessFailures(p);
       const k = kills(p);
-      if (k > 0) {
-        const last = at(p.readyAt + k * script.livenessKillEveryMs!);
-        return [
-          {
-            ...on('Unhealthy', 'Liveness probe failed: HTTP probe failed with statuscode: 404', k * 3),
-            lastTimestamp: last,
-          },
-          {
-            ...on('Killing', 'Container web failed liveness probe, will be restarted', k),
-            type: 'Normal',
-            lastTimestamp: last,
-          },
-        ];
-      }
-      return [];
+      return [
+        ...(failures > 0
+          ? [
+              {
+                ...on('Unhealthy', 'Liveness probe failed: HTTP probe failed with statuscode: 404', failures),
+                lastTimestamp: at(p.readyAt + 5_000 + (failures - 1) * 10_000),
+              },
+            ]
+          : []),
+        ...(k > 0
+          ? [
+              {
+                ...on('Killing', 'Container web failed liveness probe, will be restarted', k),
+                type: 'Normal',
+                lastTimestamp: at(p.readyAt + k * script.livenessKillEveryMs!),
+              },
+            ]
+          : []),
+      ];
     });
   const podJson = (p: FakePod) => ({
     metadata: {
@@ -322,6 +344,31 @@ export function scriptKindCluster(runner: FakeRunner, clock: FakeClock, script: 
           }
         : { exitCode: 1, stderr: 'Error from server (BadRequest): previous terminated container "web" not found\n' },
     )
+    .on(/ get --raw \/api\/v1\/nodes\/[^/\s]+\/proxy\/metrics\/probes$/, () =>
+      script.livenessCounters === 'refused'
+        ? {
+            exitCode: 1,
+            stderr:
+              'Error from server (Forbidden): nodes "labgrader-000001-control-plane" is forbidden: User "x" cannot get resource "nodes/proxy"\n',
+          }
+        : {
+            stdout: [
+              '# HELP prober_probe_total [ALPHA] Cumulative number of a liveness, readiness or startup probe for a container by result.',
+              '# TYPE prober_probe_total counter',
+              ...live().flatMap((p) => {
+                const labels = `container="web",namespace="lab85",pod="${p.name}",pod_uid="u-${p.name}",probe_type="Liveness"`;
+                const results = livenessResults(p);
+                const failed = livenessFailures(p);
+                return [
+                  `prober_probe_total{${labels},result="failed"} ${failed}`,
+                  `prober_probe_total{${labels},result="successful"} ${results - failed}`,
+                  `prober_probe_total{container="web",namespace="lab85",pod="${p.name}",pod_uid="u-${p.name}",probe_type="Readiness",result="successful"} ${results * 2}`,
+                ];
+              }),
+              '',
+            ].join('\n'),
+          },
+    )
     .on(/get service\/web -o json$/, () => json({ spec: { clusterIP: '10.96.0.10' } }))
     .on(/^docker exec \S+ sh -c echo/, () => ({
       // `000` is curl getting no HTTP answer: connection refused (exit 7).
@@ -361,6 +408,13 @@ export function scriptKindCluster(runner: FakeRunner, clock: FakeClock, script: 
       image = c.args[c.args.length - 1]!.split('=')[1]!;
       generation += 1;
       badSince = clock.t;
+      if (script.rollout.oldPodDeletedAfterMs !== undefined) {
+        const old = live().find((p) => isReady(p));
+        if (old) {
+          old.deletingAt = clock.t + script.rollout.oldPodDeletedAfterMs;
+          old.goneAt = old.deletingAt + 3_000;
+        }
+      }
       newPod(Number.POSITIVE_INFINITY, image);
       return { stdout: 'deployment.apps/web image updated\n' };
     })
@@ -369,6 +423,8 @@ export function scriptKindCluster(runner: FakeRunner, clock: FakeClock, script: 
       generation += 1;
       undoAt = clock.t;
       for (const p of state.pods) if (p.image !== IMAGE) p.goneAt = clock.t;
+      // The old ReplicaSet scales back up: the pod the rollout scaled down is replaced.
+      if (script.rollout.oldPodDeletedAfterMs !== undefined) newPod(clock.t + script.rollout.undoReadyAfterMs);
       return { stdout: 'deployment.apps/web rolled back\n' };
     })
     .on(/^kind delete cluster/, { stderr: 'Deleting cluster ...\n' })

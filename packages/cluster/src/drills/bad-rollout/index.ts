@@ -8,7 +8,7 @@
 import { InfrastructureError } from '@labgrader/core';
 import { z } from 'zod';
 import { firstLine } from '../../commands.js';
-import { readyCount, workloadReady, type Pod } from '../../kube.js';
+import { readyCount, workloadReady, type ClusterWorkload, type Pod } from '../../kube.js';
 import {
   completedDrill,
   drillEvents,
@@ -30,10 +30,16 @@ export const badRolloutSettings = z.strictObject({
    * no time-out.
    */
   image: z.string().min(1).default('127.0.0.1:9/labgrader/bad-rollout:does-not-exist'),
-  /** How long the bad rollout is watched before `kubectl rollout undo` (it stops earlier once the pull fails). */
+  /**
+   * How long the bad rollout is watched, at most, before `kubectl rollout
+   * undo`. It stops earlier once the new pods' pull failed and the rollout is
+   * stuck where it will stay: the Deployment controller has seen the new
+   * template (observedGeneration) and the Ready count held for a poll; from
+   * then on nothing changes until the undo.
+   */
   observeSeconds: z.number().positive().max(600).default(30),
-  /** And at least this long, so that a rolling update that kills old pods has the time to do it. */
-  minObserveSeconds: z.number().min(0).max(600).default(8),
+  /** And at least this long, so that the Service is probed through what the rollout did. */
+  minObserveSeconds: z.number().min(0).max(600).default(2),
 });
 export type BadRolloutSettings = z.infer<typeof badRolloutSettings>;
 
@@ -52,6 +58,18 @@ export interface BadRolloutResult extends DrillResult {
 }
 
 const PULL_FAILURES = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull']);
+
+/**
+ * Whether a stuck rollout has done all it will do: the controller acted on
+ * the new template and the Ready count is what it was at the previous poll.
+ * The old pods it scaled down may still be Terminating: they left the
+ * Service's endpoints when their deletion began, which is what the drill
+ * measures (how long they take to exit is the pod kill's timeline).
+ */
+function rolloutSettled(workload: ClusterWorkload, previousReady: number | undefined): boolean {
+  const acted = (workload.status?.observedGeneration ?? 0) >= (workload.metadata.generation ?? 0);
+  return acted && previousReady === readyCount(workload);
+}
 
 function pullFailure(pods: readonly Pod[], image: string): string | undefined {
   for (const pod of pods) {
@@ -111,16 +129,18 @@ async function runBadRollout(ctx: DrillContext, settings: BadRolloutSettings): P
     ]);
     if (set.exitCode !== 0) throw new InfrastructureError(`kubectl set image failed: ${firstLine(set.stderr)}`);
     const t0 = ctx.clock.monotonicMs();
+    let previousReady: number | undefined;
     for (;;) {
       await ctx.sleep(ctx.config.pollIntervalMs);
-      const current = await getWorkload(ctx);
+      const [current, pods] = await Promise.all([getWorkload(ctx), listPods(ctx)]);
       minReady = Math.min(minReady, readyCount(current));
-      const pods = await listPods(ctx);
       for (const p of pods) podNames.add(p.metadata.name);
       pullError ??= pullFailure(pods, badImage);
       observedMs = ctx.clock.monotonicMs() - t0;
+      const settled = rolloutSettled(current, previousReady);
+      previousReady = readyCount(current);
       if (observedMs >= settings.observeSeconds * 1000) break;
-      if (pullError !== undefined && observedMs >= settings.minObserveSeconds * 1000) break;
+      if (pullError !== undefined && settled && observedMs >= settings.minObserveSeconds * 1000) break;
     }
     ctx.progress(`bad rollout: kubectl rollout undo deployment/${w.name}`);
     const undo = await ctx.kubectl.run(['-n', w.namespace, 'rollout', 'undo', `deployment/${w.name}`]);
@@ -173,6 +193,8 @@ export const badRollout = defineDrill({
     'Rolls out an image that cannot be pulled (a release with a typo in its tag), watches whether old pods stay Ready and the Service answering, then runs kubectl rollout undo and measures the time until the previous version is back and Ready.',
   settings: badRolloutSettings,
   gradedBy: ['cluster/rollout-undo'],
+  // A pod an earlier drill deleted, still shutting down outside the Service, changes nothing it measures.
+  startsBesideTerminatingPods: true,
   unsupported: (target) =>
     target.workload.kind === 'Deployment'
       ? undefined

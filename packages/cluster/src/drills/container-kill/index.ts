@@ -179,6 +179,8 @@ export const containerKill = defineDrill({
     "Kills the main container's process with SIGKILL from the node's container runtime (as an out-of-memory kill or a crash would) and measures the time until the kubelet has restarted it and the pod is Ready again.",
   settings: containerKillSettings,
   gradedBy: ['cluster/container-kill-recovery'],
+  // A pod an earlier drill deleted, still shutting down outside the Service, changes nothing it measures.
+  startsBesideTerminatingPods: true,
   unsupported: (target) => (target.nodeAccess ? undefined : NO_NODE_ACCESS),
   run: runContainerKill,
 });
