@@ -65,7 +65,11 @@ describe('drill timelines', () => {
       [0.5, 'event', 'replacement web-abc-d4 created'],
       [2, 'event', 'replacement web-abc-d4 Ready on labgrader-000001-control-plane'],
       [2, 'ready', '3/3 pods Ready again'],
-      [3, 'event', 'pod web-abc-a1 gone (terminated)'],
+      [
+        2,
+        'event',
+        'pod web-abc-a1 still Terminating (its graceful shutdown goes on outside the Service; not waited for)',
+      ],
     ]);
     expect(containerKill).toMatchObject({ scenario: 'container-kill', recoverySeconds: 2.5, notReadySeconds: 0.5 });
     expect(containerKill!.marks.map((m) => [m.at, m.kind])).toEqual([

@@ -650,8 +650,12 @@ describe('secret rotation (through the stage, scripted)', () => {
 
 describe('pod kill and container kill: when the pod went NotReady (through the stage, scripted)', () => {
   it('records the NotReady moment of the deleted pod and of the killed container’s pod, on their timelines and in the evidence', async () => {
-    const { context, graded, evidence } = await runRecoveryDrills();
+    const { context, graded, evidence, runner } = await runRecoveryDrills();
     const podKill = context.drills['pod-kill'] as PodKillResult;
+    // The container kill started while the deleted pod was still Terminating (gone 3 s after its delete).
+    const deletedAt = runner.calls.find((c) => c.args.includes('delete') && c.args.includes('pod'))!.at;
+    const killedAt = runner.calls.find((c) => c.args.includes('SIGKILL'))!.at;
+    expect(killedAt - deletedAt).toBeLessThan(3_000);
     // The delete sets the pod's deletionTimestamp at once: the first poll (500 ms) sees it Terminating.
     expect(podKill).toMatchObject({ status: 'completed', recoverySeconds: 2, notReadySeconds: 0.5 });
     expect(podKill.timeline).toEqual([

@@ -219,33 +219,30 @@ export async function verifyEnforcement(
   namespace: string,
   deps: { clock: Clock; sleep: (ms: number) => Promise<void>; timeoutMs: number },
 ): Promise<string[]> {
-  const refused: string[] = [];
   const started = deps.clock.monotonicMs();
-  for (const probe of enforcementProbes(namespace)) {
-    for (;;) {
-      const result = await applier.run(['create', '--dry-run=server', '-f', '-'], {
-        input: list([probe.manifest]),
-        unrecorded: true,
-        timeoutMs: 30_000,
-      });
-      const message = firstLine(result.stderr || result.stdout);
-      if (CONNECTION_TROUBLE.test(message))
-        throw new InfrastructureError(`checking the admission policies: ${message}`);
-      const ok = result.exitCode !== 0 && (!probe.policyRefusal || /labgrader:/.test(result.stderr));
-      if (ok) {
-        refused.push(
-          `${probe.attempt}: refused (${message.replace(/^Error from server \(\w+\): /, '').slice(0, 160)})`,
-        );
-        break;
+  // The probes are independent: asked at once (each retried on its own), reported in their order.
+  return Promise.all(
+    enforcementProbes(namespace).map(async (probe) => {
+      for (;;) {
+        const result = await applier.run(['create', '--dry-run=server', '-f', '-'], {
+          input: list([probe.manifest]),
+          unrecorded: true,
+          timeoutMs: 30_000,
+        });
+        const message = firstLine(result.stderr || result.stdout);
+        if (CONNECTION_TROUBLE.test(message))
+          throw new InfrastructureError(`checking the admission policies: ${message}`);
+        const ok = result.exitCode !== 0 && (!probe.policyRefusal || /labgrader:/.test(result.stderr));
+        if (ok)
+          return `${probe.attempt}: refused (${message.replace(/^Error from server \(\w+\): /, '').slice(0, 160)})`;
+        if (deps.clock.monotonicMs() - started >= deps.timeoutMs) {
+          throw unavailable(
+            `the grading cluster accepted ${probe.attempt} from ${APPLIER_USER} (server-side dry run), so its isolation is not in force; nothing of the lab was applied`,
+            'Check that the cluster enforces ValidatingAdmissionPolicies (Kubernetes 1.30 or later) and that labgrader’s grading-cluster manifests are applied unchanged.',
+          );
+        }
+        await deps.sleep(500);
       }
-      if (deps.clock.monotonicMs() - started >= deps.timeoutMs) {
-        throw unavailable(
-          `the grading cluster accepted ${probe.attempt} from ${APPLIER_USER} (server-side dry run), so its isolation is not in force; nothing of the lab was applied`,
-          'Check that the cluster enforces ValidatingAdmissionPolicies (Kubernetes 1.30 or later) and that labgrader’s grading-cluster manifests are applied unchanged.',
-        );
-      }
-      await deps.sleep(500);
-    }
-  }
-  return refused;
+    }),
+  );
 }
