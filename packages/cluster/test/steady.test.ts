@@ -10,12 +10,12 @@ import { Tool, Transcript } from '../src/commands.js';
 import { kubeletLivenessCounters, livenessSeconds, parseLivenessCounters } from '../src/steady.js';
 import { FakeClock, FakeRunner } from './helpers/fake.js';
 
-/** The shape of a kubelet's /metrics/probes (Kubernetes 1.34), two pods, one of them failing its liveness probe. */
+/** The shape of a kubelet's /metrics/probes (as a Kubernetes 1.34 kind node serves it), two pods, one failing its liveness probe. */
 const METRICS = `# HELP prober_probe_duration_seconds [ALPHA] Duration in seconds for a probe response.
 # TYPE prober_probe_duration_seconds histogram
 prober_probe_duration_seconds_bucket{container="web",namespace="lab85",pod="web-7c9d-a1",probe_type="Liveness",le="0.005"} 2
 prober_probe_duration_seconds_sum{container="web",namespace="lab85",pod="web-7c9d-a1",probe_type="Liveness"} 0.004
-# HELP prober_probe_total [ALPHA] Cumulative number of a liveness, readiness or startup probe for a container by result.
+# HELP prober_probe_total [BETA] Cumulative number of a liveness, readiness or startup probe for a container by result.
 # TYPE prober_probe_total counter
 prober_probe_total{container="web",namespace="lab85",pod="web-7c9d-a1",pod_uid="0f1e",probe_type="Liveness",result="successful"} 2
 prober_probe_total{container="web",namespace="lab85",pod="web-7c9d-a1",pod_uid="0f1e",probe_type="Readiness",result="successful"} 5
