@@ -338,35 +338,24 @@ export class SteadyWatch {
 
   /** The liveness counters against the probed containers: failures since Ready, and whether each answered. */
   private judgeCounters(counts: readonly LivenessCount[], pods: readonly Pod[]): void {
-    for (const c of counts) {
-      const failedSince = c.failed - (this.failedBefore.get(`${c.pod}/${c.container}`) ?? 0);
+    // Each series with the probed container it belongs to (same pod of a watched workload, same container).
+    const mine = counts.flatMap((c) => {
       const pod = pods.find(
         (p) => p.metadata.name === c.pod && (!c.namespace || (p.metadata.namespace ?? c.namespace) === c.namespace),
       );
-      const w = pod && this.window.probed.find((p) => p.container === c.container && podsOf(p.workload, [pod]).length);
-      if (w && failedSince > 0 && !this.liveness.failed)
-        this.liveness.failed = `the liveness probe of container "${c.container}" of ${w.workload.subject} failed ${failedSince} time${failedSince === 1 ? '' : 's'} (kubelet's counter)`;
+      const probed =
+        pod && this.window.probed.find((p) => p.container === c.container && podsOf(p.workload, [pod]).length);
+      return probed ? [{ count: c, probed }] : [];
+    });
+    for (const { count: c, probed } of mine) {
+      const failedSince = c.failed - (this.failedBefore.get(`${c.pod}/${c.container}`) ?? 0);
+      if (failedSince > 0 && !this.liveness.failed)
+        this.liveness.failed = `the liveness probe of container "${c.container}" of ${probed.workload.subject} failed ${failedSince} time${failedSince === 1 ? '' : 's'} (kubelet's counter)`;
     }
-    const missing = this.window.probed.filter(
-      (p) =>
-        !counts.some(
-          (c) =>
-            c.container === p.container &&
-            c.successful > 0 &&
-            podsOf(
-              p.workload,
-              pods.filter(
-                (pod) =>
-                  pod.metadata.name === c.pod &&
-                  (!c.namespace || (pod.metadata.namespace ?? c.namespace) === c.namespace),
-              ),
-            ).length > 0,
-        ),
-    );
-    if (missing.length === 0 && !this.liveness.answered) {
-      const total = counts
-        .filter((c) => this.window.probed.some((p) => p.container === c.container))
-        .reduce((n, c) => n + c.successful, 0);
+    const answered = (p: SteadyWindow['probed'][number]) =>
+      mine.some(({ count, probed }) => probed === p && count.successful > 0);
+    if (!this.liveness.answered && this.window.probed.every(answered)) {
+      const total = mine.reduce((n, { count }) => n + count.successful, 0);
       this.liveness.answered = `every liveness probe answered (the kubelet counted ${total} successful liveness result${total === 1 ? '' : 's'} of ${this.window.probed.map((p) => `container "${p.container}" of ${p.workload.subject}`).join(', ')}, none failed)`;
     }
   }
