@@ -7,6 +7,7 @@
 import { CommandNotFoundError, NotGradableError, type CommandResult, type Logger } from '@labgrader/core';
 import { displayName, firstLine, type Tool } from './commands.js';
 import type { ClusterConfig, KindTarget } from './config.js';
+import { normalizeReference } from './images.js';
 import { useInternalKubeconfig } from './kind-kubeconfig.js';
 
 export interface KindTools {
@@ -224,7 +225,7 @@ export async function loadKindImages(
   images: readonly string[],
   tools: Pick<KindTools, 'kind' | 'docker'>,
   progress: (message: string) => void,
-  reuse?: { nodes: readonly string[]; loaded: LoadedImages; normalize: (ref: string) => string },
+  reuse?: { nodes: readonly string[]; loaded: LoadedImages },
 ): Promise<{ loaded: string[]; notLocal: string[] }> {
   const loaded: string[] = [];
   const notLocal: string[] = [];
@@ -241,7 +242,7 @@ export async function loadKindImages(
       reuse.nodes.map(async (node) => {
         const was = reuse.loaded.get(key(node, image));
         if (!was || was.imageId !== ids.get(image)) return false;
-        return (await nodeImageDigest(tools.docker, node, reuse.normalize(image))) === was.digest;
+        return (await nodeImageDigest(tools.docker, node, normalizeReference(image))) === was.digest;
       }),
     );
     return digests.every(Boolean);
@@ -266,7 +267,7 @@ export async function loadKindImages(
     if (reuse) {
       for (const image of toLoad)
         for (const node of reuse.nodes) {
-          const digest = await nodeImageDigest(tools.docker, node, reuse.normalize(image));
+          const digest = await nodeImageDigest(tools.docker, node, normalizeReference(image));
           if (digest) reuse.loaded.set(key(node, image), { imageId: ids.get(image)!, digest });
           else reuse.loaded.delete(key(node, image));
         }

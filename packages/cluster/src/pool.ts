@@ -40,7 +40,6 @@ import {
   type KindTools,
   type LoadedImages,
 } from './kind-cluster.js';
-import { normalizeReference } from './images.js';
 import type { ClusterSlot, ClusterSlots } from './slots.js';
 import { JOB_LABEL } from './plan.js';
 import {
@@ -564,7 +563,6 @@ export function createWarmSession(config: KindConfig, deps: SessionDeps, lease: 
       loadKindImages(lease.name, images, { kind, docker }, progress, {
         nodes: lease.nodes,
         loaded: lease.loadedImages,
-        normalize: normalizeReference,
       }),
     registerNamespace(name) {
       if (!namespaces.includes(name)) namespaces.push(name);

@@ -14,7 +14,7 @@ import { Transcript, Tool } from '../src/commands.js';
 import { buildPlan, jobNamespace, mainService, mainWorkload, Redactor } from '../src/index.js';
 import { withPodSecurity } from '../src/plan.js';
 import { silentLogger } from '@labgrader/core';
-import { EXAMPLES, FakeClock, FakeRunner, repoOf, writeLab } from './helpers/fake.js';
+import { EXAMPLES, FakeClock, FakeRunner, repoOf, writeLab, fakeTool } from './helpers/fake.js';
 
 const LAB = {
   'k8s/namespace.yaml':
@@ -325,16 +325,7 @@ describe('buildPlan', () => {
       // kind: `default` exists already, so it is labelled; the lab's namespace is applied with the label.
       const clock = new FakeClock();
       const runner = new FakeRunner(clock).on(/^kubectl /, { stdout: '' });
-      const kubectl = new Tool(
-        runner,
-        'kubectl',
-        'kubectl',
-        [],
-        {},
-        new Transcript(clock, 0),
-        silentLogger,
-        new AbortController().signal,
-      );
+      const kubectl = fakeTool(runner, clock);
       const deps = { kubectl, clock, sleep: clock.sleep, redactor: new Redactor(), progress: () => {} };
       await createNamespaces(plan, deps, () => {});
       expect(runner.lines()).toEqual([

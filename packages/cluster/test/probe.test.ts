@@ -10,11 +10,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { silentLogger } from '@labgrader/core';
 import { createExecaRunner } from '@labgrader/exec';
-import { Tool, Transcript } from '../src/commands.js';
 import { apiProxyProber, nodeProbeScript, parseNodeProbeOutput, summarizeProbe } from '../src/probe.js';
-import { FakeClock, FakeRunner } from './helpers/fake.js';
+import { FakeClock, FakeRunner, fakeTool } from './helpers/fake.js';
 
 describe('probe output', () => {
   it('parses the loop lines and classifies curl results', () => {
@@ -120,16 +118,7 @@ describe('the API server proxy prober', () => {
           ? { exitCode: 1, stderr: 'Error from server (ServiceUnavailable): no endpoints available for service "web"' }
           : { stdout: '{}' },
     );
-    const kubectl = new Tool(
-      runner,
-      'kubectl',
-      'kubectl',
-      [],
-      {},
-      new Transcript(clock, 0),
-      silentLogger,
-      new AbortController().signal,
-    );
+    const kubectl = fakeTool(runner, clock);
     const prober = apiProxyProber({
       kubectl,
       namespace: 'lg-1-lab85',

@@ -5,10 +5,8 @@
  * the fake clock, is in broken-labs.test.ts.)
  */
 import { describe, expect, it } from '@jest/globals';
-import { silentLogger } from '@labgrader/core';
-import { Tool, Transcript } from '../src/commands.js';
 import { kubeletLivenessCounters, livenessSeconds, parseLivenessCounters } from '../src/steady.js';
-import { FakeClock, FakeRunner } from './helpers/fake.js';
+import { FakeClock, FakeRunner, fakeTool } from './helpers/fake.js';
 
 /** The shape of a kubelet's /metrics/probes (as a Kubernetes 1.34 kind node serves it), two pods, one failing its liveness probe. */
 const METRICS = `# HELP prober_probe_duration_seconds [ALPHA] Duration in seconds for a probe response.
@@ -45,23 +43,10 @@ describe('parseLivenessCounters', () => {
 });
 
 describe('kubeletLivenessCounters', () => {
-  function tool(runner: FakeRunner, clock: FakeClock): Tool {
-    return new Tool(
-      runner,
-      'kubectl',
-      'kubectl',
-      [],
-      {},
-      new Transcript(clock, 0),
-      silentLogger,
-      new AbortController().signal,
-    );
-  }
-
   it('asks each node through the API server proxy and merges the answers', async () => {
     const clock = new FakeClock();
     const runner = new FakeRunner(clock).on(/ get --raw /, { stdout: METRICS });
-    const counts = await kubeletLivenessCounters(tool(runner, clock))(['kind-worker', 'kind-worker2']);
+    const counts = await kubeletLivenessCounters(fakeTool(runner, clock))(['kind-worker', 'kind-worker2']);
     expect(runner.lines()).toEqual([
       'kubectl get --raw /api/v1/nodes/kind-worker/proxy/metrics/probes',
       'kubectl get --raw /api/v1/nodes/kind-worker2/proxy/metrics/probes',
@@ -73,7 +58,7 @@ describe('kubeletLivenessCounters', () => {
     const clock = new FakeClock();
     let reply = { exitCode: 1, stderr: 'Unable to connect to the server: EOF\n' };
     const runner = new FakeRunner(clock).on(/ get --raw /, () => reply);
-    const counters = kubeletLivenessCounters(tool(runner, clock));
+    const counters = kubeletLivenessCounters(fakeTool(runner, clock));
     expect(await counters(['n1'])).toBeUndefined();
     reply = {
       exitCode: 1,

@@ -9,6 +9,7 @@ import {
   describeEvent,
   eventTime,
   isPodReady,
+  isTerminating,
   workloadReady,
   type ClusterWorkload,
   type KubeEvent,
@@ -137,10 +138,7 @@ export { isPodReady };
  */
 export async function isSteady(ctx: DrillContext, terminating: 'allowed' | 'gone' = 'gone'): Promise<boolean> {
   const [workload, pods] = await Promise.all([getWorkload(ctx), listPods(ctx)]);
-  return (
-    workloadReady(workload) &&
-    (terminating === 'allowed' || !pods.some((p) => p.metadata.deletionTimestamp !== undefined))
-  );
+  return workloadReady(workload) && (terminating === 'allowed' || !pods.some(isTerminating));
 }
 
 /** Waits (bounded) until the workload is fully rolled out and Ready again before the next drill. */

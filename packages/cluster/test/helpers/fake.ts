@@ -22,6 +22,7 @@ import {
 } from '@labgrader/core';
 import { openRepoFiles } from '@labgrader/repo';
 import type { ClusterSettings } from '../../src/index.js';
+import { Tool, Transcript } from '../../src/commands.js';
 
 export interface Call {
   command: string;
@@ -179,4 +180,9 @@ export function stageInput(
     progress: (m) => extra.progress?.push(m),
     ...(extra.checks ? { checks: extra.checks } : {}),
   };
+}
+
+/** A program (kubectl by default) over the scripted runner, with a transcript on the fake clock. */
+export function fakeTool(runner: FakeRunner, clock: FakeClock, name = 'kubectl'): Tool {
+  return new Tool(runner, name, name, [], {}, new Transcript(clock, 0), silentLogger, new AbortController().signal);
 }
